@@ -1,0 +1,360 @@
+//! Errors, exit statuses and the mapping between them (SPEC §3 "Exit status").
+//!
+//! `Error` is small and `Copy`: a `&'static str` saying what dinit was doing,
+//! an optional errno, and for usage and lookup errors the offending word.
+//! Nothing here allocates; errno names come from a fixed table, never from
+//! rustix's `Display` (which builds a heap `String` through std).
+
+use core::fmt;
+
+/// Exit code for a usage error (Go's `flag` package uses 2 too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when a program is found but cannot be executed.
+pub const EXIT_NOT_EXECUTABLE: u8 = 126;
+/// Exit code when a program is not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Exit code for dinit's own failures (start command, fork, ...).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Everything that can stop dinit before or instead of supervising.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error<'a> {
+    /// Bad command line or environment: `what` names the problem, `word` the
+    /// option or text it is about.
+    Usage { what: &'static str, word: &'a [u8] },
+    /// The program was not found (`execvp`'s ENOENT).
+    NotFound { word: &'a [u8] },
+    /// Found but not executable: EACCES, ENOEXEC ("exec format error"), ...
+    NotExecutable { word: &'a [u8], errno: i32 },
+    /// A system call dinit needed failed.
+    Sys { what: &'static str, errno: i32 },
+    /// A failure with nothing more to say than `what` (start command failed...).
+    Failed { what: &'static str },
+}
+
+impl Error<'_> {
+    /// The process exit code SPEC §2–3 gives this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } => EXIT_USAGE,
+            Error::NotFound { .. } => EXIT_NOT_FOUND,
+            Error::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
+            Error::Sys { .. } | Error::Failed { .. } => EXIT_FAILURE,
+        }
+    }
+
+    /// Map an exec errno (from the child's error pipe or from probing) to the
+    /// error `execvp` users know: ENOENT/ENOTDIR are "not found", the rest
+    /// "not executable" (126) or a plain failure.
+    pub fn from_exec_errno(word: &[u8], errno: i32) -> Error<'_> {
+        match errno {
+            ENOENT | ENOTDIR => Error::NotFound { word },
+            EACCES | ENOEXEC | EPERM | EISDIR | ELOOP | ETXTBSY | ENAMETOOLONG => {
+                Error::NotExecutable { word, errno }
+            }
+            _ => Error::NotExecutable { word, errno },
+        }
+    }
+}
+
+impl fmt::Display for Error<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Usage { what, word } if word.is_empty() => write!(f, "{what}"),
+            Error::Usage { what, word } => write!(f, "{what}: {}", Bytes(word)),
+            Error::NotFound { word } => write!(f, "{}: executable file not found", Bytes(word)),
+            Error::NotExecutable { word, errno } => {
+                write!(f, "{}: cannot execute: {}", Bytes(word), Errno(errno))
+            }
+            Error::Sys { what, errno } => write!(f, "{what}: {}", Errno(errno)),
+            Error::Failed { what } => write!(f, "{what}"),
+        }
+    }
+}
+
+/// How a process ended, as `waitpid` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Code(u8),
+    /// Killed by signal N.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// Decode a raw `wait` status word (as in `<sys/wait.h>`). Stop and
+    /// continue reports never reach here: dinit waits without WUNTRACED.
+    pub fn from_raw(status: i32) -> ExitStatus {
+        let sig = status & 0x7f;
+        if sig == 0 {
+            ExitStatus::Code(((status >> 8) & 0xff) as u8)
+        } else {
+            ExitStatus::Signal(sig)
+        }
+    }
+
+    /// The code a shell would show: the exit code, or 128+N for signal N.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(n) => (128 + (n & 0x7f)) as u8,
+        }
+    }
+
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+/// Go's wording of an exit status, kept from the original dinit's log lines:
+/// `exit status 1`, `signal: killed`.
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ExitStatus::Code(c) => write!(f, "exit status {c}"),
+            ExitStatus::Signal(n) => match signal_description(n) {
+                Some(d) => write!(f, "signal: {d}"),
+                None => write!(f, "signal: signal {n}"),
+            },
+        }
+    }
+}
+
+/// Go's (and strsignal's) lower-case signal descriptions, as the original
+/// dinit printed them in "finished ... with error: signal: killed".
+pub fn signal_description(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "hangup",
+        2 => "interrupt",
+        3 => "quit",
+        4 => "illegal instruction",
+        5 => "trace/breakpoint trap",
+        6 => "aborted",
+        7 => "bus error",
+        8 => "floating point exception",
+        9 => "killed",
+        10 => "user defined signal 1",
+        11 => "segmentation fault",
+        12 => "user defined signal 2",
+        13 => "broken pipe",
+        14 => "alarm clock",
+        15 => "terminated",
+        16 => "stack fault",
+        17 => "child exited",
+        18 => "continued",
+        19 => "stopped (signal)",
+        20 => "stopped",
+        21 => "stopped (tty input)",
+        22 => "stopped (tty output)",
+        23 => "urgent I/O condition",
+        24 => "CPU time limit exceeded",
+        25 => "file size limit exceeded",
+        26 => "virtual timer expired",
+        27 => "profiling timer expired",
+        28 => "window changed",
+        29 => "I/O possible",
+        30 => "power failure",
+        31 => "bad system call",
+        _ => return None,
+    })
+}
+
+/// Short signal names for log lines ("forwarding SIGHUP").
+pub fn signal_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        16 => "SIGSTKFLT",
+        17 => "SIGCHLD",
+        18 => "SIGCONT",
+        19 => "SIGSTOP",
+        20 => "SIGTSTP",
+        21 => "SIGTTIN",
+        22 => "SIGTTOU",
+        23 => "SIGURG",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        26 => "SIGVTALRM",
+        27 => "SIGPROF",
+        28 => "SIGWINCH",
+        29 => "SIGIO",
+        30 => "SIGPWR",
+        31 => "SIGSYS",
+        _ => return None,
+    })
+}
+
+/// A signal number displayed by name, or `SIGRTMIN+k` / `signal N`.
+#[derive(Clone, Copy)]
+pub struct SigName(pub i32);
+
+impl fmt::Display for SigName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match signal_name(self.0) {
+            Some(s) => f.write_str(s),
+            None if (34..=64).contains(&self.0) => write!(f, "SIGRTMIN+{}", self.0 - 34),
+            None => write!(f, "signal {}", self.0),
+        }
+    }
+}
+
+// Linux errno values (the same on x86_64 and aarch64).
+pub const EPERM: i32 = 1;
+pub const ENOENT: i32 = 2;
+pub const ESRCH: i32 = 3;
+pub const EINTR: i32 = 4;
+pub const EIO: i32 = 5;
+pub const E2BIG: i32 = 7;
+pub const ENOEXEC: i32 = 8;
+pub const EBADF: i32 = 9;
+pub const ECHILD: i32 = 10;
+pub const EAGAIN: i32 = 11;
+pub const ENOMEM: i32 = 12;
+pub const EACCES: i32 = 13;
+pub const EEXIST: i32 = 17;
+pub const ENOTDIR: i32 = 20;
+pub const EISDIR: i32 = 21;
+pub const EINVAL: i32 = 22;
+pub const ENFILE: i32 = 23;
+pub const EMFILE: i32 = 24;
+pub const ETXTBSY: i32 = 26;
+pub const ENOSPC: i32 = 28;
+pub const EROFS: i32 = 30;
+pub const EPIPE: i32 = 32;
+pub const ENAMETOOLONG: i32 = 36;
+pub const ELOOP: i32 = 40;
+pub const ENOTSOCK: i32 = 88;
+pub const EADDRINUSE: i32 = 98;
+pub const ECONNRESET: i32 = 104;
+pub const ECONNREFUSED: i32 = 111;
+
+/// An errno shown as its name and meaning: `ENOENT (no such file or directory)`.
+#[derive(Clone, Copy)]
+pub struct Errno(pub i32);
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, text) = match self.0 {
+            EPERM => ("EPERM", "operation not permitted"),
+            ENOENT => ("ENOENT", "no such file or directory"),
+            ESRCH => ("ESRCH", "no such process"),
+            EINTR => ("EINTR", "interrupted system call"),
+            EIO => ("EIO", "input/output error"),
+            E2BIG => ("E2BIG", "argument list too long"),
+            ENOEXEC => ("ENOEXEC", "exec format error"),
+            EBADF => ("EBADF", "bad file descriptor"),
+            ECHILD => ("ECHILD", "no child processes"),
+            EAGAIN => ("EAGAIN", "resource temporarily unavailable"),
+            ENOMEM => ("ENOMEM", "cannot allocate memory"),
+            EACCES => ("EACCES", "permission denied"),
+            EEXIST => ("EEXIST", "file exists"),
+            ENOTDIR => ("ENOTDIR", "not a directory"),
+            EISDIR => ("EISDIR", "is a directory"),
+            EINVAL => ("EINVAL", "invalid argument"),
+            ENFILE => ("ENFILE", "too many open files in system"),
+            EMFILE => ("EMFILE", "too many open files"),
+            ETXTBSY => ("ETXTBSY", "text file busy"),
+            ENOSPC => ("ENOSPC", "no space left on device"),
+            EROFS => ("EROFS", "read-only file system"),
+            EPIPE => ("EPIPE", "broken pipe"),
+            ENAMETOOLONG => ("ENAMETOOLONG", "file name too long"),
+            ELOOP => ("ELOOP", "too many levels of symbolic links"),
+            ENOTSOCK => ("ENOTSOCK", "socket operation on non-socket"),
+            EADDRINUSE => ("EADDRINUSE", "address already in use"),
+            ECONNRESET => ("ECONNRESET", "connection reset by peer"),
+            ECONNREFUSED => ("ECONNREFUSED", "connection refused"),
+            n => return write!(f, "errno {n}"),
+        };
+        write!(f, "{text} ({name})")
+    }
+}
+
+/// Bytes shown as text: valid UTF-8 as is, anything else as `\xNN`.
+#[derive(Clone, Copy)]
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl fmt::Display for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() {
+                    write!(f, "\\x{:02x}", c as u32)?;
+                } else {
+                    fmt::Write::write_char(f, c)?;
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_code_maps_to_itself() {
+        for c in 0..=255u8 {
+            let raw = (c as i32) << 8;
+            let st = ExitStatus::from_raw(raw);
+            assert_eq!(st, ExitStatus::Code(c));
+            assert_eq!(st.code(), c);
+        }
+    }
+
+    #[test]
+    fn signals_map_to_128_plus_n() {
+        for n in 1..=64 {
+            let st = ExitStatus::from_raw(n);
+            assert_eq!(st, ExitStatus::Signal(n));
+            assert_eq!(st.code() as i32, 128 + n);
+        }
+        // Core-dump bit does not change the signal.
+        assert_eq!(ExitStatus::from_raw(0x80 | 11), ExitStatus::Signal(11));
+    }
+
+    #[test]
+    fn go_wording() {
+        assert_eq!(ExitStatus::Code(1).to_string(), "exit status 1");
+        assert_eq!(ExitStatus::Signal(9).to_string(), "signal: killed");
+        assert_eq!(ExitStatus::Signal(15).to_string(), "signal: terminated");
+        assert_eq!(ExitStatus::Signal(40).to_string(), "signal: signal 40");
+    }
+
+    #[test]
+    fn error_codes() {
+        assert_eq!(Error::from_exec_errno(b"x", ENOENT).exit_code(), 127);
+        assert_eq!(Error::from_exec_errno(b"x", EACCES).exit_code(), 126);
+        assert_eq!(Error::from_exec_errno(b"x", ENOEXEC).exit_code(), 126);
+        assert_eq!(Error::Usage { what: "x", word: b"" }.exit_code(), 2);
+        assert_eq!(Error::Failed { what: "x" }.exit_code(), 1);
+        let e = Error::from_exec_errno(b"/x", ENOEXEC).to_string();
+        assert!(e.contains("exec format error"), "{e}");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(SigName(1).to_string(), "SIGHUP");
+        assert_eq!(SigName(34).to_string(), "SIGRTMIN+0");
+        assert_eq!(SigName(64).to_string(), "SIGRTMIN+30");
+        assert_eq!(Errno(2).to_string(), "no such file or directory (ENOENT)");
+        assert_eq!(Errno(999).to_string(), "errno 999");
+        assert_eq!(Bytes(b"a\xffb\n").to_string(), "a\\xffb\\x0a");
+    }
+}
