@@ -1,1 +1,35 @@
-fn main() {}
+//! Bakes the version line's target and commit into the binary (SPEC §7):
+//! `dinit VERSION (TARGET, COMMIT)`, the commit as a short hash with
+//! `-dirty` when the tree has changes, `unknown` outside git. No timestamps,
+//! so builds are reproducible.
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    let commit = match std::env::var("DINIT_COMMIT") {
+        Ok(c) if !c.is_empty() => c,
+        _ => match git(&["rev-parse", "--short=12", "HEAD"]) {
+            Some(hash) => {
+                let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+                if dirty { format!("{hash}-dirty") } else { hash }
+            }
+            None => "unknown".into(),
+        },
+    };
+    println!("cargo:rustc-env=DINIT_TARGET={target}");
+    println!("cargo:rustc-env=DINIT_COMMIT={commit}");
+    println!("cargo:rerun-if-env-changed=DINIT_COMMIT");
+    for p in [".git/HEAD", ".git/index", ".git/refs"] {
+        if std::path::Path::new(p).exists() {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+}

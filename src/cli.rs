@@ -58,25 +58,1267 @@ pub struct Config<'a> {
     pub commands: &'a [&'a [u8]],
 }
 
+/// The word that ends the options and starts the first command.
+const RUN: &[u8] = b"-r";
+
+/// Message for a missing `-r`.
+const NO_COMMAND: &str = "no command given; use -r CMD [ARGS...]";
+/// Message for an option name that is not in [`OPTIONS`] (Go's wording).
+const UNKNOWN: &str = "flag provided but not defined";
+/// Message for a value option that is the last word before `-r`.
+const NEEDS_VALUE: &str = "option needs a value";
+/// Message for a word before `-r` that is not an option.
+const UNEXPECTED: &str = "unexpected argument before -r";
+/// Message for `-submit` anywhere but first (the role dispatcher takes it
+/// there, before `parse` is called).
+const SUBMIT_NOT_FIRST: &str = "-submit must be the first option";
+
+/// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Setting {
+    Timeout,
+    Primary,
+    Start,
+    Prestop,
+    PrestopTimer,
+    Stop,
+    Maxproc,
+    Socket,
+    Pgroup,
+    Quiet,
+    Success,
+    Submit,
+}
+
+impl Setting {
+    /// Booleans take a value only as `-name=value`, never from the next word.
+    fn is_bool(self) -> bool {
+        matches!(
+            self,
+            Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit
+        )
+    }
+
+    /// Bit for the "given as a flag" mask.
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// One known option: its name without dashes, what it sets, and the
+/// message for a bad value (static, so it names the option itself).
+struct OptSpec {
+    name: &'static [u8],
+    setting: Setting,
+    bad_value: &'static str,
+}
+
+const fn opt(name: &'static [u8], setting: Setting, bad_value: &'static str) -> OptSpec {
+    OptSpec {
+        name,
+        setting,
+        bad_value,
+    }
+}
+
+const OPTIONS: &[OptSpec] = &[
+    opt(b"timeout", Setting::Timeout, "invalid value for -timeout"),
+    opt(b"primary", Setting::Primary, "invalid value for -primary"),
+    opt(b"start", Setting::Start, "invalid value for -start"),
+    opt(b"prestop", Setting::Prestop, "invalid value for -prestop"),
+    opt(
+        b"prestoptimer",
+        Setting::PrestopTimer,
+        "invalid value for -prestoptimer",
+    ),
+    opt(b"stop", Setting::Stop, "invalid value for -stop"),
+    opt(b"maxproc", Setting::Maxproc, "invalid value for -maxproc"),
+    opt(
+        b"core-fraction",
+        Setting::Maxproc,
+        "invalid value for -core-fraction",
+    ),
+    opt(b"socket", Setting::Socket, "invalid value for -socket"),
+    opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
+    opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
+    opt(b"success", Setting::Success, "invalid value for -success"),
+    opt(b"submit", Setting::Submit, SUBMIT_NOT_FIRST),
+];
+
+/// One environment variable: its name, what it sets, the message for a bad
+/// value, and whether an empty value counts as set (only `DINIT_SOCKET`).
+struct EnvSpec {
+    name: &'static [u8],
+    setting: Setting,
+    bad_value: &'static str,
+    empty_is_set: bool,
+}
+
+const fn var(
+    name: &'static [u8],
+    setting: Setting,
+    bad_value: &'static str,
+    empty_is_set: bool,
+) -> EnvSpec {
+    EnvSpec {
+        name,
+        setting,
+        bad_value,
+        empty_is_set,
+    }
+}
+
+const ENV: &[EnvSpec] = &[
+    var(
+        b"DINIT_TIMEOUT",
+        Setting::Timeout,
+        "invalid value for DINIT_TIMEOUT",
+        false,
+    ),
+    var(
+        b"DINIT_START",
+        Setting::Start,
+        "invalid value for DINIT_START",
+        false,
+    ),
+    var(
+        b"DINIT_PRESTOP",
+        Setting::Prestop,
+        "invalid value for DINIT_PRESTOP",
+        false,
+    ),
+    var(
+        b"DINIT_PRESTOPTIMER",
+        Setting::PrestopTimer,
+        "invalid value for DINIT_PRESTOPTIMER",
+        false,
+    ),
+    var(
+        b"DINIT_STOP",
+        Setting::Stop,
+        "invalid value for DINIT_STOP",
+        false,
+    ),
+    var(
+        b"DINIT_SOCKET",
+        Setting::Socket,
+        "invalid value for DINIT_SOCKET",
+        true,
+    ),
+    var(
+        b"DINIT_PGROUP",
+        Setting::Pgroup,
+        "invalid value for DINIT_PGROUP",
+        false,
+    ),
+    var(
+        b"DINIT_QUIET",
+        Setting::Quiet,
+        "invalid value for DINIT_QUIET",
+        false,
+    ),
+];
+
+/// One option occurrence as the lexer saw it, value not yet interpreted.
+struct Flag<'a> {
+    spec: &'static OptSpec,
+    /// The option as written, without any `=value`: `--timeout`.
+    written: &'a [u8],
+    /// `None` only for a boolean written without `=`.
+    value: Option<&'a [u8]>,
+}
+
+/// Step one: turn the words before the first `-r` into [`Flag`]s, in order.
+struct Lexer<'a> {
+    words: &'a [&'a [u8]],
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Result<Flag<'a>, Error<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (&word, rest) = self.words.split_first()?;
+        self.words = rest;
+        Some(self.lex(word))
+    }
+}
+
+impl<'a> Lexer<'a> {
+    fn lex(&mut self, word: &'a [u8]) -> Result<Flag<'a>, Error<'a>> {
+        // `-` is Go's "not a flag" and `--` its terminator; neither has a
+        // use before `-r`, so both are unexpected arguments.
+        if word.first() != Some(&b'-') || word == b"-" || word == b"--" {
+            return Err(Error::Usage {
+                what: UNEXPECTED,
+                word,
+            });
+        }
+        let dashes = if word.starts_with(b"--") { 2 } else { 1 };
+        let body = &word[dashes..];
+        let (name, value) = match body.iter().position(|&c| c == b'=') {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        // `-=x`, `---x` and the like name no option either.
+        let written = if name.is_empty() {
+            word
+        } else {
+            &word[..dashes + name.len()]
+        };
+        let Some(spec) = OPTIONS.iter().find(|o| o.name == name) else {
+            return Err(Error::Usage {
+                what: UNKNOWN,
+                word: written,
+            });
+        };
+        let value = match value {
+            Some(v) => Some(v),
+            None if spec.setting.is_bool() => None,
+            None => {
+                // Go semantics: the next word is the value even when it
+                // starts with `-` (it cannot be `-r`: the options end there).
+                let (&v, rest) = self.words.split_first().ok_or(Error::Usage {
+                    what: NEEDS_VALUE,
+                    word: written,
+                })?;
+                self.words = rest;
+                Some(v)
+            }
+        };
+        Ok(Flag {
+            spec,
+            written,
+            value,
+        })
+    }
+}
+
+/// Step two, for one value from a flag or the environment: check it and
+/// store it. `None` means the value is bad. A boolean with no value (a flag
+/// written without `=`) is true.
+fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) -> Option<()> {
+    let text = value.unwrap_or(b"");
+    let nonempty = if text.is_empty() { None } else { Some(text) };
+    match setting {
+        Setting::Timeout => cfg.timeout_ms = parse_duration_ms(text)?,
+        Setting::PrestopTimer => cfg.prestop_timer_ms = parse_duration_ms(text)?,
+        Setting::Start => cfg.start = nonempty,
+        Setting::Prestop => cfg.prestop = nonempty,
+        Setting::Stop => cfg.stop = nonempty,
+        Setting::Socket => cfg.socket = text,
+        Setting::Maxproc => cfg.maxproc = parse_fraction(text)?,
+        Setting::Success => cfg.success.insert(parse_code(text)?),
+        Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit => {
+            let on = match value {
+                None => true,
+                Some(v) => parse_bool(v)?,
+            };
+            match setting {
+                Setting::Primary => cfg.primary_all = on,
+                Setting::Pgroup => cfg.pgroup = on,
+                Setting::Quiet => cfg.quiet = on,
+                _ => {}
+            }
+        }
+    }
+    Some(())
+}
+
+/// `-maxproc`: a finite float ≥ 0 as Rust's `f64::from_str` reads it
+/// (`1`, `0.5`, `.5`, `5.`, `1e-1`); `-0` becomes `0`.
+fn parse_fraction(text: &[u8]) -> Option<f64> {
+    let f: f64 = core::str::from_utf8(text).ok()?.parse().ok()?;
+    (f.is_finite() && f >= 0.0).then_some(f + 0.0)
+}
+
+/// `-success`: a decimal exit code 0–255, optional leading `+` and leading
+/// zeros allowed (as Go's `strconv.Atoi` would).
+fn parse_code(text: &[u8]) -> Option<u8> {
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut n: u16 = 0;
+    for &d in digits {
+        n = n * 10 + u16::from(d - b'0');
+        if n > 255 {
+            return None;
+        }
+    }
+    u8::try_from(n).ok()
+}
+
 /// Parse the init role's arguments (`argv[1..]`). `env` looks up an
 /// environment variable by name. Errors are `Error::Usage` naming the
 /// option (or environment variable) and its problem.
+///
+/// Details SPEC §2 leaves open, decided here:
+/// * The options are exactly the words before the first word that is `-r`;
+///   no `-r` at all is reported before any option is looked at. A value
+///   option right before `-r` (`-start -r ...`) is missing its value: `-r`
+///   is never taken as a value. Any other next word is, even one starting
+///   with `-` (Go semantics: `-timeout -1` is a bad value, not an option).
+/// * Options are applied left to right, the last one winning (`-success`
+///   adds instead); every occurrence is validated, and the first problem is
+///   reported. Flags are checked before the environment.
+/// * A flag given with an empty value counts as given: `-start=` means no
+///   start command even when `DINIT_START` is set; `-socket=` disables the
+///   socket; `-timeout=` is a bad value.
+/// * An environment variable set to the empty string counts as unset, except
+///   `DINIT_SOCKET=` which disables the socket (as `-socket=` does). An
+///   environment variable whose option was given as a flag is not read.
+/// * `-` and `--` alone are unexpected arguments (Go would end the options
+///   there; here the options end at `-r`). `---x`, `-=x` are unknown
+///   options. `-h`/`-help` are unknown options too: there is no help text.
+/// * `-submit` in any spelling, with or without a value, is an error here.
+/// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
+///   here; `commands` is handed on as it is.
 pub fn parse<'a>(
     args: &'a [&'a [u8]],
     env: &dyn Fn(&[u8]) -> Option<&'a [u8]>,
 ) -> Result<Config<'a>, Error<'a>> {
-    todo!()
+    let run = args.iter().position(|&w| w == RUN).ok_or(Error::Usage {
+        what: NO_COMMAND,
+        word: b"",
+    })?;
+    let mut cfg = Config {
+        timeout_ms: DEFAULT_TIMEOUT_MS,
+        primary_all: false,
+        start: None,
+        prestop: None,
+        prestop_timer_ms: 0,
+        stop: None,
+        maxproc: 0.0,
+        socket: DEFAULT_SOCKET,
+        pgroup: false,
+        quiet: false,
+        success: CodeSet::default(),
+        commands: &args[run..],
+    };
+    let mut given: u16 = 0;
+    for flag in (Lexer {
+        words: &args[..run],
+    }) {
+        let Flag {
+            spec,
+            written,
+            value,
+        } = flag?;
+        if spec.setting == Setting::Submit {
+            return Err(Error::Usage {
+                what: SUBMIT_NOT_FIRST,
+                word: b"",
+            });
+        }
+        apply(&mut cfg, spec.setting, value).ok_or(Error::Usage {
+            what: spec.bad_value,
+            word: value.unwrap_or(written),
+        })?;
+        given |= spec.setting.bit();
+    }
+    for var in ENV {
+        if given & var.setting.bit() != 0 {
+            continue;
+        }
+        let Some(value) = env(var.name) else { continue };
+        if value.is_empty() && !var.empty_is_set {
+            continue;
+        }
+        apply(&mut cfg, var.setting, Some(value)).ok_or(Error::Usage {
+            what: var.bad_value,
+            word: value,
+        })?;
+    }
+    Ok(cfg)
+}
+
+/// Nanoseconds in one second.
+const SECOND_NS: u128 = 1_000_000_000;
+/// Nanoseconds in one millisecond.
+const MILLI_NS: u128 = 1_000_000;
+/// Go's `time.Duration` is an `int64` of nanoseconds: durations past this
+/// are overflow there and here.
+const MAX_NS: u128 = i64::MAX as u128;
+/// Fraction digits kept; further ones are checked but cannot change the
+/// whole-nanosecond result by more than a rounding at the 19th place.
+const FRACTION_DIGITS: u32 = 19;
+
+/// Go's duration units in nanoseconds (`µ` is U+00B5, `μ` is U+03BC).
+fn unit_ns(unit: &[u8]) -> Option<u128> {
+    Some(match unit {
+        b"ns" => 1,
+        b"us" | b"\xC2\xB5s" | b"\xCE\xBCs" => 1_000,
+        b"ms" => MILLI_NS,
+        b"s" => SECOND_NS,
+        b"m" => 60 * SECOND_NS,
+        b"h" => 3_600 * SECOND_NS,
+        _ => return None,
+    })
+}
+
+/// One decimal number at the start of `text`: `12`, `1.5`, `.5`, `1.`
+/// (at least one digit). Returns the integer part, the kept fraction digits
+/// as (numerator, 10^digits), and the rest of `text`. An integer part past
+/// `MAX_NS` is overflow whatever the unit.
+fn number(text: &[u8]) -> Option<(u128, (u128, u128), &[u8])> {
+    let int_len = text.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut int: u128 = 0;
+    for &d in &text[..int_len] {
+        int = int * 10 + u128::from(d - b'0');
+        if int > MAX_NS {
+            return None;
+        }
+    }
+    let mut rest = &text[int_len..];
+    let (mut num, mut scale) = (0u128, 1u128);
+    let mut frac_len = 0;
+    if let Some(after_dot) = rest.strip_prefix(b".") {
+        frac_len = after_dot.iter().take_while(|c| c.is_ascii_digit()).count();
+        for &d in after_dot[..frac_len].iter().take(FRACTION_DIGITS as usize) {
+            num = num * 10 + u128::from(d - b'0');
+            scale *= 10;
+        }
+        rest = &after_dot[frac_len..];
+    }
+    (int_len + frac_len > 0).then_some((int, (num, scale), rest))
 }
 
 /// Parse a duration: plain seconds (`10`, `2.5`) or a Go duration (`500ms`,
 /// `10s`, `1m30s`, `1h`, `1.5h`, `100us`, `100µs`, `10ns`). Negative values
 /// and garbage are `None`. The result is in milliseconds, rounded up.
+///
+/// As Go's `time.ParseDuration`: an optional leading `+`, then one or more
+/// numbers each with a unit (`1.s` and `.5s` are fine). A bare number (the
+/// whole text, no unit) is seconds; `1.` is one second as `strconv.ParseFloat`
+/// reads it. The value is computed in whole nanoseconds (sub-nanosecond
+/// parts dropped, as Go's `Duration` does), must fit Go's `int64`
+/// nanoseconds (about 292 years), and is then rounded up to milliseconds.
+/// Any `-` sign, including `-0`, is rejected. No floating point is used.
 pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
-    todo!()
+    let mut rest = text.strip_prefix(b"+").unwrap_or(text);
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: u128 = 0;
+    let mut first = true;
+    while !rest.is_empty() {
+        let (int, (num, scale), after) = number(rest)?;
+        let unit_len = after
+            .iter()
+            .position(|&c| c == b'.' || c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let unit = if unit.is_empty() {
+            // Only a lone number may go without a unit: `1m30` is garbage.
+            if !(first && after.is_empty()) {
+                return None;
+            }
+            SECOND_NS
+        } else {
+            unit_ns(unit)?
+        };
+        // int <= MAX_NS < 2^63 and unit < 2^42, num < 10^19 < 2^64: no
+        // u128 overflow below.
+        total += int * unit + num * unit / scale;
+        if total > MAX_NS {
+            return None;
+        }
+        rest = after;
+        first = false;
+    }
+    u64::try_from(total.div_ceil(MILLI_NS)).ok()
 }
 
 /// Parse a boolean the way Go's strconv.ParseBool does:
 /// 1 t T TRUE true True / 0 f F FALSE false False.
 pub fn parse_bool(text: &[u8]) -> Option<bool> {
-    todo!()
+    match text {
+        b"1" | b"t" | b"T" | b"TRUE" | b"true" | b"True" => Some(true),
+        b"0" | b"f" | b"F" | b"FALSE" | b"false" | b"False" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Env = &'static [(&'static str, &'static str)];
+
+    /// Run `parse` on string words; the words are leaked so the result is
+    /// `'static` and easy to compare.
+    fn run(args: &[&'static str], env: Env) -> Result<Config<'static>, Error<'static>> {
+        let words: Vec<&'static [u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        let words: &'static [&'static [u8]] = Box::leak(words.into_boxed_slice());
+        let lookup = move |name: &[u8]| -> Option<&'static [u8]> {
+            env.iter()
+                .find(|(k, _)| k.as_bytes() == name)
+                .map(|(_, v)| v.as_bytes())
+        };
+        parse(words, &lookup)
+    }
+
+    fn ok(args: &[&'static str], env: Env) -> Config<'static> {
+        run(args, env).unwrap_or_else(|e| panic!("{args:?} {env:?}: unexpected error {e}"))
+    }
+
+    /// The error as (what, word).
+    fn err(args: &[&'static str], env: Env) -> (&'static str, String) {
+        match run(args, env) {
+            Ok(c) => panic!("{args:?} {env:?}: expected an error, got {c:?}"),
+            Err(Error::Usage { what, word }) => (what, String::from_utf8(word.to_vec()).unwrap()),
+            Err(e) => panic!("{args:?}: not a usage error: {e:?}"),
+        }
+    }
+
+    fn s(b: Option<&[u8]>) -> Option<&str> {
+        b.map(|b| core::str::from_utf8(b).unwrap())
+    }
+
+    /// All four spellings of a value option, followed by `-r x`.
+    fn spellings(name: &str, value: &str) -> Vec<Vec<&'static str>> {
+        let leak = |t: String| -> &'static str { Box::leak(t.into_boxed_str()) };
+        vec![
+            vec![leak(format!("-{name}")), leak(value.into()), "-r", "x"],
+            vec![leak(format!("-{name}={value}")), "-r", "x"],
+            vec![leak(format!("--{name}")), leak(value.into()), "-r", "x"],
+            vec![leak(format!("--{name}={value}")), "-r", "x"],
+        ]
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ok(&["-r", "sleep", "10"], &[]);
+        assert_eq!(c.timeout_ms, 10_000);
+        assert!(!c.primary_all);
+        assert_eq!(c.start, None);
+        assert_eq!(c.prestop, None);
+        assert_eq!(c.prestop_timer_ms, 0);
+        assert_eq!(c.stop, None);
+        assert_eq!(c.maxproc, 0.0);
+        assert_eq!(c.socket, DEFAULT_SOCKET);
+        assert!(!c.pgroup);
+        assert!(!c.quiet);
+        assert_eq!(c.success, CodeSet::default());
+        assert_eq!(c.commands, &[b"-r" as &[u8], b"sleep", b"10"]);
+    }
+
+    #[test]
+    fn every_spelling_of_every_value_option() {
+        type Check = fn(&Config<'static>) -> bool;
+        let table: &[(&str, &str, Check)] = &[
+            ("timeout", "2.5", |c| c.timeout_ms == 2_500),
+            ("timeout", "500ms", |c| c.timeout_ms == 500),
+            ("prestoptimer", "3", |c| c.prestop_timer_ms == 3_000),
+            ("prestoptimer", "1m30s", |c| c.prestop_timer_ms == 90_000),
+            ("start", "echo hi", |c| c.start == Some(b"echo hi")),
+            ("prestop", "nginx -s quit", |c| {
+                c.prestop == Some(b"nginx -s quit")
+            }),
+            ("stop", "rm -f /x", |c| c.stop == Some(b"rm -f /x")),
+            ("socket", "/run/d.sock", |c| c.socket == b"/run/d.sock"),
+            ("socket", "", |c| c.socket.is_empty()),
+            ("maxproc", "0.5", |c| c.maxproc == 0.5),
+            ("core-fraction", "2", |c| c.maxproc == 2.0),
+            ("success", "143", |c| {
+                c.success.contains(143) && !c.success.contains(0)
+            }),
+            // Values that start with `-` are still values.
+            ("start", "-x", |c| c.start == Some(b"-x")),
+            ("socket", "--", |c| c.socket == b"--"),
+        ];
+        for &(name, value, check) in table {
+            for args in spellings(name, value) {
+                let c = ok(&args, &[]);
+                assert!(check(&c), "{args:?}: {c:?}");
+                assert_eq!(c.commands, &[b"-r" as &[u8], b"x"], "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn booleans() {
+        type Get = fn(&Config<'static>) -> bool;
+        let opts: &[(&str, Get)] = &[
+            ("primary", |c| c.primary_all),
+            ("pgroup", |c| c.pgroup),
+            ("quiet", |c| c.quiet),
+        ];
+        let table: &[(&str, bool)] = &[
+            ("", true),
+            ("=true", true),
+            ("=1", true),
+            ("=t", true),
+            ("=T", true),
+            ("=TRUE", true),
+            ("=True", true),
+            ("=false", false),
+            ("=0", false),
+            ("=f", false),
+            ("=F", false),
+            ("=FALSE", false),
+            ("=False", false),
+        ];
+        for &(name, get) in opts {
+            for &(suffix, want) in table {
+                for dashes in ["-", "--"] {
+                    let word: &'static str = Box::leak(format!("{dashes}{name}{suffix}").into());
+                    let c = ok(&[word, "-r", "x"], &[]);
+                    assert_eq!(get(&c), want, "{word}");
+                }
+            }
+            // The last one wins.
+            let on: &'static str = Box::leak(format!("-{name}").into());
+            let off: &'static str = Box::leak(format!("-{name}=false").into());
+            assert!(!get(&ok(&[on, off, "-r", "x"], &[])));
+            assert!(get(&ok(&[off, on, "-r", "x"], &[])));
+        }
+        // A boolean never takes the next word.
+        let c = ok(&["-primary", "-quiet", "-r", "x"], &[]);
+        assert!(c.primary_all && c.quiet && !c.pgroup);
+        assert_eq!(
+            err(&["-primary", "false", "-r", "x"], &[]),
+            (UNEXPECTED, "false".into())
+        );
+        assert_eq!(
+            err(&["--quiet", "1", "-r", "x"], &[]),
+            (UNEXPECTED, "1".into())
+        );
+    }
+
+    #[test]
+    fn bad_boolean_values() {
+        let table: &[(&str, &str, &str)] = &[
+            ("-primary=yes", "invalid value for -primary", "yes"),
+            ("--primary=", "invalid value for -primary", ""),
+            ("-pgroup=on", "invalid value for -pgroup", "on"),
+            ("-quiet=tRuE", "invalid value for -quiet", "tRuE"),
+            ("-quiet=2", "invalid value for -quiet", "2"),
+        ];
+        for &(word, what, bad) in table {
+            assert_eq!(err(&[word, "-r", "x"], &[]), (what, bad.into()), "{word}");
+        }
+    }
+
+    #[test]
+    fn all_options_together() {
+        let c = ok(
+            &[
+                "-timeout",
+                "5",
+                "--primary",
+                "-start=a b",
+                "--prestop",
+                "p",
+                "-prestoptimer=2s",
+                "--stop=s",
+                "-maxproc",
+                "1.5",
+                "-socket=",
+                "-pgroup",
+                "--quiet=true",
+                "-success",
+                "143",
+                "--success=0",
+                "-r",
+                "a",
+                "-r",
+                "b",
+                "c",
+            ],
+            &[],
+        );
+        assert_eq!(c.timeout_ms, 5_000);
+        assert!(c.primary_all && c.pgroup && c.quiet);
+        assert_eq!(s(c.start), Some("a b"));
+        assert_eq!(s(c.prestop), Some("p"));
+        assert_eq!(c.prestop_timer_ms, 2_000);
+        assert_eq!(s(c.stop), Some("s"));
+        assert_eq!(c.maxproc, 1.5);
+        assert_eq!(c.socket, b"");
+        assert!(c.success.contains(143) && c.success.contains(0));
+        assert_eq!(c.commands, &[b"-r" as &[u8], b"a", b"-r", b"b", b"c"]);
+    }
+
+    #[test]
+    fn repeated_options() {
+        // Last one wins.
+        assert_eq!(
+            ok(&["-timeout", "1", "-timeout=2", "-r", "x"], &[]).timeout_ms,
+            2_000
+        );
+        assert_eq!(
+            ok(&["-maxproc", "1", "-core-fraction=0.25", "-r", "x"], &[]).maxproc,
+            0.25
+        );
+        assert_eq!(
+            ok(&["-core-fraction", "1", "-maxproc=3", "-r", "x"], &[]).maxproc,
+            3.0
+        );
+        assert_eq!(
+            s(ok(&["-start", "a", "-start=", "-r", "x"], &[]).start),
+            None
+        );
+        // Every occurrence is validated, even one later overridden.
+        assert_eq!(
+            err(&["-timeout", "bad", "-timeout", "2", "-r", "x"], &[]),
+            ("invalid value for -timeout", "bad".into())
+        );
+        // -success adds.
+        let c = ok(
+            &[
+                "-success",
+                "143",
+                "-success",
+                "0",
+                "--success=255",
+                "-r",
+                "x",
+            ],
+            &[],
+        );
+        for code in 0..=255u8 {
+            assert_eq!(
+                c.success.contains(code),
+                matches!(code, 0 | 143 | 255),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_start_prestop_stop_are_none() {
+        for name in ["start", "prestop", "stop"] {
+            for args in spellings(name, "") {
+                let c = ok(&args, &[]);
+                assert_eq!((c.start, c.prestop, c.stop), (None, None, None), "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn success_codes() {
+        let good: &[(&str, u8)] = &[
+            ("0", 0),
+            ("1", 1),
+            ("143", 143),
+            ("255", 255),
+            ("0143", 143),
+            ("+2", 2),
+        ];
+        for &(v, code) in good {
+            for args in spellings("success", v) {
+                let c = ok(&args, &[]);
+                assert!(c.success.contains(code), "{args:?}");
+                assert_eq!(c.success.0.iter().map(|w| w.count_ones()).sum::<u32>(), 1);
+            }
+        }
+        for v in [
+            "256",
+            "-1",
+            "",
+            "1x",
+            "x",
+            "1.0",
+            " 1",
+            "99999999999999999999",
+            "+",
+        ] {
+            for args in spellings("success", v) {
+                assert_eq!(
+                    err(&args, &[]),
+                    ("invalid value for -success", v.into()),
+                    "{args:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn maxproc_values() {
+        let good: &[(&str, f64)] = &[
+            ("0", 0.0),
+            ("-0", 0.0),
+            ("0.5", 0.5),
+            (".5", 0.5),
+            ("2.", 2.0),
+            ("1e-1", 0.1),
+            ("+3", 3.0),
+        ];
+        for &(v, want) in good {
+            for name in ["maxproc", "core-fraction"] {
+                for args in spellings(name, v) {
+                    let got = ok(&args, &[]).maxproc;
+                    assert_eq!(got, want, "{args:?}");
+                    assert!(got.is_sign_positive(), "{args:?}");
+                }
+            }
+        }
+        for v in [
+            "-1", "-0.5", "NaN", "nan", "inf", "-inf", "infinity", "", "x", "1x", " 1", "1e999",
+        ] {
+            assert_eq!(
+                err(&["-maxproc", v, "-r", "x"], &[]),
+                ("invalid value for -maxproc", v.into())
+            );
+            assert_eq!(
+                err(&["--core-fraction", v, "-r", "x"], &[]),
+                ("invalid value for -core-fraction", v.into())
+            );
+        }
+        assert_eq!(
+            err(&["-maxproc=\u{ff}", "-r", "x"], &[]).0,
+            "invalid value for -maxproc"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let table: &[(&[&str], &str, &str)] = &[
+            (&["-timeout", "x"], "invalid value for -timeout", "x"),
+            (&["--timeout=-1"], "invalid value for -timeout", "-1"),
+            (&["-timeout", "-5"], "invalid value for -timeout", "-5"),
+            (&["-timeout="], "invalid value for -timeout", ""),
+            (&["-timeout", "10x"], "invalid value for -timeout", "10x"),
+            (
+                &["-prestoptimer", "soon"],
+                "invalid value for -prestoptimer",
+                "soon",
+            ),
+            (&["--prestoptimer="], "invalid value for -prestoptimer", ""),
+            (&["-success", "256"], "invalid value for -success", "256"),
+            (&["-maxproc", "-1"], "invalid value for -maxproc", "-1"),
+        ];
+        for &(opts, what, word) in table {
+            let mut args = opts.to_vec();
+            args.extend(["-r", "x"]);
+            assert_eq!(err(&args, &[]), (what, word.into()), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let table: &[(&[&str], &str, &str)] = &[
+            // No -r: reported before any option is looked at.
+            (&[], NO_COMMAND, ""),
+            (&["sleep", "10"], NO_COMMAND, ""),
+            (&["-timeout", "5"], NO_COMMAND, ""),
+            (&["-R", "x"], NO_COMMAND, ""),
+            (&["--r", "x"], NO_COMMAND, ""),
+            (&["\\-r", "x"], NO_COMMAND, ""),
+            (&["-foo"], NO_COMMAND, ""),
+            // Unknown options, named as written.
+            (&["-foo", "-r", "x"], UNKNOWN, "-foo"),
+            (&["--foo", "-r", "x"], UNKNOWN, "--foo"),
+            (&["-foo=1", "-r", "x"], UNKNOWN, "-foo"),
+            (&["--foo=", "-r", "x"], UNKNOWN, "--foo"),
+            (&["-Timeout", "5", "-r", "x"], UNKNOWN, "-Timeout"),
+            (&["---timeout", "5", "-r", "x"], UNKNOWN, "---timeout"),
+            (&["-=5", "-r", "x"], UNKNOWN, "-=5"),
+            (&["--=5", "-r", "x"], UNKNOWN, "--=5"),
+            (&["-h", "-r", "x"], UNKNOWN, "-h"),
+            (&["-help", "-r", "x"], UNKNOWN, "-help"),
+            (&["-version", "-r", "x"], UNKNOWN, "-version"),
+            (&["-t", "5", "-r", "x"], UNKNOWN, "-t"),
+            (&["-quiet", "-bogus", "-r", "x"], UNKNOWN, "-bogus"),
+            // Not options.
+            (&["sleep", "-r", "x"], UNEXPECTED, "sleep"),
+            (&["-", "-r", "x"], UNEXPECTED, "-"),
+            (&["--", "-r", "x"], UNEXPECTED, "--"),
+            (&["", "-r", "x"], UNEXPECTED, ""),
+            (&["-quiet", "x", "-r", "y"], UNEXPECTED, "x"),
+            (&["-primary", "false", "-r", "x"], UNEXPECTED, "false"),
+            // A value option with no value before -r: -r is not a value.
+            (&["-timeout", "-r", "x"], NEEDS_VALUE, "-timeout"),
+            (&["--start", "-r", "x"], NEEDS_VALUE, "--start"),
+            (&["-quiet", "-socket", "-r", "x"], NEEDS_VALUE, "-socket"),
+            (&["-success", "-r"], NEEDS_VALUE, "-success"),
+            (
+                &["--core-fraction", "-r", "x"],
+                NEEDS_VALUE,
+                "--core-fraction",
+            ),
+            // -submit belongs to the dispatcher.
+            (&["-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+            (&["--submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+            (&["-submit=false", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+            (&["-quiet", "-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+        ];
+        for &(args, what, word) in table {
+            let got = err(args, &[]);
+            assert_eq!(got, (what, word.into()), "{args:?}");
+        }
+        // Every value option reports a missing value, in both spellings.
+        for name in [
+            "timeout",
+            "start",
+            "prestop",
+            "prestoptimer",
+            "stop",
+            "maxproc",
+            "core-fraction",
+            "socket",
+            "success",
+        ] {
+            for dashes in ["-", "--"] {
+                let w: &'static str = Box::leak(format!("{dashes}{name}").into());
+                assert_eq!(err(&[w, "-r", "x"], &[]), (NEEDS_VALUE, w.into()));
+            }
+        }
+    }
+
+    #[test]
+    fn usage_messages() {
+        let e = run(&["-foo", "-r", "x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "flag provided but not defined: -foo");
+        assert_eq!(e.exit_code(), 2);
+        let e = run(&["x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "no command given; use -r CMD [ARGS...]");
+        let e = run(&["-timeout", "1x", "-r", "x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid value for -timeout: 1x");
+        let e = run(&["-r", "x"], &[("DINIT_QUIET", "yes")]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid value for DINIT_QUIET: yes");
+        let e = run(&["-submit", "-r", "x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "-submit must be the first option");
+    }
+
+    #[test]
+    fn commands_slice() {
+        let table: &[(&[&str], &[&str])] = &[
+            (&["-r"], &["-r"]),
+            (&["-r", "x"], &["-r", "x"]),
+            (&["-r", "-r"], &["-r", "-r"]),
+            // Everything after the first -r is command words, options or not.
+            (
+                &["-r", "cmd", "-timeout", "5"],
+                &["-r", "cmd", "-timeout", "5"],
+            ),
+            (
+                &["-r", "cmd", "-foo", "--", "-"],
+                &["-r", "cmd", "-foo", "--", "-"],
+            ),
+            (
+                &["-quiet", "-r", "a", "\\-r", "-r", "b"],
+                &["-r", "a", "\\-r", "-r", "b"],
+            ),
+            (&["-start", "-x", "-r", "a"], &["-r", "a"]),
+        ];
+        for &(args, want) in table {
+            let c = ok(args, &[]);
+            let got: Vec<&str> = c
+                .commands
+                .iter()
+                .map(|w| core::str::from_utf8(w).unwrap())
+                .collect();
+            assert_eq!(got, want, "{args:?}");
+        }
+        // Options after -r are not applied.
+        let c = ok(&["-r", "cmd", "-timeout", "5", "-quiet"], &[]);
+        assert_eq!(c.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert!(!c.quiet);
+        // -r as the first word: no options at all, environment still applies.
+        let c = ok(&["-r", "x"], &[("DINIT_TIMEOUT", "3")]);
+        assert_eq!(c.timeout_ms, 3_000);
+        // The commands slice borrows from args.
+        let words: Vec<&[u8]> = vec![b"-quiet", b"-r", b"a"];
+        let c = parse(&words, &|_| None).unwrap();
+        assert!(core::ptr::eq(c.commands, &words[1..]));
+    }
+
+    #[test]
+    fn environment_applies_when_no_flag() {
+        type Check = fn(&Config<'static>) -> bool;
+        let table: &[(&str, &str, Check)] = &[
+            ("DINIT_TIMEOUT", "2.5", |c| c.timeout_ms == 2_500),
+            ("DINIT_TIMEOUT", "1m", |c| c.timeout_ms == 60_000),
+            ("DINIT_START", "echo a", |c| c.start == Some(b"echo a")),
+            ("DINIT_PRESTOP", "p q", |c| c.prestop == Some(b"p q")),
+            ("DINIT_PRESTOPTIMER", "4", |c| c.prestop_timer_ms == 4_000),
+            ("DINIT_PRESTOPTIMER", "250ms", |c| c.prestop_timer_ms == 250),
+            ("DINIT_STOP", "s", |c| c.stop == Some(b"s")),
+            ("DINIT_SOCKET", "/s", |c| c.socket == b"/s"),
+            ("DINIT_PGROUP", "1", |c| c.pgroup),
+            ("DINIT_PGROUP", "true", |c| c.pgroup),
+            ("DINIT_PGROUP", "false", |c| !c.pgroup),
+            ("DINIT_QUIET", "T", |c| c.quiet),
+            ("DINIT_QUIET", "0", |c| !c.quiet),
+        ];
+        for &(var, value, check) in table {
+            let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
+            let c = ok(&["-r", "x"], env);
+            assert!(check(&c), "{var}={value}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn empty_environment_is_unset_except_socket() {
+        let env: Env = &[
+            ("DINIT_TIMEOUT", ""),
+            ("DINIT_START", ""),
+            ("DINIT_PRESTOP", ""),
+            ("DINIT_PRESTOPTIMER", ""),
+            ("DINIT_STOP", ""),
+            ("DINIT_PGROUP", ""),
+            ("DINIT_QUIET", ""),
+        ];
+        let c = ok(&["-r", "x"], env);
+        assert_eq!(c, ok(&["-r", "x"], &[]));
+        // DINIT_SOCKET="" disables the socket.
+        assert_eq!(ok(&["-r", "x"], &[("DINIT_SOCKET", "")]).socket, b"");
+        // ...and a flag still beats it.
+        assert_eq!(
+            ok(&["-socket", "/a", "-r", "x"], &[("DINIT_SOCKET", "")]).socket,
+            b"/a"
+        );
+    }
+
+    #[test]
+    fn flag_beats_environment() {
+        type Check = fn(&Config<'static>) -> bool;
+        // (flag words, variable, its value, check that the flag won)
+        let table: &[(&[&str], &str, &str, Check)] = &[
+            (&["-timeout", "1"], "DINIT_TIMEOUT", "7", |c| {
+                c.timeout_ms == 1_000
+            }),
+            (&["-start", "f"], "DINIT_START", "e", |c| {
+                c.start == Some(b"f")
+            }),
+            (&["-start="], "DINIT_START", "e", |c| c.start.is_none()),
+            (&["-prestop", "f"], "DINIT_PRESTOP", "e", |c| {
+                c.prestop == Some(b"f")
+            }),
+            (&["--prestop="], "DINIT_PRESTOP", "e", |c| {
+                c.prestop.is_none()
+            }),
+            (&["-prestoptimer", "1"], "DINIT_PRESTOPTIMER", "9", |c| {
+                c.prestop_timer_ms == 1_000
+            }),
+            (&["-stop", "f"], "DINIT_STOP", "e", |c| c.stop == Some(b"f")),
+            (&["-stop="], "DINIT_STOP", "e", |c| c.stop.is_none()),
+            (&["-socket", "/f"], "DINIT_SOCKET", "/e", |c| {
+                c.socket == b"/f"
+            }),
+            (&["-socket="], "DINIT_SOCKET", "/e", |c| c.socket.is_empty()),
+            (&["-pgroup=false"], "DINIT_PGROUP", "true", |c| !c.pgroup),
+            (&["-pgroup"], "DINIT_PGROUP", "false", |c| c.pgroup),
+            (&["-quiet=0"], "DINIT_QUIET", "1", |c| !c.quiet),
+            (&["--quiet"], "DINIT_QUIET", "0", |c| c.quiet),
+            // A bad environment value is not even read when the flag is given.
+            (&["-timeout", "1"], "DINIT_TIMEOUT", "bogus", |c| {
+                c.timeout_ms == 1_000
+            }),
+            (&["-prestoptimer=0"], "DINIT_PRESTOPTIMER", "-3", |c| {
+                c.prestop_timer_ms == 0
+            }),
+            (&["-pgroup"], "DINIT_PGROUP", "maybe", |c| c.pgroup),
+            (&["-quiet=f"], "DINIT_QUIET", "loud", |c| !c.quiet),
+        ];
+        for &(flags, var, value, check) in table {
+            let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
+            let mut args = flags.to_vec();
+            args.extend(["-r", "x"]);
+            let c = ok(&args, env);
+            assert!(check(&c), "{args:?} {var}={value}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn environment_not_looked_up_for_given_flags() {
+        let asked = core::cell::RefCell::new(Vec::new());
+        let words: Vec<&[u8]> = vec![b"-timeout", b"1", b"-quiet", b"-r", b"x"];
+        let lookup = |name: &[u8]| -> Option<&[u8]> {
+            asked
+                .borrow_mut()
+                .push(String::from_utf8(name.to_vec()).unwrap());
+            None
+        };
+        parse(&words, &lookup).unwrap();
+        let asked = asked.into_inner();
+        assert!(
+            !asked
+                .iter()
+                .any(|n| n == "DINIT_TIMEOUT" || n == "DINIT_QUIET"),
+            "{asked:?}"
+        );
+        assert!(asked.iter().any(|n| n == "DINIT_SOCKET"), "{asked:?}");
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let table: &[(&str, &str)] = &[
+            ("DINIT_TIMEOUT", "x"),
+            ("DINIT_TIMEOUT", "-1"),
+            ("DINIT_TIMEOUT", "10 s"),
+            ("DINIT_PRESTOPTIMER", "1x"),
+            ("DINIT_PRESTOPTIMER", "s"),
+            ("DINIT_PGROUP", "yes"),
+            ("DINIT_PGROUP", " 1"),
+            ("DINIT_QUIET", "on"),
+        ];
+        for &(var, value) in table {
+            let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
+            let what = format!("invalid value for {var}");
+            let (got_what, got_word) = err(&["-r", "x"], env);
+            assert_eq!(
+                (got_what, got_word.as_str()),
+                (what.as_str(), value),
+                "{var}={value}"
+            );
+        }
+        // Flag errors come before environment errors.
+        assert_eq!(
+            err(&["-foo", "-r", "x"], &[("DINIT_TIMEOUT", "x")]),
+            (UNKNOWN, "-foo".into())
+        );
+    }
+
+    #[test]
+    fn unrelated_environment_is_ignored() {
+        let env: Env = &[
+            ("DINIT_PRIMARY", "x"),
+            ("DINIT_SUCCESS", "x"),
+            ("DINIT_MAXPROC", "x"),
+            ("TIMEOUT", "x"),
+        ];
+        assert_eq!(ok(&["-r", "x"], env), ok(&["-r", "x"], &[]));
+    }
+
+    #[test]
+    fn durations() {
+        let table: &[(&str, Option<u64>)] = &[
+            // Plain seconds.
+            ("10", Some(10_000)),
+            ("2.5", Some(2_500)),
+            ("0", Some(0)),
+            ("00", Some(0)),
+            ("0.0", Some(0)),
+            (".5", Some(500)),
+            ("1.", Some(1_000)),
+            ("+10", Some(10_000)),
+            ("0.0001", Some(1)),
+            ("0.001", Some(1)),
+            ("0.0011", Some(2)),
+            ("1.000000001", Some(1_001)),
+            ("1.0000000001", Some(1_000)), // below a nanosecond: dropped, as in Go
+            ("007", Some(7_000)),
+            // Go durations.
+            ("500ms", Some(500)),
+            ("10s", Some(10_000)),
+            ("1m30s", Some(90_000)),
+            ("1h", Some(3_600_000)),
+            ("1.5h", Some(5_400_000)),
+            ("1h2m3.5s", Some(3_723_500)),
+            ("1s1s", Some(2_000)),
+            ("100us", Some(1)),
+            ("100\u{b5}s", Some(1)),
+            ("100\u{3bc}s", Some(1)),
+            ("1500us", Some(2)),
+            ("1ns", Some(1)),
+            ("1000000ns", Some(1)),
+            ("1000001ns", Some(2)),
+            ("0s", Some(0)),
+            ("0ns", Some(0)),
+            ("+1s", Some(1_000)),
+            ("1.s", Some(1_000)),
+            (".5s", Some(500)),
+            ("0.5m", Some(30_000)),
+            ("1.0000000000000000000001h", Some(3_600_000)),
+            ("2562047h", Some(9_223_369_200_000)),
+            ("9223372036854775807ns", Some(9_223_372_036_855)),
+            ("9223372036.854775807s", Some(9_223_372_036_855)),
+            ("9223372036", Some(9_223_372_036_000)),
+            // Garbage.
+            ("", None),
+            ("+", None),
+            ("-", None),
+            ("-1", None),
+            ("-0", None),
+            ("-1s", None),
+            ("1x", None),
+            ("s", None),
+            ("ms", None),
+            (".", None),
+            (".s", None),
+            ("1..5", None),
+            ("1.5.5", None),
+            ("1m30", None),
+            ("30s1", None),
+            ("1 s", None),
+            (" 1", None),
+            ("1 ", None),
+            ("1e3", None),
+            ("1S", None),
+            ("1H", None),
+            ("1sec", None),
+            ("1d", None),
+            ("++1", None),
+            ("+-1", None),
+            ("1s-1s", None),
+            ("\u{b5}s", None),
+            ("1\u{b5}", None),
+            ("inf", None),
+            ("NaN", None),
+            ("0x10", None),
+            ("1_000", None),
+            // Overflow of Go's int64 nanoseconds.
+            ("9223372036854775808ns", None),
+            ("9223372037", None),
+            ("2562048h", None),
+            ("2562047h48m", None),
+            ("99999999999999999999999999999999999999999999", None),
+            ("99999999999999999999999999999999999999999999h", None),
+            ("1h9223372036854775807ns", None),
+        ];
+        for &(text, want) in table {
+            assert_eq!(parse_duration_ms(text.as_bytes()), want, "{text:?}");
+        }
+        assert_eq!(parse_duration_ms(b"1\xffs"), None);
+        assert_eq!(parse_duration_ms(b"1\xc2s"), None);
+    }
+
+    #[test]
+    fn duration_spellings_agree() {
+        for n in [0u64, 1, 7, 59, 60, 3599, 3600, 86_400] {
+            let want = Some(n * 1_000);
+            let plain = n.to_string();
+            assert_eq!(parse_duration_ms(plain.as_bytes()), want, "{plain}");
+            assert_eq!(parse_duration_ms(format!("{n}s").as_bytes()), want);
+            assert_eq!(
+                parse_duration_ms(format!("{}ms", n * 1_000).as_bytes()),
+                want
+            );
+            assert_eq!(
+                parse_duration_ms(format!("{}us", n * 1_000_000).as_bytes()),
+                want
+            );
+            let hms = format!("{}h{}m{}s", n / 3600, n / 60 % 60, n % 60);
+            assert_eq!(parse_duration_ms(hms.as_bytes()), want, "{hms}");
+        }
+    }
+
+    #[test]
+    fn bools() {
+        for t in ["1", "t", "T", "TRUE", "true", "True"] {
+            assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
+        }
+        for f in ["0", "f", "F", "FALSE", "false", "False"] {
+            assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
+        }
+        for bad in [
+            "", "yes", "no", "tRUE", "fALSE", "2", "-1", " true", "true ", "on", "off", "y", "n",
+        ] {
+            assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn code_set() {
+        let mut set = CodeSet::default();
+        for c in [0u8, 63, 64, 127, 128, 191, 192, 255] {
+            assert!(!set.contains(c));
+            set.insert(c);
+            assert!(set.contains(c));
+        }
+        assert!(!set.contains(1) && !set.contains(254));
+    }
 }

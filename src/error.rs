@@ -342,7 +342,14 @@ mod tests {
         assert_eq!(Error::from_exec_errno(b"x", ENOENT).exit_code(), 127);
         assert_eq!(Error::from_exec_errno(b"x", EACCES).exit_code(), 126);
         assert_eq!(Error::from_exec_errno(b"x", ENOEXEC).exit_code(), 126);
-        assert_eq!(Error::Usage { what: "x", word: b"" }.exit_code(), 2);
+        assert_eq!(
+            Error::Usage {
+                what: "x",
+                word: b""
+            }
+            .exit_code(),
+            2
+        );
         assert_eq!(Error::Failed { what: "x" }.exit_code(), 1);
         let e = Error::from_exec_errno(b"/x", ENOEXEC).to_string();
         assert!(e.contains("exec format error"), "{e}");

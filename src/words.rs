@@ -1,11 +1,14 @@
 //! The word grammar shared by the socket line, `-start`/`-prestop`/`-stop`
 //! strings and the submit client (SPEC §2, §5).
 //!
-//! * Words are separated by runs of spaces or tabs.
+//! * Words are separated by runs of spaces or tabs. `\r` and `\n` separate
+//!   words too, so a line may be passed with its `\n` or `\r\n` still on.
 //! * A `"` anywhere in a word opens a quoted part that runs to the next lone
 //!   `"`; inside it spaces are kept and `""` stands for one `"`. `a"b c"d` is
 //!   the single word `ab cd`; `""` alone is an empty word.
 //! * `-r` starts a command group; the word `\-r` is a literal `-r`.
+//! * Quoting is only `"`: a backslash is an ordinary byte, and so are NUL
+//!   and bytes that are not UTF-8.
 //!
 //! `split` works in place on the caller's buffer (unquoting only ever
 //! shortens a word) and records spans; nothing here allocates.
@@ -41,16 +44,93 @@ pub enum SplitError {
 
 /// Split `buf` into words in place (see the module doc), appending a span
 /// per word to `out`.
+///
+/// Each word is unquoted within the bytes it came from, so a span starts
+/// where its word started and `buf[span.end]` belongs to no word (it held a
+/// separator or a dropped quote) unless `span.end == buf.len()`: a caller
+/// may write a NUL there. After an error the buffer's contents and the
+/// spans already pushed are unspecified; the caller refuses the whole line.
+/// A buffer over `u16::MAX` bytes is refused before anything is touched.
 pub fn split(buf: &mut [u8], out: &mut heapless::Vec<Span, WORDS_MAX>) -> Result<(), SplitError> {
-    todo!()
+    if buf.len() > usize::from(u16::MAX) {
+        return Err(SplitError::TooLong);
+    }
+    // `r` reads, `w` writes; `w <= r` throughout because every byte read is
+    // written at most once and `""` or a quote mark writes fewer. Both stay
+    // <= len <= u16::MAX, so the `as u16` casts below are exact.
+    let mut r = 0usize;
+    loop {
+        // Between words: skip separators.
+        while buf.get(r).is_some_and(|&b| is_separator(b)) {
+            r += 1;
+        }
+        if r >= buf.len() {
+            return Ok(());
+        }
+        // Each word is rewritten from its own first byte, not packed against
+        // the previous one: the gap keeps `buf[span.end]` free for a NUL.
+        let start = r;
+        let mut w = r;
+        let mut quoted = false;
+        while let Some(&b) = buf.get(r) {
+            r += 1;
+            if quoted {
+                if b == b'"' {
+                    if buf.get(r) == Some(&b'"') {
+                        // `""` inside quotes: one literal `"`.
+                        r += 1;
+                    } else {
+                        quoted = false;
+                        continue;
+                    }
+                }
+            } else if b == b'"' {
+                quoted = true;
+                continue;
+            } else if is_separator(b) {
+                break;
+            }
+            if let Some(slot) = buf.get_mut(w) {
+                *slot = b;
+            }
+            w += 1;
+        }
+        if quoted {
+            return Err(SplitError::UnterminatedQuote);
+        }
+        out.push(Span {
+            start: start as u16,
+            end: w as u16,
+        })
+        .map_err(|_| SplitError::TooManyWords)?;
+    }
+}
+
+/// Bytes that end an unquoted word. `\r` and `\n` are here so the socket
+/// line's terminator needs no stripping.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Write `word` so that `split` gives it back unchanged: as is when it is
-/// non-empty and has no space, tab or `"`; otherwise in double quotes with
-/// every `"` doubled. Bytes go to `sink` one at a time, so the caller can
-/// count past its capacity (the submit client reports the full size).
+/// non-empty and has no space, tab, `\r`, `\n` or `"`; otherwise in double
+/// quotes with every `"` doubled. Bytes go to `sink` one at a time, so the
+/// caller can count past its capacity (the submit client reports the full
+/// size). `\-r` escaping is the caller's business, not quoting's.
 pub fn quote(word: &[u8], sink: &mut impl FnMut(u8)) {
-    todo!()
+    let plain = !word.is_empty() && !word.iter().any(|&b| b == b'"' || is_separator(b));
+    if plain {
+        word.iter().for_each(|&b| sink(b));
+        return;
+    }
+    sink(b'"');
+    for &b in word {
+        if b == b'"' {
+            sink(b'"');
+        }
+        sink(b);
+    }
+    sink(b'"');
 }
 
 /// `true` for the word that starts a command group.
@@ -67,17 +147,342 @@ pub fn unescape(word: &[u8]) -> &[u8] {
 /// Iterate the command groups of `words`, which must start with `-r`: each
 /// item is the words after one `-r` up to the next (escapes not yet removed).
 /// An empty group (`-r` followed by `-r` or the end) is yielded as empty.
+///
+/// Words before the first `-r` are not dropped: they come out as a first
+/// group of their own, so a caller that requires the leading `-r` checks
+/// `words.first()` itself (and `dinit-submit`, where the `-r` may be left
+/// out, can use that group as the command). No words at all yield no group.
 pub fn groups<'w, 'a>(words: &'w [&'a [u8]]) -> Groups<'w, 'a> {
     Groups { rest: words }
 }
 
 pub struct Groups<'w, 'a> {
+    /// Empty, or starting with `-r` (except before the first item).
     rest: &'w [&'a [u8]],
 }
 
 impl<'w, 'a> Iterator for Groups<'w, 'a> {
     type Item = &'w [&'a [u8]];
     fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+        let (first, tail) = self.rest.split_first()?;
+        let body = if is_run_flag(first) { tail } else { self.rest };
+        let end = body
+            .iter()
+            .position(|w| is_run_flag(w))
+            .unwrap_or(body.len());
+        let (group, rest) = body.split_at(end);
+        self.rest = rest;
+        Some(group)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
+
+    /// `split` on a copy of `line`, words returned as owned byte strings.
+    fn words(line: &[u8]) -> Result<Vec<Vec<u8>>, SplitError> {
+        let mut buf = line.to_vec();
+        let mut spans = heapless::Vec::new();
+        split(&mut buf, &mut spans)?;
+        Ok(spans.iter().map(|s| s.get(&buf).to_vec()).collect())
+    }
+
+    fn quoted(word: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        quote(word, &mut |b| out.push(b));
+        out
+    }
+
+    /// The line the submit client writes: quoted words joined by spaces.
+    fn line_of(ws: &[Vec<u8>]) -> Vec<u8> {
+        let mut line = Vec::new();
+        for (i, w) in ws.iter().enumerate() {
+            if i > 0 {
+                line.push(b' ');
+            }
+            line.extend(quoted(w));
+        }
+        line
+    }
+
+    #[test]
+    fn split_table() {
+        let ok: &[(&[u8], &[&[u8]])] = &[
+            (b"", &[]),
+            (b" ", &[]),
+            (b"   \t \t ", &[]),
+            (b"\n", &[]),
+            (b"\r\n", &[]),
+            (b"a", &[b"a"]),
+            (b"a\n", &[b"a"]),
+            (b"a\r\n", &[b"a"]),
+            (b"a\rb", &[b"a", b"b"]),
+            (b"  a  ", &[b"a"]),
+            (b"a b", &[b"a", b"b"]),
+            (b"a\tb", &[b"a", b"b"]),
+            (b"a \t \t b", &[b"a", b"b"]),
+            (b"-r /bin/sleep 20\n", &[b"-r", b"/bin/sleep", b"20"]),
+            (b"\"a b\"", &[b"a b"]),
+            (b"a\"b c\"d", &[b"ab cd"]),
+            (b"a\"\"b", &[b"ab"]),
+            (b"\"\"", &[b""]),
+            (b"\"\" \"\"", &[b"", b""]),
+            (b"x \"\" y", &[b"x", b"", b"y"]),
+            (b"\"\"\"\"", &[b"\""]),
+            (b"\"\"\"\"\"\"", &[b"\"\""]),
+            (b"\"a\"\"b\"", &[b"a\"b"]),
+            (b"\"\"\"a\"\"\"", &[b"\"a\""]),
+            (b"\"a\"\"\" b", &[b"a\"", b"b"]),
+            (b"\"a\"\"\"\"b\"", &[b"a\"\"b"]),
+            (b"\"a\"\"\"b", &[b"a\"b"]),
+            (b"a\"\"\"\"b", &[b"a\"b"]),
+            (b"\"a\"\"b\" c", &[b"a\"b", b"c"]),
+            (b"\"\t\r\n \"", &[b"\t\r\n "]),
+            (b"\"a\"b\"c\"", &[b"abc"]),
+            (b"\"a\" \"b\"", &[b"a", b"b"]),
+            (b"\\-r -r", &[b"\\-r", b"-r"]),
+            (b"a\\ b", &[b"a\\", b"b"]),
+            (b"'a b'", &[b"'a", b"b'"]),
+            (b"\0 a\0b", &[b"\0", b"a\0b"]),
+            (b"\xff\xfe \"\xc3( x\"", &[b"\xff\xfe", b"\xc3( x"]),
+            (b"\"sh -c \"\"echo hi\"\"\"", &[b"sh -c \"echo hi\""]),
+        ];
+        for (line, want) in ok {
+            let want: Vec<Vec<u8>> = want.iter().map(|w| w.to_vec()).collect();
+            assert_eq!(
+                words(line),
+                Ok(want),
+                "line {:?}",
+                line.escape_ascii().to_string()
+            );
+        }
+        let bad: &[(&[u8], SplitError)] = &[
+            (b"\"", SplitError::UnterminatedQuote),
+            (b"\"\"\"", SplitError::UnterminatedQuote),
+            (b"a\"", SplitError::UnterminatedQuote),
+            (b"a \"b c", SplitError::UnterminatedQuote),
+            (b"\"a\"\"", SplitError::UnterminatedQuote),
+            (b"\"a\n", SplitError::UnterminatedQuote),
+            (b"a b\"\"\"\n", SplitError::UnterminatedQuote),
+        ];
+        for (line, want) in bad {
+            assert_eq!(
+                words(line),
+                Err(*want),
+                "line {:?}",
+                line.escape_ascii().to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn spans_point_into_the_rewritten_buffer() {
+        let mut buf = *b" ab \"c d\"e\"\"\"\" \"\" f\n";
+        let mut spans = heapless::Vec::new();
+        split(&mut buf, &mut spans).unwrap();
+        let want = [
+            Span { start: 1, end: 3 },
+            Span { start: 4, end: 9 },
+            Span { start: 15, end: 15 },
+            Span { start: 18, end: 19 },
+        ];
+        assert_eq!(spans.as_slice(), &want);
+        let got: Vec<Vec<u8>> = spans.iter().map(|s| s.get(&buf).to_vec()).collect();
+        assert_eq!(got, [&b"ab"[..], b"c de\"", b"", b"f"].map(<[u8]>::to_vec));
+        // The byte after each word is free for a terminator.
+        for s in &spans {
+            buf[usize::from(s.end)] = 0;
+        }
+        assert_eq!(
+            spans
+                .iter()
+                .map(|s| s.get(&buf).to_vec())
+                .collect::<Vec<_>>(),
+            got
+        );
+    }
+
+    #[test]
+    fn split_appends_to_out() {
+        let mut spans = heapless::Vec::new();
+        spans.push(Span { start: 7, end: 9 }).unwrap();
+        split(&mut *b"x".to_vec(), &mut spans).unwrap();
+        assert_eq!(
+            spans.as_slice(),
+            &[Span { start: 7, end: 9 }, Span { start: 0, end: 1 }]
+        );
+    }
+
+    #[test]
+    fn words_max_boundary() {
+        // "a a a ... a\n": 256 words is exactly LINE_MAX bytes.
+        let mut line = b"a ".repeat(WORDS_MAX);
+        *line.last_mut().unwrap() = b'\n';
+        assert_eq!(line.len(), LINE_MAX);
+        assert_eq!(words(&line).unwrap().len(), WORDS_MAX);
+        let line = b"a ".repeat(WORDS_MAX + 1);
+        assert_eq!(words(&line), Err(SplitError::TooManyWords));
+        let line = b"\"\"\t".repeat(WORDS_MAX);
+        assert_eq!(words(&line).unwrap().len(), WORDS_MAX);
+        let line = b"\"\" ".repeat(WORDS_MAX + 1);
+        assert_eq!(words(&line), Err(SplitError::TooManyWords));
+    }
+
+    #[test]
+    fn buffer_length_limit() {
+        let mut buf = vec![b'a'; usize::from(u16::MAX)];
+        buf[1] = b' ';
+        let mut spans = heapless::Vec::new();
+        split(&mut buf, &mut spans).unwrap();
+        assert_eq!(
+            spans.as_slice(),
+            &[
+                Span { start: 0, end: 1 },
+                Span {
+                    start: 2,
+                    end: u16::MAX
+                }
+            ]
+        );
+        let mut buf = vec![b'a'; usize::from(u16::MAX) + 1];
+        let mut spans = heapless::Vec::new();
+        assert_eq!(split(&mut buf, &mut spans), Err(SplitError::TooLong));
+        assert!(spans.is_empty());
+    }
+
+    #[test]
+    fn quote_table() {
+        let table: &[(&[u8], &[u8])] = &[
+            (b"a", b"a"),
+            (b"/bin/sleep", b"/bin/sleep"),
+            (b"-r", b"-r"),
+            (b"\\-r", b"\\-r"),
+            (b"$HOME", b"$HOME"),
+            (b"'", b"'"),
+            (b"\0\xff", b"\0\xff"),
+            (b"", b"\"\""),
+            (b" ", b"\" \""),
+            (b"a b", b"\"a b\""),
+            (b"a\tb", b"\"a\tb\""),
+            (b"a\rb", b"\"a\rb\""),
+            (b"a\n", b"\"a\n\""),
+            (b"\"", b"\"\"\"\""),
+            (b"a\"b", b"\"a\"\"b\""),
+            (b"\"\"", b"\"\"\"\"\"\""),
+        ];
+        for (word, want) in table {
+            assert_eq!(
+                quoted(word),
+                want.to_vec(),
+                "word {:?}",
+                word.escape_ascii().to_string()
+            );
+            assert_eq!(words(want), Ok(vec![word.to_vec()]));
+        }
+    }
+
+    #[test]
+    fn groups_table() {
+        type Case<'a> = (&'a [&'a [u8]], &'a [&'a [&'a [u8]]]);
+        let table: &[Case] = &[
+            (&[], &[]),
+            (&[b"-r"], &[&[]]),
+            (&[b"-r", b"-r"], &[&[], &[]]),
+            (&[b"-r", b"a"], &[&[b"a"]]),
+            (&[b"-r", b"a", b"b", b"-r", b"c"], &[&[b"a", b"b"], &[b"c"]]),
+            (&[b"-r", b"a", b"-r"], &[&[b"a"], &[]]),
+            (&[b"-r", b"-r", b"a"], &[&[], &[b"a"]]),
+            (&[b"-r", b"a", b"\\-r", b"b"], &[&[b"a", b"\\-r", b"b"]]),
+            (&[b"-r", b"a", b"--r", b"-R"], &[&[b"a", b"--r", b"-R"]]),
+            // No leading `-r`: the leading words still form a group.
+            (&[b"a"], &[&[b"a"]]),
+            (&[b"a", b"b"], &[&[b"a", b"b"]]),
+            (&[b"a", b"-r", b"b"], &[&[b"a"], &[b"b"]]),
+            (&[b"", b"-r"], &[&[b""], &[]]),
+        ];
+        for (input, want) in table {
+            let got: Vec<&[&[u8]]> = groups(input).collect();
+            assert_eq!(&got, want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn unescape_only_touches_the_run_flag() {
+        assert_eq!(unescape(b"\\-r"), b"-r");
+        assert_eq!(unescape(b"-r"), b"-r");
+        assert_eq!(unescape(b"\\-x"), b"\\-x");
+        assert_eq!(unescape(b"\\\\-r"), b"\\\\-r");
+        assert!(is_run_flag(b"-r") && !is_run_flag(b"\\-r") && !is_run_flag(b"r"));
+    }
+
+    /// Deterministic: a fixed seed and no failure files, so CI runs the same
+    /// cases every time (override with PROPTEST_CASES when hunting).
+    fn config() -> Config {
+        Config {
+            cases: 2000,
+            failure_persistence: None,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            rng_seed: RngSeed::Fixed(0x6469_6e69_7400_0001),
+            ..Config::default()
+        }
+    }
+
+    /// Bytes weighted towards the ones the grammar cares about.
+    fn byte() -> impl Strategy<Value = u8> {
+        const SPECIAL: &[u8] = b" \t\r\n\"\\-ra$\0";
+        any::<u16>().prop_map(|n| {
+            let [pick, b] = n.to_le_bytes();
+            if pick < 160 {
+                SPECIAL[usize::from(b) % SPECIAL.len()]
+            } else {
+                b
+            }
+        })
+    }
+
+    fn word_list() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        prop_oneof![
+            prop::collection::vec(prop::collection::vec(byte(), 0..12), 0..64),
+            // Many short words, up to and past WORDS_MAX.
+            prop::collection::vec(prop::collection::vec(byte(), 0..2), 200..300),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn split_inverts_quote(mut ws in word_list(), ending in 0usize..3) {
+            // Keep the longest prefix whose line fits LINE_MAX with its ending.
+            let ending: &[u8] = [&b""[..], b"\n", b"\r\n"][ending];
+            let mut len = ending.len();
+            let fit = ws.iter().take_while(|w| {
+                len += quoted(w).len() + 1;
+                len <= LINE_MAX + 1
+            }).count();
+            ws.truncate(fit);
+            let mut line = line_of(&ws);
+            line.extend_from_slice(ending);
+            prop_assert!(ws.len() <= WORDS_MAX);
+            prop_assert_eq!(words(&line), Ok(ws));
+        }
+
+        #[test]
+        fn split_never_panics(line in prop::collection::vec(byte(), 0..700)) {
+            let mut buf = line.clone();
+            let mut spans = heapless::Vec::new();
+            let res = split(&mut buf, &mut spans);
+            if let Ok(()) = res {
+                for s in &spans {
+                    prop_assert!(s.start <= s.end && usize::from(s.end) <= buf.len());
+                }
+                // What split accepted, quoted and split again, is the same.
+                let ws: Vec<Vec<u8>> = spans.iter().map(|s| s.get(&buf).to_vec()).collect();
+                prop_assert_eq!(words(&line_of(&ws)), Ok(ws));
+            }
+        }
     }
 }

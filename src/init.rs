@@ -1,0 +1,175 @@
+//! The init role: decide everything at startup, then hand over to the
+//! supervisor. Parse and validate the command line, build and resolve every
+//! program (so a missing one is 127 with nothing started), build the
+//! children's environment, size every table, create the signalfd — and only
+//! then start anything. Startup fills fixed static arenas; nothing here or
+//! later allocates.
+
+use crate::arena::Bump;
+use crate::cli::{self, Config};
+use crate::command::{self, Builder};
+use crate::sys::spawn::ArgvBuilder;
+use crate::error::{Errno, Error};
+use crate::supervisor::{Plan, Supervisor};
+use crate::sys::args::getenv;
+use crate::sys::signals::{self, SigSet};
+use crate::{info, sys, warn, words};
+use core::fmt::Write as _;
+
+/// Run the init role; returns dinit's exit code.
+pub fn run(args: &'static [&'static [u8]]) -> u8 {
+    match prepare_and_run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            warn!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>> {
+    // Put back any disposition dinit inherited as "ignored" before any child
+    // can inherit it (see signals::reset_dispositions).
+    signals::reset_dispositions();
+    let cfg: &'static Config<'static> = {
+        let cfg = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
+        static CFG: sys::Static<Option<Config<'static>>> = sys::Static::new(None);
+        sys::stash(&CFG, cfg)
+    };
+    crate::log::set_quiet(cfg.quiet);
+
+    let st = sys::storage::startup().ok_or(Error::Failed { what: "startup storage taken twice" })?;
+    let mut b = Builder { bytes: Bump::new(st.bytes), ptrs: Bump::new(st.ptrs), envp: sys::spawn::process_env() };
+
+    if cfg.maxproc > 0.0 && getenv(b"GOMAXPROCS").is_none() {
+        set_gomaxprocs(cfg.maxproc, &mut b)?;
+    }
+
+    for group in words::groups(cfg.commands) {
+        let prog = command::build(group, &mut b)?;
+        st.programs.push(prog).map_err(|_| Error::Usage { what: "too many commands (the most is 256)", word: b"-r" })?;
+    }
+    let start = match cfg.start {
+        // SPEC §2: a start command that cannot start aborts dinit with 1.
+        Some(text) => Some(command::build_string(text, &mut b).map_err(|e| {
+            warn!("start command: {e}");
+            Error::Failed { what: "start command cannot be run" }
+        })?),
+        None => None,
+    };
+    let prestop = cfg.prestop.map(|t| command::build_string(t, &mut b)).transpose()?;
+    let stop = cfg.stop.map(|t| command::build_string(t, &mut b)).transpose()?;
+
+    let sigfd = signals::signalfd(SigSet::catchable())?;
+    if sys::getpid() != 1 {
+        // Orphans of our children come to us instead of the host's init.
+        // Not fatal: qemu-user, for one, refuses it with EINVAL.
+        if let Err(errno) = sys::set_child_subreaper() {
+            warn!("unable to become a child subreaper: {}", Errno(errno));
+        }
+    }
+    let plan = Plan { programs: st.programs, start, prestop, stop };
+    let sup = Supervisor::new(cfg, plan, st.table, sigfd)?;
+    let code = sup.run();
+    info!("all processes exited, goodbye!");
+    Ok(code)
+}
+
+/// Add `GOMAXPROCS=ceil(cpus × fraction)` to the children's environment.
+fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'static>> {
+    const TOO_BIG: Error<'static> = Error::Usage { what: "environment too large to add GOMAXPROCS", word: b"" };
+    let mut cpus = sys::cpus_allowed().unwrap_or(1);
+    if let Some(q) = cgroup_cpu_limit() {
+        cpus = cpus.min(q);
+    }
+    let n = gomaxprocs(cpus, fraction);
+    let mut text: heapless::String<32> = heapless::String::new();
+    let _ = write!(text, "GOMAXPROCS={n}");
+    let entry = b.bytes.cstr(text.as_bytes()).ok_or(TOO_BIG)?;
+    let count = sys::args::environ().count();
+    let mut envp = ArgvBuilder::new(b.ptrs.alloc(count + 2).ok_or(TOO_BIG)?);
+    for e in sys::args::environ_with_nul() {
+        envp.push(e).ok_or(TOO_BIG)?;
+    }
+    envp.push(entry).ok_or(TOO_BIG)?;
+    b.envp = envp.finish();
+    info!("GOMAXPROCS set to {n} ({cpus} cpus × {fraction})");
+    Ok(())
+}
+
+/// `ceil(cpus × fraction)`, at least 1.
+pub fn gomaxprocs(cpus: u32, fraction: f64) -> u32 {
+    let x = cpus as f64 * fraction;
+    let t = x as u32; // saturating truncation
+    let c = if (t as f64) < x { t.saturating_add(1) } else { t };
+    c.max(1)
+}
+
+/// The CPU limit of dinit's cgroup v2 (`cpu.max` = "QUOTA PERIOD"), rounded
+/// up, or `None` when there is no limit or no cgroup v2.
+fn cgroup_cpu_limit() -> Option<u32> {
+    let mut buf = [0u8; 512];
+    let mut path: heapless::Vec<u8, 600> = heapless::Vec::new();
+    let _ = path.extend_from_slice(b"/sys/fs/cgroup");
+    let n = read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
+    if let Some(rel) = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")) {
+        if rel != b"/" {
+            let _ = path.extend_from_slice(rel);
+        }
+    }
+    for candidate in [&path[..], b"/sys/fs/cgroup"] {
+        let mut p: heapless::Vec<u8, 640> = heapless::Vec::new();
+        if p.extend_from_slice(candidate).and_then(|_| p.extend_from_slice(b"/cpu.max\0")).is_err() {
+            continue;
+        }
+        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&p) else { continue };
+        if let Some(n) = read_file(c, &mut buf) {
+            return parse_cpu_max(&buf[..n]);
+        }
+    }
+    None
+}
+
+fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    rustix::io::read(&fd, buf).ok()
+}
+
+/// Parse cgroup v2 `cpu.max`: `max PERIOD` is no limit, `QUOTA PERIOD` is
+/// QUOTA/PERIOD CPUs, rounded up.
+pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
+    let text = core::str::from_utf8(text).ok()?.trim();
+    let mut it = text.split_ascii_whitespace();
+    let quota: u64 = it.next()?.parse().ok()?;
+    let period: u64 = it.next().map_or(Some(100_000), |p| p.parse().ok())?;
+    if period == 0 {
+        return None;
+    }
+    Some(quota.div_ceil(period).clamp(1, u32::MAX as u64) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gomaxprocs_rounds_up() {
+        assert_eq!(gomaxprocs(2, 0.5), 1);
+        assert_eq!(gomaxprocs(3, 0.5), 2);
+        assert_eq!(gomaxprocs(4, 1.0), 4);
+        assert_eq!(gomaxprocs(1, 0.01), 1);
+        assert_eq!(gomaxprocs(8, 0.75), 6);
+        assert_eq!(gomaxprocs(2, 1e30), u32::MAX);
+    }
+
+    #[test]
+    fn cpu_max() {
+        assert_eq!(parse_cpu_max(b"max 100000\n"), None);
+        assert_eq!(parse_cpu_max(b"200000 100000\n"), Some(2));
+        assert_eq!(parse_cpu_max(b"150000 100000"), Some(2));
+        assert_eq!(parse_cpu_max(b"50000 100000"), Some(1));
+        assert_eq!(parse_cpu_max(b"100 0"), None);
+        assert_eq!(parse_cpu_max(b""), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! Log lines: `YYYY/MM/DD HH:MM:SS dinit: MESSAGE` in UTC, one `write(2)`
+//! each (under PIPE_BUF, so concurrent writers never interleave inside a
+//! line). A line is built in a `[u8; LINE_MAX]` on the stack through
+//! `core::fmt::Write`; an over-long message is cut with a marker, never an
+//! error. Nothing here allocates, and a failed write is ignored: logging
+//! must never hurt PID 1.
+
+use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// The longest log line, newline included.
+pub const LINE_MAX: usize = 512;
+const CUT_MARKER: &[u8] = b" [...]\n";
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `-quiet`: from now on only warnings and errors are written.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Level {
+    /// Ordinary events; silenced by `-quiet`.
+    Info,
+    /// Warnings and errors; always written.
+    Warn,
+}
+
+/// A log line under construction.
+pub struct LogLine {
+    buf: [u8; LINE_MAX],
+    len: usize,
+    cut: bool,
+}
+
+impl Default for LogLine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LogLine {
+    pub const fn new() -> LogLine {
+        LogLine { buf: [0; LINE_MAX], len: 0, cut: false }
+    }
+
+    /// Append bytes, keeping room for the cut marker.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let room = LINE_MAX - CUT_MARKER.len() - self.len;
+        let n = bytes.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        if n < bytes.len() {
+            self.cut = true;
+        }
+    }
+
+    /// End the line with `\n` (or the cut marker) and return it.
+    pub fn finish(&mut self) -> &[u8] {
+        let tail: &[u8] = if self.cut { CUT_MARKER } else { b"\n" };
+        self.buf[self.len..self.len + tail.len()].copy_from_slice(tail);
+        &self.buf[..self.len + tail.len()]
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
+    pub fn stamp(&mut self, secs: i64) {
+        let days = secs.div_euclid(86_400);
+        let tod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let _ = fmt::Write::write_fmt(
+            self,
+            format_args!("{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ", tod / 3600, tod / 60 % 60, tod % 60),
+        );
+    }
+}
+
+impl fmt::Write for LogLine {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Format and write one line (unless it is `Info` and `-quiet` is on).
+pub fn emit(level: Level, args: fmt::Arguments<'_>) {
+    if level == Level::Info && quiet() {
+        return;
+    }
+    let mut line = LogLine::new();
+    line.stamp(crate::sys::realtime_secs());
+    line.push(b"dinit: ");
+    let _ = fmt::Write::write_fmt(&mut line, args);
+    let _ = crate::sys::write_all(2, line.finish());
+}
+
+/// An event (silenced by `-quiet`).
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::log::emit($crate::log::Level::Info, format_args!($($arg)*)) };
+}
+
+/// A warning or error (always written).
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::log::emit($crate::log::Level::Warn, format_args!($($arg)*)) };
+}
+
+/// `[/bin/sleep 2]`: a command's words the way the original dinit printed
+/// them (Go's `%v` of a string slice), without building a string.
+pub struct Cmd<'a>(pub &'a [&'a [u8]]);
+
+impl fmt::Display for Cmd<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, w) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            crate::error::Bytes(w).fmt(f)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// Summarizes reaped orphans so that a storm of zombies gives a handful of
+/// lines, not one per zombie: the first reap is logged at once, later ones
+/// are counted and logged as one line at most once per `ORPHAN_LOG_MS`.
+#[derive(Debug, Default)]
+pub struct OrphanLog {
+    pending: u32,
+    last_ms: Option<u64>,
+}
+
+/// The least time between two orphan summary lines.
+pub const ORPHAN_LOG_MS: u64 = 1000;
+
+impl OrphanLog {
+    /// One orphan was reaped at `now`; returns a count to log now, if any.
+    pub fn reaped(&mut self, now: u64) -> Option<u32> {
+        self.pending = self.pending.saturating_add(1);
+        self.flush(now)
+    }
+
+    /// The count to log at `now`, if the quiet interval has passed.
+    pub fn flush(&mut self, now: u64) -> Option<u32> {
+        if self.pending == 0 {
+            return None;
+        }
+        if let Some(last) = self.last_ms {
+            if now < last + ORPHAN_LOG_MS {
+                return None;
+            }
+        }
+        self.last_ms = Some(now);
+        Some(core::mem::take(&mut self.pending))
+    }
+
+    /// When a pending count is due, if one is waiting.
+    pub fn deadline(&self) -> Option<u64> {
+        match (self.pending, self.last_ms) {
+            (0, _) => None,
+            (_, Some(last)) => Some(last + ORPHAN_LOG_MS),
+            (_, None) => Some(0),
+        }
+    }
+
+    /// Whatever is pending, regardless of time (at exit).
+    pub fn take(&mut self) -> Option<u32> {
+        (self.pending > 0).then(|| core::mem::take(&mut self.pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        // 2000-02-29: 11016 days after the epoch.
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+        // 2100-03-01 (2100 is not a leap year): 47541 days.
+        assert_eq!(civil_from_days(47_540), (2100, 2, 28));
+        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn stamp_format() {
+        let mut l = LogLine::new();
+        // 2026-11-28 14:20:41 UTC
+        l.stamp(1_795_875_641);
+        assert_eq!(l.as_bytes(), b"2026/11/28 14:20:41 ");
+    }
+
+    #[test]
+    fn truncates_with_marker() {
+        let mut l = LogLine::new();
+        let long = "x".repeat(1000);
+        write!(l, "{long}").unwrap();
+        let out = l.finish();
+        assert_eq!(out.len(), LINE_MAX);
+        assert!(out.ends_with(b" [...]\n"));
+        let mut s = LogLine::new();
+        s.push(b"short");
+        assert_eq!(s.finish(), b"short\n");
+    }
+
+    #[test]
+    fn exactly_full_is_not_cut() {
+        let mut l = LogLine::new();
+        l.push(&[b'a'; LINE_MAX - CUT_MARKER.len()]);
+        assert!(l.finish().ends_with(b"a\n"));
+    }
+
+    #[test]
+    fn cmd_display() {
+        let words: [&[u8]; 2] = [b"/bin/sleep", b"2"];
+        assert_eq!(Cmd(&words).to_string(), "[/bin/sleep 2]");
+        assert_eq!(Cmd(&[]).to_string(), "[]");
+    }
+
+    #[test]
+    fn orphan_log_summarizes() {
+        let mut o = OrphanLog::default();
+        assert_eq!(o.deadline(), None);
+        assert_eq!(o.reaped(100), Some(1));
+        for t in 101..600 {
+            assert_eq!(o.reaped(t), None);
+        }
+        assert_eq!(o.deadline(), Some(1100));
+        assert_eq!(o.flush(1099), None);
+        assert_eq!(o.flush(1100), Some(499));
+        assert_eq!(o.deadline(), None);
+        assert_eq!(o.reaped(1200), None);
+        assert_eq!(o.take(), Some(1));
+        assert_eq!(o.take(), None);
+    }
+}

@@ -1,0 +1,426 @@
+//! The event loop: one thread, one epoll set, every signal read through a
+//! signalfd, every deadline through the epoll timeout. While nothing happens
+//! dinit sleeps in `epoll_pwait` with no timeout: no timers, no polling, no
+//! system calls.
+//!
+//! Each turn (s6-svscan's shape): compute the earliest deadline, wait, read
+//! the signals, reap if a SIGCHLD came (one SIGCHLD may stand for many
+//! exits, so reap until nothing is left), then let the teardown machine act
+//! on the time. A pid leaves the table in the same step that reaps it.
+//!
+//! From here on nothing allocates and nothing exits except through the
+//! machine's `Exit`: a failing syscall is logged and survived.
+
+use crate::cli::Config;
+use crate::command::Program;
+use crate::error::{ECHILD, EINTR, ESRCH, ExitStatus, SigName};
+use crate::log::OrphanLog;
+use crate::phase::{Action, Actions, Machine, Settings};
+use crate::sys::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo};
+use crate::sys::spawn::{self, SpawnError};
+use crate::table::Table;
+use crate::sys;
+use rustix::event::epoll;
+use rustix::fd::{AsFd, OwnedFd};
+
+/// epoll token of the signalfd.
+const TOKEN_SIGNALS: u64 = 0;
+
+/// The commands to run, prepared at startup.
+pub struct Plan<'a> {
+    pub programs: &'a [Program<'a>],
+    pub start: Option<Program<'a>>,
+    pub prestop: Option<Program<'a>>,
+    pub stop: Option<Program<'a>>,
+}
+
+/// A helper command (start, prestop, stop) while it runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Aux {
+    Start,
+    Prestop,
+    Stop,
+}
+
+impl Aux {
+    fn name(self) -> &'static str {
+        match self {
+            Aux::Start => "start",
+            Aux::Prestop => "prestop",
+            Aux::Stop => "stop",
+        }
+    }
+}
+
+pub struct Supervisor<'a> {
+    cfg: &'a Config<'a>,
+    plan: Plan<'a>,
+    table: &'a mut Table,
+    machine: Machine,
+    epoll: OwnedFd,
+    sigfd: OwnedFd,
+    self_pid: i32,
+    /// Running helper commands: at most one of each.
+    aux: [Option<i32>; 3],
+    /// The primary's status (with `-primary`: the first command-line
+    /// process to exit).
+    status: Option<ExitStatus>,
+    orphans: OrphanLog,
+    /// The last reap found no child at all.
+    no_children: bool,
+}
+
+impl<'a> Supervisor<'a> {
+    pub fn new(cfg: &'a Config<'a>, plan: Plan<'a>, table: &'a mut Table, sigfd: OwnedFd) -> Result<Self, crate::error::Error<'static>> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
+            .map_err(|e| crate::error::Error::Sys { what: "unable to create epoll", errno: e.raw_os_error() })?;
+        epoll::add(&epoll, &sigfd, epoll::EventData::new_u64(TOKEN_SIGNALS), epoll::EventFlags::IN)
+            .map_err(|e| crate::error::Error::Sys { what: "unable to watch signalfd", errno: e.raw_os_error() })?;
+        let self_pid = sys::getpid();
+        let settings = Settings {
+            timeout_ms: cfg.timeout_ms,
+            prestop_timer_ms: cfg.prestop_timer_ms,
+            has_start: plan.start.is_some(),
+            has_prestop: plan.prestop.is_some(),
+            has_stop: plan.stop.is_some(),
+            pid1: self_pid == 1,
+        };
+        let (machine, _) = Machine::new(settings);
+        Ok(Supervisor {
+            cfg,
+            plan,
+            table,
+            machine,
+            epoll,
+            sigfd,
+            self_pid,
+            aux: [None; 3],
+            status: None,
+            orphans: OrphanLog::default(),
+            no_children: false,
+        })
+    }
+
+    /// Run until the machine says done; returns dinit's exit code.
+    pub fn run(mut self) -> u8 {
+        if let Some(start) = self.plan.start {
+            self.spawn_aux(Aux::Start, &start);
+            if self.aux[Aux::Start as usize].is_none() {
+                let now = sys::monotonic_ms();
+                let acts = self.machine.start_exited(false, now);
+                self.perform(acts);
+            }
+        } else {
+            self.perform(crate::phase::Actions::from_iter([Action::SpawnCommands]));
+        }
+        let mut events = [epoll::Event { flags: epoll::EventFlags::empty(), data: epoll::EventData::new_u64(0) }; 8];
+        while !self.machine.is_done() {
+            let timeout = self.next_deadline().map(|d| {
+                let ms = d.saturating_sub(sys::monotonic_ms());
+                rustix::time::Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 }
+            });
+            let n = match epoll::wait(&self.epoll, &mut events[..], timeout.as_ref()) {
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == EINTR => 0,
+                Err(e) => {
+                    warn!("epoll_wait failed: {}", crate::error::Errno(e.raw_os_error()));
+                    0
+                }
+            };
+            let mut reap = false;
+            for ev in &events[..n.min(events.len())] {
+                if ev.data.u64() == TOKEN_SIGNALS {
+                    reap |= self.read_signals();
+                }
+            }
+            if reap {
+                self.reap();
+            }
+            let now = sys::monotonic_ms();
+            let acts = self.machine.tick(now);
+            self.perform(acts);
+            if let Some(n) = self.orphans.flush(now) {
+                info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+            }
+        }
+        if let Some(n) = self.orphans.take() {
+            info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+        }
+        self.exit_code()
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        [self.machine.deadline(), self.orphans.deadline()].into_iter().flatten().min()
+    }
+
+    fn exit_code(&self) -> u8 {
+        if let Some(code) = self.machine.code {
+            return code;
+        }
+        match self.status {
+            Some(st) if self.cfg.success.contains(st.code()) => 0,
+            Some(st) => st.code(),
+            None => crate::error::EXIT_FAILURE,
+        }
+    }
+
+    /// Drain the signalfd; returns whether a SIGCHLD came.
+    fn read_signals(&mut self) -> bool {
+        let mut batch = [SigInfo::default(); 16];
+        let mut reap = false;
+        loop {
+            let n = signals::read_signals(self.sigfd.as_fd(), &mut batch);
+            for si in &batch[..n] {
+                reap |= self.on_signal(*si);
+            }
+            if n < batch.len() {
+                return reap;
+            }
+        }
+    }
+
+    /// Decide what one received signal means; returns true for SIGCHLD.
+    fn on_signal(&mut self, si: SigInfo) -> bool {
+        let sig = si.signo;
+        // A signal dinit raised itself (SIGPIPE from writing a log line to a
+        // closed stderr, say) is about dinit, not for its children.
+        if si.pid as i32 == self.self_pid && sig != SIGTERM && sig != SIGINT {
+            return false;
+        }
+        let now = sys::monotonic_ms();
+        match sig {
+            // Drives reaping; never forwarded.
+            SIGCHLD => return true,
+            // Job control from a terminal is about dinit's own session;
+            // forwarding a stop would freeze the children with no one to
+            // resume them.
+            SIGTSTP | SIGTTIN | SIGTTOU => {}
+            // Teardown (SPEC §3). While the start command runs, it gets the
+            // signal and dinit exits with 128+N once it has finished.
+            SIGTERM | SIGINT => {
+                info!("received {}, stopping", SigName(sig));
+                if let Some(pid) = self.aux[Aux::Start as usize] {
+                    let _ = self.signal_pid(pid, sig);
+                }
+                let acts = self.machine.stop_signal(sig, now);
+                self.perform(acts);
+            }
+            // Everything else is passed on (SPEC §4): to the start command
+            // while it runs, otherwise to every managed process.
+            _ => {
+                if let Some(pid) = self.aux[Aux::Start as usize] {
+                    let _ = self.signal_pid(pid, sig);
+                    info!("forwarded {} to the start command", SigName(sig));
+                } else {
+                    let n = self.signal_all(sig);
+                    info!("forwarded {} to {n} process{}", SigName(sig), if n == 1 { "" } else { "es" });
+                }
+            }
+        }
+        false
+    }
+
+    /// Send `sig` to one child, or its process group with `-pgroup`.
+    fn signal_pid(&self, pid: i32, sig: i32) -> Result<(), i32> {
+        let target = if self.cfg.pgroup { -pid } else { pid };
+        match signals::kill(target, sig) {
+            // The group may be gone while its leader is a zombie.
+            Err(ESRCH) if self.cfg.pgroup => signals::kill(pid, sig),
+            r => r,
+        }
+    }
+
+    /// Send `sig` to every managed process; returns how many were signalled.
+    fn signal_all(&self, sig: i32) -> usize {
+        self.table.iter().filter(|p| self.signal_pid(p.pid, sig).is_ok()).count()
+    }
+
+    /// Reap every child that has exited. SIGCHLDs coalesce, so one signal
+    /// may stand for many exits: loop until nothing is left.
+    fn reap(&mut self) {
+        loop {
+            match sys::reap_any() {
+                Ok(Some((pid, status))) => self.on_exit(pid, status),
+                Ok(None) => break,
+                Err(ECHILD) => {
+                    self.no_children = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.settle();
+    }
+
+    fn on_exit(&mut self, pid: i32, status: ExitStatus) {
+        let now = sys::monotonic_ms();
+        if let Some(p) = self.table.remove(pid) {
+            if status.success() {
+                info!("pid {pid} finished: {}", p.cmd);
+            } else {
+                info!("pid {pid} finished: {} with error: {status}", p.cmd);
+            }
+            if p.primary && self.status.is_none() {
+                self.status = Some(status);
+                if self.machine.accepting() && !self.table.is_empty() {
+                    info!("pid {pid} was primary, signalling other processes");
+                }
+                let acts = self.machine.primary_exited(now);
+                self.perform(acts);
+            }
+            return;
+        }
+        if let Some(i) = self.aux.iter().position(|a| *a == Some(pid)) {
+            self.aux[i] = None;
+            let which = [Aux::Start, Aux::Prestop, Aux::Stop][i];
+            if status.success() {
+                info!("{} command pid {pid} finished", which.name());
+            } else {
+                warn!("{} command pid {pid} finished with error: {status}", which.name());
+            }
+            let acts = match which {
+                Aux::Start => self.machine.start_exited(status.success(), now),
+                Aux::Prestop => Actions::new(),
+                Aux::Stop => self.machine.stop_exited(now),
+            };
+            self.perform(acts);
+            return;
+        }
+        // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
+        if let Some(n) = self.orphans.reaped(now) {
+            info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+        }
+    }
+
+    /// Feed the machine the facts that are states, not events: the table is
+    /// empty, no child is left.
+    fn settle(&mut self) {
+        let now = sys::monotonic_ms();
+        if self.table.is_empty() && self.aux[Aux::Start as usize].is_none() {
+            let prestop = self.aux[Aux::Prestop as usize].is_some();
+            let acts = self.machine.managed_gone(prestop, now);
+            self.perform(acts);
+        }
+        if self.no_children {
+            let acts = self.machine.leftovers_gone();
+            self.perform(acts);
+        }
+    }
+
+    fn perform(&mut self, acts: Actions) {
+        for act in acts {
+            self.act(act);
+        }
+    }
+
+    fn act(&mut self, act: Action) {
+        let now = sys::monotonic_ms();
+        match act {
+            Action::SpawnCommands => self.spawn_commands(),
+            Action::SpawnPrestop => {
+                if let Some(p) = self.plan.prestop {
+                    self.spawn_aux(Aux::Prestop, &p);
+                }
+            }
+            Action::Signal(sig) => {
+                let n = self.table.iter().filter(|p| self.signal_pid(p.pid, sig).is_ok()).count();
+                self.signal_all(SIGCONT);
+                if n > 0 {
+                    info!("sent {} to {n} process{}", SigName(sig), if n == 1 { "" } else { "es" });
+                }
+            }
+            Action::KillAll => {
+                let n = self.signal_all(SIGKILL);
+                if let Some(pid) = self.aux[Aux::Prestop as usize] {
+                    let _ = self.signal_pid(pid, SIGKILL);
+                }
+                if n > 0 {
+                    warn!("killing {n} remaining process{}", if n == 1 { "" } else { "es" });
+                }
+            }
+            Action::TermPrestop => {
+                if let Some(pid) = self.aux[Aux::Prestop as usize] {
+                    let _ = self.signal_pid(pid, SIGTERM);
+                    let _ = self.signal_pid(pid, SIGCONT);
+                }
+            }
+            Action::SpawnStop => {
+                if let Some(p) = self.plan.stop {
+                    self.spawn_aux(Aux::Stop, &p);
+                }
+                if self.aux[Aux::Stop as usize].is_none() {
+                    let acts = self.machine.stop_exited(now);
+                    self.perform(acts);
+                }
+            }
+            Action::KillStop => {
+                if let Some(pid) = self.aux[Aux::Stop as usize] {
+                    warn!("stop command pid {pid} timed out, killing it");
+                    let _ = self.signal_pid(pid, SIGKILL);
+                }
+            }
+            Action::TermLeftovers => {
+                // kill(-1) from a namespace's init reaches every other process
+                // in it; ESRCH means there is none.
+                self.no_children = false;
+                if signals::kill(-1, SIGTERM).is_ok() {
+                    let _ = signals::kill(-1, SIGCONT);
+                    info!("signalling leftover processes");
+                }
+                self.reap();
+            }
+            Action::KillLeftovers => {
+                if signals::kill(-1, SIGKILL).is_ok() {
+                    warn!("killing leftover processes");
+                }
+            }
+            Action::Exit => {}
+        }
+    }
+
+    fn spawn_commands(&mut self) {
+        let last = self.plan.programs.len().saturating_sub(1);
+        for (i, prog) in self.plan.programs.iter().enumerate() {
+            let primary = self.cfg.primary_all || i == last;
+            match self.spawn(prog) {
+                Ok(pid) => {
+                    // Capacity was checked at startup; the table cannot be
+                    // full here.
+                    let _ = self.table.insert(pid, primary, sys::monotonic_ms(), &prog.cmd);
+                    info!("pid {pid} started: {}", prog.cmd);
+                }
+                Err(code) => {
+                    let now = sys::monotonic_ms();
+                    let acts = self.machine.abort(code, now);
+                    self.perform(acts);
+                    self.settle();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn spawn_aux(&mut self, which: Aux, prog: &Program<'_>) {
+        if let Ok(pid) = self.spawn(prog) {
+            info!("{} command pid {pid} started: {}", which.name(), prog.cmd);
+            self.aux[which as usize] = Some(pid);
+        }
+    }
+
+    /// Start a program; on failure log why and return the exit code SPEC §3
+    /// gives it (127, 126, 1).
+    fn spawn(&self, prog: &Program<'_>) -> Result<i32, u8> {
+        match spawn::spawn(&prog.exec, self.cfg.pgroup) {
+            Ok(pid) => Ok(pid),
+            Err(SpawnError::Exec(errno)) => {
+                let e = crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno);
+                warn!("unable to start {}: {}", prog.cmd, crate::error::Errno(errno));
+                Err(e.exit_code())
+            }
+            Err(SpawnError::Fork(errno)) => {
+                warn!("unable to fork for {}: {}", prog.cmd, crate::error::Errno(errno));
+                Err(crate::error::EXIT_FAILURE)
+            }
+        }
+    }
+}

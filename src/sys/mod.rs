@@ -1,0 +1,190 @@
+//! The syscall shell: the only module allowed `unsafe`.
+//!
+//! # Safety
+//!
+//! Everything below relies on these assumptions, stated once here:
+//!
+//! * **Syscall ABI.** `sc::syscallN` follows the Linux calling convention
+//!   of x86_64 and aarch64; a return value in `-4095..=-1` is `-errno`
+//!   (decoded by [`check`] only). Struct layouts passed to the kernel
+//!   (`k_sigaction`, `signalfd_siginfo`) are the kernel's, not libc's, and
+//!   are the same on both architectures.
+//! * **Kernel sigset.** The kernel's `sigset_t` is 8 bytes (64 signals);
+//!   every `rt_*` call passes `size_of::<u64>()`.
+//! * **One thread.** dinit never starts a thread, so the statics behind
+//!   [`Static`] are only ever touched by one thread, and are handed out
+//!   once (at startup) or per call without overlapping borrows.
+//! * **The fork child** (see `spawn`) runs on a copy-on-write copy of the
+//!   parent's memory after a raw `clone`; libc's fork bookkeeping never ran,
+//!   so it makes raw syscalls only, touches only data prepared before the
+//!   fork, and leaves through `execve` or `exit_group`.
+//! * **argv and envp** come from the kernel via musl's `__libc_start_main`:
+//!   NUL-terminated strings that live, unchanged, for the whole process.
+#![allow(unsafe_code)]
+
+pub mod args;
+pub mod signals;
+pub mod spawn;
+pub mod storage;
+
+use core::cell::UnsafeCell;
+
+/// Decode a raw syscall return: `-4095..=-1` is `-errno`, anything else the
+/// result. The one place raw `sc` returns are interpreted.
+#[inline]
+pub fn check(ret: usize) -> Result<usize, i32> {
+    let signed = ret as isize;
+    if (-4095..0).contains(&signed) {
+        Err((-signed) as i32)
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `write(fd, buf)` until everything is written, retrying EINTR; any other
+/// error gives up silently: a log line that cannot be written must not hurt
+/// PID 1.
+pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a live slice; write(2) reads at most its length.
+        let r = check(unsafe { sc::syscall!(WRITE, fd, buf.as_ptr(), buf.len()) });
+        match r {
+            Ok(0) => return Err(crate::error::EIO),
+            Ok(n) => buf = &buf[n.min(buf.len())..],
+            Err(crate::error::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `read(fd, buf)`, retrying EINTR.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+    loop {
+        // SAFETY: `buf` is a live, writable slice of the length passed.
+        let r = check(unsafe { sc::syscall!(READ, fd, buf.as_mut_ptr(), buf.len()) });
+        if r != Err(crate::error::EINTR) {
+            return r;
+        }
+    }
+}
+
+/// `close(fd)`; errors (EINTR after the fd is released, EBADF) are ignored.
+pub fn close(fd: i32) {
+    // SAFETY: closing an fd number has no memory-safety effect; callers own it.
+    let _ = unsafe { sc::syscall!(CLOSE, fd) };
+}
+
+/// `getpid()`.
+pub fn getpid() -> i32 {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+/// `getuid()`.
+pub fn getuid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// Wall-clock seconds since the epoch, for log stamps.
+pub fn realtime_secs() -> i64 {
+    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec
+}
+
+/// Milliseconds on the monotonic clock, for deadlines.
+pub fn monotonic_ms() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+}
+
+/// `exit_group(code)`: leave now, running nothing (no atexit, no flush; dinit
+/// buffers nothing).
+pub fn exit(code: u8) -> ! {
+    // SAFETY: exit_group takes an int and does not return.
+    unsafe {
+        sc::syscall!(EXIT_GROUP, code as usize);
+    }
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
+/// children exist but none has exited, `Err(ECHILD)` when there are none.
+pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
+    const WNOHANG: usize = 1;
+    let mut status = 0i32;
+    loop {
+        // SAFETY: wait4 writes one int into `status`; no rusage is asked for.
+        let r = check(unsafe { sc::syscall!(WAIT4, -1isize, &mut status as *mut i32, WNOHANG, 0) });
+        match r {
+            Err(crate::error::EINTR) => {}
+            Err(e) => return Err(e),
+            Ok(0) => return Ok(None),
+            Ok(pid) => return Ok(Some((pid as i32, crate::error::ExitStatus::from_raw(status)))),
+        }
+    }
+}
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
+pub fn set_child_subreaper() -> Result<(), i32> {
+    rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT)).map_err(|e| e.raw_os_error())
+}
+
+/// `sched_getaffinity(0)`: the number of CPUs dinit may run on, or `None`.
+pub fn cpus_allowed() -> Option<u32> {
+    let mut mask = [0u64; 16]; // 1024 CPUs
+    // SAFETY: the kernel writes at most `size_of_val(&mask)` bytes into it.
+    let r = unsafe {
+        sc::syscall!(SCHED_GETAFFINITY, 0, core::mem::size_of_val(&mask), mask.as_mut_ptr())
+    };
+    let n = check(r).ok()?;
+    let words = (n / 8).min(mask.len());
+    let count: u32 = mask[..words].iter().map(|w| w.count_ones()).sum();
+    (count > 0).then_some(count)
+}
+
+/// Move `value` into a `Static` slot and return a `'static` reference to
+/// it. Each slot must be used with `stash` once (startup only).
+pub fn stash<T>(slot: &'static Static<Option<T>>, value: T) -> &'static T {
+    // SAFETY: one thread; each slot is stashed into once, at startup, so no
+    // other reference to it exists.
+    let s = unsafe { slot.get() };
+    s.insert(value)
+}
+
+/// A mutable static for the one thread (see the module's Safety): fixed
+/// storage in `.bss` that costs no memory until a page is touched.
+pub struct Static<T>(UnsafeCell<T>);
+
+// SAFETY: dinit is single-threaded (module Safety); no two threads exist to
+// share it.
+unsafe impl<T> Sync for Static<T> {}
+
+impl<T> Static<T> {
+    pub const fn new(value: T) -> Self {
+        Static(UnsafeCell::new(value))
+    }
+
+    /// # Safety
+    ///
+    /// The caller must not hold another reference obtained from this
+    /// `Static` while the returned one is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self) -> &mut T {
+        // SAFETY: exclusivity is the caller's contract (above); one thread.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_decodes_errno() {
+        assert_eq!(check(0), Ok(0));
+        assert_eq!(check(5), Ok(5));
+        assert_eq!(check(-2isize as usize), Err(2));
+        assert_eq!(check(-4095isize as usize), Err(4095));
+        assert_eq!(check(-4096isize as usize), Ok(-4096isize as usize));
+    }
+}

@@ -1,0 +1,176 @@
+//! The process table: a fixed array of `PROC_MAX` slots, one per managed
+//! child (command-line or submitted). A pid is in the table from the moment
+//! `spawn` returns it until the `waitpid` that reaps it removes it in the
+//! same step, so every pid here is dinit's own live or zombie child, never a
+//! reused pid. Nothing here allocates.
+
+/// Capacity of the table (SPEC §5: at least 256).
+pub const PROC_MAX: usize = 256;
+/// Bytes of the command kept for log lines and `-list` (longer ones are cut).
+pub const CMD_MAX: usize = 120;
+
+/// A command line kept for log lines and `-list`: its words joined by
+/// spaces, cut at `CMD_MAX` bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct CmdText {
+    buf: [u8; CMD_MAX],
+    len: u8,
+    cut: bool,
+}
+
+impl Default for CmdText {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl CmdText {
+    pub const EMPTY: CmdText = CmdText { buf: [0; CMD_MAX], len: 0, cut: false };
+
+    /// Append a word (with a space before all but the first).
+    pub fn push_word(&mut self, word: &[u8]) {
+        let sep: &[u8] = if self.len == 0 && !self.cut { b"" } else { b" " };
+        for &b in sep.iter().chain(word) {
+            if self.len as usize == CMD_MAX {
+                self.cut = true;
+                return;
+            }
+            self.buf[self.len as usize] = b;
+            self.len += 1;
+        }
+    }
+
+    pub fn from_words(words: &[&[u8]]) -> CmdText {
+        let mut c = CmdText::EMPTY;
+        for w in words {
+            c.push_word(w);
+        }
+        c
+    }
+
+    /// The command as `/bin/sleep 2` (cut to `CMD_MAX` bytes).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// Whether the command was cut.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+}
+
+impl core::fmt::Display for CmdText {
+    /// `[/bin/sleep 2]`, as the original dinit printed commands.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "[{}{}]", crate::error::Bytes(self.bytes()), if self.cut { " ..." } else { "" })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Proc {
+    pub pid: i32,
+    pub primary: bool,
+    pub started_ms: u64,
+    pub cmd: CmdText,
+}
+
+impl Proc {
+    const EMPTY: Proc = Proc { pid: 0, primary: false, started_ms: 0, cmd: CmdText::EMPTY };
+}
+
+/// The table is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
+
+pub struct Table {
+    slots: [Proc; PROC_MAX],
+    len: usize,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Table {
+    pub const fn new() -> Table {
+        Table { slots: [Proc::EMPTY; PROC_MAX], len: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len == PROC_MAX
+    }
+
+    /// Record a new child.
+    pub fn insert(&mut self, pid: i32, primary: bool, started_ms: u64, cmd: &CmdText) -> Result<(), Full> {
+        let slot = self.slots.iter_mut().find(|p| p.pid == 0).ok_or(Full)?;
+        *slot = Proc { pid, primary, started_ms, cmd: *cmd };
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn get(&self, pid: i32) -> Option<&Proc> {
+        self.iter().find(|p| p.pid == pid)
+    }
+
+    /// Take `pid` out of the table (when it has been reaped).
+    pub fn remove(&mut self, pid: i32) -> Option<Proc> {
+        if pid <= 0 {
+            return None;
+        }
+        let slot = self.slots.iter_mut().find(|p| p.pid == pid)?;
+        let p = *slot;
+        slot.pid = 0;
+        self.len -= 1;
+        Some(p)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Proc> {
+        self.slots.iter().filter(|p| p.pid != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_remove_full() {
+        let mut t = Box::new(Table::new());
+        for pid in 1..=PROC_MAX as i32 {
+            t.insert(pid, pid == 1, 0, &CmdText::from_words(&[b"x"])).unwrap();
+        }
+        assert!(t.is_full());
+        assert_eq!(t.insert(999, false, 0, &CmdText::from_words(&[b"x"])), Err(Full));
+        assert!(t.remove(1).unwrap().primary);
+        assert!(t.remove(1).is_none());
+        assert!(t.remove(0).is_none());
+        t.insert(999, false, 0, &CmdText::from_words(&[b"y"])).unwrap();
+        assert_eq!(t.len(), PROC_MAX);
+        assert_eq!(t.iter().count(), PROC_MAX);
+    }
+
+    #[test]
+    fn command_is_kept_and_cut() {
+        let mut t = Table::new();
+        t.insert(5, false, 0, &CmdText::from_words(&[b"/bin/sleep", b"2"])).unwrap();
+        let p = t.get(5).unwrap();
+        assert_eq!(p.cmd.bytes(), b"/bin/sleep 2");
+        assert_eq!(p.cmd.to_string(), "[/bin/sleep 2]");
+        let long = [b'a'; 300];
+        t.insert(6, false, 0, &CmdText::from_words(&[&long])).unwrap();
+        let p = t.remove(6).unwrap();
+        assert_eq!(p.cmd.bytes().len(), CMD_MAX);
+        assert!(p.cmd.cut());
+        assert!(p.cmd.to_string().ends_with(" ...]"));
+    }
+}
