@@ -20,7 +20,7 @@ done
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
-want="${SETUP_PACKAGES:-busybox-static qemu-user-static runc strace util-linux}"
+want="${SETUP_PACKAGES:-busybox-static qemu-user-static runc strace util-linux binutils}"
 missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -324,11 +324,35 @@ fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) ->
     Some(())
 }
 
-/// `-maxproc`: a finite float ≥ 0 as Rust's `f64::from_str` reads it
-/// (`1`, `0.5`, `.5`, `5.`, `1e-1`); `-0` becomes `0`.
+/// `-maxproc`: a plain decimal ≥ 0 (`1`, `0.5`, `.5`, `5.`, `+3`; `-0`
+/// is `0`), at most 9 fraction digits counted. No exponents: parsing them
+/// would pull core's float tables (about 15 KiB) into a 64 KiB binary.
 fn parse_fraction(text: &[u8]) -> Option<f64> {
-    let f: f64 = core::str::from_utf8(text).ok()?.parse().ok()?;
-    (f.is_finite() && f >= 0.0).then_some(f + 0.0)
+    let (neg, body) = match text {
+        [b'+', rest @ ..] => (false, rest),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    if int.is_empty() && frac.is_empty() || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut whole: u64 = 0;
+    for &d in int {
+        whole = whole.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    let (mut num, mut den) = (0u64, 1u64);
+    for &d in frac.iter().take(9) {
+        num = num * 10 + u64::from(d - b'0');
+        den *= 10;
+    }
+    if neg && (whole != 0 || num != 0) {
+        return None;
+    }
+    Some(whole as f64 + num as f64 / den as f64)
 }
 
 /// `-success`: a decimal exit code 0–255, optional leading `+` and leading
@@ -842,8 +866,8 @@ mod tests {
             ("0.5", 0.5),
             (".5", 0.5),
             ("2.", 2.0),
-            ("1e-1", 0.1),
             ("+3", 3.0),
+            ("0.25", 0.25),
         ];
         for &(v, want) in good {
             for name in ["maxproc", "core-fraction"] {
@@ -855,7 +879,7 @@ mod tests {
             }
         }
         for v in [
-            "-1", "-0.5", "NaN", "nan", "inf", "-inf", "infinity", "", "x", "1x", " 1", "1e999",
+            "-1", "-0.5", "NaN", "nan", "inf", "-inf", "infinity", "", "x", "1x", " 1", "1e999", "1e-1", ".", "1.2.3", "99999999999999999999",
         ] {
             assert_eq!(
                 err(&["-maxproc", v, "-r", "x"], &[]),

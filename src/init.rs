@@ -93,7 +93,7 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
     }
     envp.push(entry).ok_or(TOO_BIG)?;
     b.envp = envp.finish();
-    info!("GOMAXPROCS set to {n} ({cpus} cpus × {fraction})");
+    info!("GOMAXPROCS set to {n} ({cpus} cpus available)");
     Ok(())
 }
 

@@ -309,7 +309,7 @@ mod tests {
     fn split_appends_to_out() {
         let mut spans = heapless::Vec::new();
         spans.push(Span { start: 7, end: 9 }).unwrap();
-        split(&mut *b"x".to_vec(), &mut spans).unwrap();
+        split(&mut b"x".to_vec(), &mut spans).unwrap();
         assert_eq!(
             spans.as_slice(),
             &[Span { start: 7, end: 9 }, Span { start: 0, end: 1 }]

@@ -18,7 +18,9 @@ fn env(name: &[u8]) -> Option<&'static [u8]> {
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the output size, the rest is the word.
-    let Some((&cap, word)) = data.split_first() else { return };
+    let Some((&cap, word)) = data.split_first() else {
+        return;
+    };
     let cap = usize::from(cap) * 4;
     let mut out = vec![0u8; cap];
     let res = expand(word, &env, &mut out);

@@ -1,1 +1,6 @@
-mod util {}
+//! Integration tests: black-box runs of the built dinit binary.
+// The harness calls libc (kill, getuid) directly.
+#![allow(unsafe_code)]
+mod util;
+
+mod basic;

@@ -1,0 +1,58 @@
+# Thin wrappers around cargo and scripts/. `make run` and `make test` are the
+# README's two commands; both install what they need first (scripts/setup.sh).
+SHELL := /bin/bash
+TARGET  ?= x86_64-unknown-linux-musl
+BIN     := target/$(TARGET)/release/dinit
+ARM_BIN := target/aarch64-unknown-linux-musl/release/dinit
+SIZE_MAX := 65536
+
+.PHONY: all setup build build-arm run test unit it check-static check-size lint fmt bench stress release fuzz clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	cargo build --release --target $(TARGET)
+
+build-arm:
+	cargo build --release --target aarch64-unknown-linux-musl
+
+# Build dinit and run it on a real example (as PID 1 in a PID namespace when root).
+run: setup build
+	@bash scripts/run-example.sh $(BIN)
+
+# Everything: formatting, lints, unit and integration tests against the musl
+# release binary, static linkage and size checks.
+test: setup lint build build-arm check-static check-size unit it
+
+lint:
+	cargo fmt --check
+	cargo clippy --release --all-targets -- -D warnings
+	cargo clippy --release --target aarch64-unknown-linux-musl --lib --bins -- -D warnings
+
+unit:
+	cargo test --release --lib
+
+it: build
+	cargo test --release --test it
+
+check-static: build build-arm
+	@bash scripts/check-static.sh $(BIN) $(ARM_BIN)
+
+check-size: build build-arm
+	@for b in $(BIN) $(ARM_BIN); do \
+		s=$$(stat -c %s $$b); \
+		if [ $$s -gt $(SIZE_MAX) ]; then echo "$$b is $$s bytes, over the $(SIZE_MAX)-byte budget" >&2; exit 1; fi; \
+		echo "size ok: $$b $$s bytes"; \
+	done
+
+fmt:
+	cargo fmt
+
+fuzz:
+	cd fuzz && cargo +nightly fuzz run words -- -max_total_time=60 && cargo +nightly fuzz run expand -- -max_total_time=60
+
+clean:
+	cargo clean

@@ -1,0 +1,298 @@
+//! The black-box harness: runs the built dinit binary and nothing else.
+//!
+//! * The binary is `CARGO_BIN_EXE_dinit` (the musl build of the profile under
+//!   test; `make test` uses release), or `$DINIT_BIN` to test another build
+//!   (the aarch64 one under qemu, say).
+//! * Every test gets a fresh directory (atomic counter) for its socket, its
+//!   scripts and dinit's captured stdout/stderr (files, not pipes, so a
+//!   test can watch the log while dinit runs and nothing can block).
+//! * A clean environment (`PATH` only, plus what the test adds).
+//! * Every wait has a hard, generous bound; a timeout kills dinit and fails
+//!   with its status, stdout and stderr.
+//! * `as_pid1()` runs dinit as PID 1 of a new PID namespace through
+//!   `unshare --pid --fork --mount-proc`.
+//! * The harness never calls `waitpid(-1)`: it waits only for its own child.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long any single wait may take before the test fails. Generous: the
+/// machines have two busy cores.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub fn bin() -> PathBuf {
+    match std::env::var_os("DINIT_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_dinit")),
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+/// A fresh, empty directory for one test.
+pub fn workdir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it");
+    let dir = root.join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Write an executable shell script into `dir` and return its path.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = fs::File::create(&p).unwrap();
+    writeln!(f, "#!/bin/sh").unwrap();
+    f.write_all(body.as_bytes()).unwrap();
+    drop(f);
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+pub struct Dinit {
+    pub dir: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    pid1: bool,
+    stdin: Option<Vec<u8>>,
+    argv0: Option<PathBuf>,
+}
+
+impl Dinit {
+    /// dinit with `-socket ""` unless the test sets a socket itself.
+    pub fn new(name: &str) -> Dinit {
+        Dinit {
+            dir: workdir(name),
+            args: Vec::new(),
+            env: vec![("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into())],
+            pid1: false,
+            stdin: None,
+            argv0: None,
+        }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.retain(|(n, _)| n != k);
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn stdin(mut self, data: &[u8]) -> Self {
+        self.stdin = Some(data.to_vec());
+        self
+    }
+
+    /// Run the binary through this path (a symlink, for the submit role).
+    pub fn argv0(mut self, path: PathBuf) -> Self {
+        self.argv0 = Some(path);
+        self
+    }
+
+    /// Run dinit as PID 1 of a new PID namespace.
+    pub fn as_pid1(mut self) -> Self {
+        self.pid1 = true;
+        self
+    }
+
+    /// The socket path inside this test's directory.
+    pub fn sock(&self) -> String {
+        self.dir.join("dinit.sock").to_string_lossy().into_owned()
+    }
+
+    pub fn command(&self) -> Command {
+        let exe = self.argv0.clone().unwrap_or_else(bin);
+        let mut cmd = if self.pid1 {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]);
+            if !is_root() {
+                c.args(["--user", "--map-root-user"]);
+            }
+            c.arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(&self.args);
+        cmd.env_clear();
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.current_dir(&self.dir);
+        cmd
+    }
+
+    pub fn spawn(self) -> Running {
+        let mut cmd = self.command();
+        let out = fs::File::create(self.dir.join("stdout")).unwrap();
+        let err = fs::File::create(self.dir.join("stderr")).unwrap();
+        cmd.stdout(out).stderr(err);
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", bin()));
+        if let Some(data) = &self.stdin {
+            let mut si = child.stdin.take().unwrap();
+            si.write_all(data).unwrap();
+        }
+        Running { child, dir: self.dir, pid1: self.pid1 }
+    }
+
+    /// Run to completion (bounded by `WAIT`).
+    pub fn run(self) -> Output {
+        self.spawn().wait()
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code, or 128+N when the process was killed by signal N.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn dump(&self) -> String {
+        format!("code {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+
+    /// Log lines (stderr) without their time stamps.
+    pub fn messages(&self) -> Vec<String> {
+        self.stderr.lines().map(|l| l.get(20..).unwrap_or(l).trim_start_matches("dinit: ").to_string()).collect()
+    }
+}
+
+pub struct Running {
+    pub child: Child,
+    pub dir: PathBuf,
+    pid1: bool,
+}
+
+impl Running {
+    /// The pid of dinit itself (as seen from the test), also when it runs
+    /// as PID 1 under `unshare`.
+    pub fn pid(&self) -> i32 {
+        let outer = self.child.id() as i32;
+        if !self.pid1 {
+            return outer;
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let children = fs::read_to_string(format!("/proc/{outer}/task/{outer}/children")).unwrap_or_default();
+            if let Some(p) = children.split_whitespace().next() {
+                return p.parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "unshare never started dinit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        let r = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(r, 0, "kill({}, {sig}) failed", self.pid());
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    /// Wait until `what` appears in dinit's stderr (or `file` in the test
+    /// directory exists and contains it, with `wait_file`).
+    pub fn wait_log(&mut self, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.stderr().contains(what) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                panic!("dinit exited before logging {what:?}\n{}", self.stderr());
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what:?} in the log:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Wait until the file `name` in the test directory contains `what`.
+    pub fn wait_file(&mut self, name: &str, what: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what:?} in {name}: {text:?}\nlog:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Wait for dinit to exit (bounded by `WAIT`).
+    pub fn wait(self) -> Output {
+        self.wait_for(WAIT)
+    }
+
+    pub fn wait_for(mut self, limit: Duration) -> Output {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                use std::os::unix::process::ExitStatusExt;
+                let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+                return Output { code, stdout: self.stdout(), stderr: self.stderr(), elapsed: start.elapsed() };
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "dinit did not exit within {limit:?}\n--- stdout\n{}--- stderr\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Whether `pid` is alive (not a zombie and not gone).
+pub fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            let state = s.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+            state != "Z" && state != "X"
+        }
+        Err(_) => false,
+    }
+}
+
+/// Wait until `pid` is gone or a zombie (bounded by `WAIT`).
+pub fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + WAIT;
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "pid {pid} still alive");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
