@@ -18,12 +18,23 @@ fn main() {
         Ok(c) if !c.is_empty() => c,
         _ => match git(&["rev-parse", "--short=12", "HEAD"]) {
             Some(hash) => {
-                let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                    .is_some_and(|s| !s.is_empty());
                 if dirty { format!("{hash}-dirty") } else { hash }
             }
             None => "unknown".into(),
         },
     };
+    // The dinit binary never unwinds (panic = "abort"): drop the unwind
+    // tables and the RELRO page padding. Binaries only: the test harness
+    // does unwind.
+    if target.ends_with("-linux-musl") {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+        println!("cargo:rustc-link-arg-bins=-T{dir}/link/discard-eh-frame.ld");
+        println!("cargo:rustc-link-arg-bins=--no-eh-frame-hdr");
+        println!("cargo:rustc-link-arg-bins=-znorelro");
+        println!("cargo:rerun-if-changed=link/discard-eh-frame.ld");
+    }
     println!("cargo:rustc-env=DINIT_TARGET={target}");
     println!("cargo:rustc-env=DINIT_COMMIT={commit}");
     println!("cargo:rerun-if-env-changed=DINIT_COMMIT");

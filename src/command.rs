@@ -12,7 +12,7 @@ use crate::resolve::{self, Probe};
 use crate::sys::args::getenv;
 use crate::sys::spawn::{Argv, ArgvBuilder, Exec};
 use crate::table::CmdText;
-use crate::words::{self, SplitError, Span, WORDS_MAX};
+use crate::words::{self, Span, SplitError, WORDS_MAX};
 
 /// A program ready to start. Its pointers point into the arena it was
 /// built in.
@@ -31,13 +31,19 @@ pub struct Builder<'s> {
     pub envp: Argv<'s>,
 }
 
-const TOO_LONG: Error<'static> = Error::Usage { what: "command too long for dinit's fixed buffers", word: b"" };
+const TOO_LONG: Error<'static> = Error::Usage {
+    what: "command too long for dinit's fixed buffers",
+    word: b"",
+};
 
 /// Build `words` (one `-r` group, `-r` itself excluded) into a program:
 /// every word is unescaped, expanded and copied with its NUL into the arena.
 pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
     let Some(&first) = words.first() else {
-        return Err(Error::Usage { what: "-r needs a command", word: b"-r" });
+        return Err(Error::Usage {
+            what: "-r needs a command",
+            word: b"-r",
+        });
     };
     let mut argv = ArgvBuilder::new(b.ptrs.alloc(words.len() + 1).ok_or(TOO_LONG)?);
     let mut cmd = CmdText::EMPTY;
@@ -50,7 +56,10 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
             match expand::expand(w, &getenv, &mut room[..cap]) {
                 Ok(n) => n,
                 Err(ExpandError::Unterminated) => {
-                    return Err(Error::Usage { what: "unterminated ${ in", word: raw });
+                    return Err(Error::Usage {
+                        what: "unterminated ${ in",
+                        word: raw,
+                    });
                 }
                 Err(ExpandError::TooLong) => return Err(TOO_LONG),
             }
@@ -82,13 +91,26 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
 /// double quotes group, `""` in quotes is a quote) and build it. The string
 /// is copied into the arena first, since splitting rewrites it.
 pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
-    let copy = b.bytes.alloc(text.len()).ok_or(Error::Usage { what: "command too long", word: text })?;
+    let copy = b.bytes.alloc(text.len()).ok_or(Error::Usage {
+        what: "command too long",
+        word: text,
+    })?;
     copy.copy_from_slice(text);
     let mut spans: heapless::Vec<Span, WORDS_MAX> = heapless::Vec::new();
     match words::split(copy, &mut spans) {
         Ok(()) => {}
-        Err(SplitError::UnterminatedQuote) => return Err(Error::Usage { what: "unterminated quote in", word: text }),
-        Err(_) => return Err(Error::Usage { what: "too many words in", word: text }),
+        Err(SplitError::UnterminatedQuote) => {
+            return Err(Error::Usage {
+                what: "unterminated quote in",
+                word: text,
+            });
+        }
+        Err(_) => {
+            return Err(Error::Usage {
+                what: "too many words in",
+                word: text,
+            });
+        }
     }
     let copy: &'x [u8] = copy;
     let mut list: heapless::Vec<&'x [u8], WORDS_MAX> = heapless::Vec::new();
@@ -96,7 +118,10 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
         let _ = list.push(s.get(copy));
     }
     if list.is_empty() {
-        return Err(Error::Usage { what: "empty command", word: text });
+        return Err(Error::Usage {
+            what: "empty command",
+            word: text,
+        });
     }
     build(&list, b)
 }
@@ -112,7 +137,9 @@ fn probe(path: &[u8]) -> Probe {
             ENOENT | ENOTDIR => Probe::Missing,
             errno => Probe::NotExecutable(errno),
         },
-        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => Probe::NotExecutable(EISDIR),
+        Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir() => {
+            Probe::NotExecutable(EISDIR)
+        }
         Ok(_) => match rustix::fs::access(c, rustix::fs::Access::EXEC_OK) {
             Ok(()) => Probe::Executable,
             Err(_) => Probe::NotExecutable(EACCES),

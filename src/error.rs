@@ -60,7 +60,7 @@ impl Error<'_> {
 impl fmt::Display for Error<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Usage { what, word } if word.is_empty() => write!(f, "{what}"),
+            Error::Usage { what, word: [] } => write!(f, "{what}"),
             Error::Usage { what, word } => write!(f, "{what}: {}", Bytes(word)),
             Error::NotFound { word } => write!(f, "{}: executable file not found", Bytes(word)),
             Error::NotExecutable { word, errno } => {

@@ -8,11 +8,11 @@
 use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::{self, Builder};
-use crate::sys::spawn::ArgvBuilder;
 use crate::error::{Errno, Error};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::args::getenv;
 use crate::sys::signals::{self, SigSet};
+use crate::sys::spawn::ArgvBuilder;
 use crate::{info, sys, warn, words};
 use core::fmt::Write as _;
 
@@ -38,8 +38,14 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     };
     crate::log::set_quiet(cfg.quiet);
 
-    let st = sys::storage::startup().ok_or(Error::Failed { what: "startup storage taken twice" })?;
-    let mut b = Builder { bytes: Bump::new(st.bytes), ptrs: Bump::new(st.ptrs), envp: sys::spawn::process_env() };
+    let st = sys::storage::startup().ok_or(Error::Failed {
+        what: "startup storage taken twice",
+    })?;
+    let mut b = Builder {
+        bytes: Bump::new(st.bytes),
+        ptrs: Bump::new(st.ptrs),
+        envp: sys::spawn::process_env(),
+    };
 
     if cfg.maxproc > 0.0 && getenv(b"GOMAXPROCS").is_none() {
         set_gomaxprocs(cfg.maxproc, &mut b)?;
@@ -47,18 +53,29 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
 
     for group in words::groups(cfg.commands) {
         let prog = command::build(group, &mut b)?;
-        st.programs.push(prog).map_err(|_| Error::Usage { what: "too many commands (the most is 256)", word: b"-r" })?;
+        st.programs.push(prog).map_err(|_| Error::Usage {
+            what: "too many commands (the most is 256)",
+            word: b"-r",
+        })?;
     }
     let start = match cfg.start {
         // SPEC §2: a start command that cannot start aborts dinit with 1.
         Some(text) => Some(command::build_string(text, &mut b).map_err(|e| {
             warn!("start command: {e}");
-            Error::Failed { what: "start command cannot be run" }
+            Error::Failed {
+                what: "start command cannot be run",
+            }
         })?),
         None => None,
     };
-    let prestop = cfg.prestop.map(|t| command::build_string(t, &mut b)).transpose()?;
-    let stop = cfg.stop.map(|t| command::build_string(t, &mut b)).transpose()?;
+    let prestop = cfg
+        .prestop
+        .map(|t| command::build_string(t, &mut b))
+        .transpose()?;
+    let stop = cfg
+        .stop
+        .map(|t| command::build_string(t, &mut b))
+        .transpose()?;
 
     let sigfd = signals::signalfd(SigSet::catchable())?;
     if sys::getpid() != 1 {
@@ -68,7 +85,15 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
             warn!("unable to become a child subreaper: {}", Errno(errno));
         }
     }
-    let plan = Plan { programs: st.programs, start, prestop, stop };
+    let plan = Plan {
+        programs: st.programs,
+        start,
+        prestop,
+        stop,
+        envp: b.envp,
+        socket_bytes: st.socket_bytes,
+        socket_ptrs: st.socket_ptrs,
+    };
     let sup = Supervisor::new(cfg, plan, st.table, sigfd)?;
     let code = sup.run();
     info!("all processes exited, goodbye!");
@@ -77,7 +102,10 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
 
 /// Add `GOMAXPROCS=ceil(cpus × fraction)` to the children's environment.
 fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'static>> {
-    const TOO_BIG: Error<'static> = Error::Usage { what: "environment too large to add GOMAXPROCS", word: b"" };
+    const TOO_BIG: Error<'static> = Error::Usage {
+        what: "environment too large to add GOMAXPROCS",
+        word: b"",
+    };
     let mut cpus = sys::cpus_allowed().unwrap_or(1);
     if let Some(q) = cgroup_cpu_limit() {
         cpus = cpus.min(q);
@@ -101,7 +129,11 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
 pub fn gomaxprocs(cpus: u32, fraction: f64) -> u32 {
     let x = cpus as f64 * fraction;
     let t = x as u32; // saturating truncation
-    let c = if (t as f64) < x { t.saturating_add(1) } else { t };
+    let c = if (t as f64) < x {
+        t.saturating_add(1)
+    } else {
+        t
+    };
     c.max(1)
 }
 
@@ -112,17 +144,24 @@ fn cgroup_cpu_limit() -> Option<u32> {
     let mut path: heapless::Vec<u8, 600> = heapless::Vec::new();
     let _ = path.extend_from_slice(b"/sys/fs/cgroup");
     let n = read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
-    if let Some(rel) = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")) {
-        if rel != b"/" {
-            let _ = path.extend_from_slice(rel);
-        }
+    if let Some(rel) = buf[..n]
+        .split(|&c| c == b'\n')
+        .find_map(|l| l.strip_prefix(b"0::"))
+        && rel != b"/"
+    {
+        let _ = path.extend_from_slice(rel);
     }
     for candidate in [&path[..], b"/sys/fs/cgroup"] {
         let mut p: heapless::Vec<u8, 640> = heapless::Vec::new();
-        if p.extend_from_slice(candidate).and_then(|_| p.extend_from_slice(b"/cpu.max\0")).is_err() {
+        if p.extend_from_slice(candidate)
+            .and_then(|_| p.extend_from_slice(b"/cpu.max\0"))
+            .is_err()
+        {
             continue;
         }
-        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&p) else { continue };
+        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&p) else {
+            continue;
+        };
         if let Some(n) = read_file(c, &mut buf) {
             return parse_cpu_max(&buf[..n]);
         }

@@ -18,6 +18,7 @@ pub mod log;
 pub mod phase;
 pub mod resolve;
 pub mod role;
+pub mod socket;
 pub mod submit;
 pub mod supervisor;
 pub mod sys;
@@ -36,7 +37,7 @@ pub fn run(args: &'static [&'static [u8]], old_mask: sys::signals::SigSet) -> u8
         Role::Submit { skip } => {
             // The client is an ordinary program: let Ctrl-C work.
             sys::signals::set_mask(old_mask);
-            submit::run(args.get(1 + skip..).unwrap_or(&[]))
+            submit::run(args.get(1 + skip..).unwrap_or(&[]), skip == 0)
         }
         Role::Version => {
             let _ = sys::write_all(1, version::VERSION_LINE.as_bytes());

@@ -46,7 +46,11 @@ impl Default for LogLine {
 
 impl LogLine {
     pub const fn new() -> LogLine {
-        LogLine { buf: [0; LINE_MAX], len: 0, cut: false }
+        LogLine {
+            buf: [0; LINE_MAX],
+            len: 0,
+            cut: false,
+        }
     }
 
     /// Append bytes, keeping room for the cut marker.
@@ -78,7 +82,12 @@ impl LogLine {
         let (y, m, d) = civil_from_days(days);
         let _ = fmt::Write::write_fmt(
             self,
-            format_args!("{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ", tod / 3600, tod / 60 % 60, tod % 60),
+            format_args!(
+                "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
+                tod / 3600,
+                tod / 60 % 60,
+                tod % 60
+            ),
         );
     }
 }
@@ -170,10 +179,10 @@ impl OrphanLog {
         if self.pending == 0 {
             return None;
         }
-        if let Some(last) = self.last_ms {
-            if now < last + ORPHAN_LOG_MS {
-                return None;
-            }
+        if let Some(last) = self.last_ms
+            && now < last + ORPHAN_LOG_MS
+        {
+            return None;
         }
         self.last_ms = Some(now);
         Some(core::mem::take(&mut self.pending))

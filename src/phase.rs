@@ -20,21 +20,35 @@ pub const KILL_WAIT_MS: u64 = 5_000;
 pub enum Phase {
     /// The `-start` command runs; `interrupted` is a SIGTERM/SIGINT received
     /// meanwhile.
-    Starting { interrupted: Option<i32> },
+    Starting {
+        interrupted: Option<i32>,
+    },
     /// Commands run; nothing is being torn down.
     Running,
     /// A SIGTERM/SIGINT arrived and `-prestop` runs; `sig` goes to the
     /// managed processes at `until`.
-    PreStop { sig: i32, until: u64 },
+    PreStop {
+        sig: i32,
+        until: u64,
+    },
     /// The stop signal was sent; SIGKILL at `until`.
-    Terminating { until: u64 },
+    Terminating {
+        until: u64,
+    },
     /// SIGKILL was sent; stop waiting at `until`.
-    Killing { until: u64 },
+    Killing {
+        until: u64,
+    },
     /// The `-stop` command runs; it is killed at `until` (then given
     /// `KILL_WAIT_MS` more when `killed`).
-    Stopping { until: u64, killed: bool },
+    Stopping {
+        until: u64,
+        killed: bool,
+    },
     /// As PID 1: leftover processes got SIGTERM; SIGKILL and exit at `until`.
-    Draining { until: u64 },
+    Draining {
+        until: u64,
+    },
     Done,
 }
 
@@ -96,9 +110,25 @@ impl Machine {
     /// The machine and the first actions to perform.
     pub fn new(s: Settings) -> (Machine, Actions) {
         if s.has_start {
-            (Machine { phase: Phase::Starting { interrupted: None }, s, code: None, prestop_termed: false }, Actions::new())
+            (
+                Machine {
+                    phase: Phase::Starting { interrupted: None },
+                    s,
+                    code: None,
+                    prestop_termed: false,
+                },
+                Actions::new(),
+            )
         } else {
-            (Machine { phase: Phase::Running, s, code: None, prestop_termed: false }, one(Action::SpawnCommands))
+            (
+                Machine {
+                    phase: Phase::Running,
+                    s,
+                    code: None,
+                    prestop_termed: false,
+                },
+                one(Action::SpawnCommands),
+            )
         }
     }
 
@@ -144,30 +174,44 @@ impl Machine {
     pub fn stop_signal(&mut self, sig: i32, now: u64) -> Actions {
         match self.phase {
             Phase::Starting { interrupted: None } => {
-                self.phase = Phase::Starting { interrupted: Some(sig) };
+                self.phase = Phase::Starting {
+                    interrupted: Some(sig),
+                };
                 Actions::new()
             }
             Phase::Running if self.s.has_prestop => {
                 let mut v = one(Action::SpawnPrestop);
                 if self.s.prestop_timer_ms == 0 {
-                    self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                    self.phase = Phase::Terminating {
+                        until: now + self.s.timeout_ms,
+                    };
                     let _ = v.push(Action::Signal(sig));
                 } else {
-                    self.phase = Phase::PreStop { sig, until: now + self.s.prestop_timer_ms };
+                    self.phase = Phase::PreStop {
+                        sig,
+                        until: now + self.s.prestop_timer_ms,
+                    };
                 }
                 v
             }
             Phase::Running => {
-                self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                self.phase = Phase::Terminating {
+                    until: now + self.s.timeout_ms,
+                };
                 one(Action::Signal(sig))
             }
             // A second one: skip the rest of the wait.
             Phase::PreStop { .. } | Phase::Terminating { .. } => {
-                self.phase = Phase::Killing { until: now + KILL_WAIT_MS };
+                self.phase = Phase::Killing {
+                    until: now + KILL_WAIT_MS,
+                };
                 one(Action::KillAll)
             }
             Phase::Stopping { killed: false, .. } => {
-                self.phase = Phase::Stopping { until: now + KILL_WAIT_MS, killed: true };
+                self.phase = Phase::Stopping {
+                    until: now + KILL_WAIT_MS,
+                    killed: true,
+                };
                 one(Action::KillStop)
             }
             Phase::Draining { .. } => {
@@ -184,11 +228,15 @@ impl Machine {
     pub fn primary_exited(&mut self, now: u64) -> Actions {
         match self.phase {
             Phase::Running => {
-                self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                self.phase = Phase::Terminating {
+                    until: now + self.s.timeout_ms,
+                };
                 one(Action::Signal(crate::sys::signals::SIGTERM))
             }
             Phase::PreStop { sig, .. } => {
-                self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                self.phase = Phase::Terminating {
+                    until: now + self.s.timeout_ms,
+                };
                 one(Action::Signal(sig))
             }
             _ => Actions::new(),
@@ -206,14 +254,19 @@ impl Machine {
     /// the prestop command still runs.
     pub fn managed_gone(&mut self, prestop_alive: bool, now: u64) -> Actions {
         match self.phase {
-            Phase::Running | Phase::PreStop { .. } | Phase::Terminating { .. } | Phase::Killing { .. } => {}
+            Phase::Running
+            | Phase::PreStop { .. }
+            | Phase::Terminating { .. }
+            | Phase::Killing { .. } => {}
             _ => return Actions::new(),
         }
         if prestop_alive {
             // The prestop command is torn down like the rest: SIGTERM once,
             // SIGKILL with KillAll when the grace period ends.
             if let Phase::Running | Phase::PreStop { .. } = self.phase {
-                self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                self.phase = Phase::Terminating {
+                    until: now + self.s.timeout_ms,
+                };
             }
             if self.prestop_termed || matches!(self.phase, Phase::Killing { .. }) {
                 return Actions::new();
@@ -226,7 +279,10 @@ impl Machine {
 
     fn after_managed(&mut self, now: u64) -> Actions {
         if self.s.has_stop {
-            self.phase = Phase::Stopping { until: now + self.s.timeout_ms, killed: false };
+            self.phase = Phase::Stopping {
+                until: now + self.s.timeout_ms,
+                killed: false,
+            };
             one(Action::SpawnStop)
         } else {
             self.finish(now)
@@ -254,7 +310,9 @@ impl Machine {
 
     fn finish(&mut self, now: u64) -> Actions {
         if self.s.pid1 {
-            self.phase = Phase::Draining { until: now + self.s.timeout_ms };
+            self.phase = Phase::Draining {
+                until: now + self.s.timeout_ms,
+            };
             one(Action::TermLeftovers)
         } else {
             self.phase = Phase::Done;
@@ -270,18 +328,25 @@ impl Machine {
         }
         match self.phase {
             Phase::PreStop { sig, .. } => {
-                self.phase = Phase::Terminating { until: now + self.s.timeout_ms };
+                self.phase = Phase::Terminating {
+                    until: now + self.s.timeout_ms,
+                };
                 one(Action::Signal(sig))
             }
             Phase::Terminating { .. } => {
-                self.phase = Phase::Killing { until: now + KILL_WAIT_MS };
+                self.phase = Phase::Killing {
+                    until: now + KILL_WAIT_MS,
+                };
                 one(Action::KillAll)
             }
             // SIGKILLed processes that still are not reaped are stuck in the
             // kernel; dinit stops waiting for them rather than hang forever.
             Phase::Killing { .. } => self.after_managed(now),
             Phase::Stopping { killed: false, .. } => {
-                self.phase = Phase::Stopping { until: now + KILL_WAIT_MS, killed: true };
+                self.phase = Phase::Stopping {
+                    until: now + KILL_WAIT_MS,
+                    killed: true,
+                };
                 one(Action::KillStop)
             }
             Phase::Stopping { killed: true, .. } => self.finish(now),
@@ -305,7 +370,14 @@ mod tests {
     const INT: i32 = 2;
 
     fn settings() -> Settings {
-        Settings { timeout_ms: 10_000, prestop_timer_ms: 0, has_start: false, has_prestop: false, has_stop: false, pid1: false }
+        Settings {
+            timeout_ms: 10_000,
+            prestop_timer_ms: 0,
+            has_start: false,
+            has_prestop: false,
+            has_stop: false,
+            pid1: false,
+        }
     }
 
     fn acts(v: Actions) -> std::vec::Vec<Action> {
@@ -340,13 +412,23 @@ mod tests {
         assert_eq!(acts(m.stop_signal(INT, 0)), [Signal(INT)]);
         // A second one kills at once.
         assert_eq!(acts(m.stop_signal(TERM, 1)), [KillAll]);
-        assert_eq!(m.phase, Phase::Killing { until: 1 + KILL_WAIT_MS });
+        assert_eq!(
+            m.phase,
+            Phase::Killing {
+                until: 1 + KILL_WAIT_MS
+            }
+        );
         assert_eq!(acts(m.managed_gone(false, 2)), [Exit]);
     }
 
     #[test]
     fn prestop_with_timer() {
-        let s = Settings { has_prestop: true, prestop_timer_ms: 3_000, has_stop: true, ..settings() };
+        let s = Settings {
+            has_prestop: true,
+            prestop_timer_ms: 3_000,
+            has_stop: true,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         assert_eq!(acts(m.stop_signal(TERM, 1_000)), [SpawnPrestop]);
         assert_eq!(m.deadline(), Some(4_000));
@@ -365,14 +447,21 @@ mod tests {
 
     #[test]
     fn prestop_without_timer_signals_at_once() {
-        let s = Settings { has_prestop: true, ..settings() };
+        let s = Settings {
+            has_prestop: true,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         assert_eq!(acts(m.stop_signal(TERM, 0)), [SpawnPrestop, Signal(TERM)]);
     }
 
     #[test]
     fn primary_exit_during_prestop_timer_passes_the_signal() {
-        let s = Settings { has_prestop: true, prestop_timer_ms: 5_000, ..settings() };
+        let s = Settings {
+            has_prestop: true,
+            prestop_timer_ms: 5_000,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         m.stop_signal(INT, 0);
         assert_eq!(acts(m.primary_exited(10)), [Signal(INT)]);
@@ -380,7 +469,11 @@ mod tests {
 
     #[test]
     fn prestop_outliving_everything_is_terminated() {
-        let s = Settings { has_prestop: true, prestop_timer_ms: 5_000, ..settings() };
+        let s = Settings {
+            has_prestop: true,
+            prestop_timer_ms: 5_000,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         m.stop_signal(TERM, 0);
         assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
@@ -391,7 +484,10 @@ mod tests {
 
     #[test]
     fn start_command_paths() {
-        let s = Settings { has_start: true, ..settings() };
+        let s = Settings {
+            has_start: true,
+            ..settings()
+        };
         let (mut m, a) = Machine::new(s);
         assert_eq!(acts(a), []);
         assert!(!m.accepting());
@@ -410,7 +506,10 @@ mod tests {
 
     #[test]
     fn stop_command_is_bounded() {
-        let s = Settings { has_stop: true, ..settings() };
+        let s = Settings {
+            has_stop: true,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
@@ -420,7 +519,10 @@ mod tests {
 
     #[test]
     fn pid1_drains_leftovers() {
-        let s = Settings { pid1: true, ..settings() };
+        let s = Settings {
+            pid1: true,
+            ..settings()
+        };
         let (mut m, _) = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [TermLeftovers]);

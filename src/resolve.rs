@@ -35,7 +35,10 @@ pub fn resolve<'w>(
         return Err(Error::NotFound { word: name });
     }
     if name.contains(&b'/') {
-        let n = copy_path(out, &[name]).ok_or(Error::NotExecutable { word: name, errno: ENAMETOOLONG })?;
+        let n = copy_path(out, &[name]).ok_or(Error::NotExecutable {
+            word: name,
+            errno: ENAMETOOLONG,
+        })?;
         return match probe(&out[..=n]) {
             Probe::Executable => Ok(n),
             Probe::NotExecutable(errno) => Err(Error::NotExecutable { word: name, errno }),
@@ -91,14 +94,23 @@ mod tests {
     fn fake<'a>(files: &'a [(&'a str, Probe)]) -> impl FnMut(&[u8]) -> Probe + 'a {
         move |p: &[u8]| {
             let p = std::str::from_utf8(p.strip_suffix(b"\0").unwrap()).unwrap();
-            files.iter().find(|(f, _)| *f == p).map(|(_, r)| *r).unwrap_or(Probe::Missing)
+            files
+                .iter()
+                .find(|(f, _)| *f == p)
+                .map(|(_, r)| *r)
+                .unwrap_or(Probe::Missing)
         }
     }
 
     fn run(name: &str, path: Option<&str>, files: &[(&str, Probe)]) -> Result<String, u8> {
         let mut out = [0u8; 256];
         let mut probe = fake(files);
-        match resolve(name.as_bytes(), path.map(str::as_bytes), &mut probe, &mut out) {
+        match resolve(
+            name.as_bytes(),
+            path.map(str::as_bytes),
+            &mut probe,
+            &mut out,
+        ) {
             Ok(n) => {
                 assert_eq!(out[n], 0);
                 Ok(String::from_utf8(out[..n].to_vec()).unwrap())
@@ -121,7 +133,10 @@ mod tests {
             ("/sbin/ip", Executable),
         ];
         assert_eq!(run("/bin/sh", None, &files), Ok("/bin/sh".into()));
-        assert_eq!(run("sh", Some("/usr/bin:/bin"), &files), Ok("/usr/bin/sh".into()));
+        assert_eq!(
+            run("sh", Some("/usr/bin:/bin"), &files),
+            Ok("/usr/bin/sh".into())
+        );
         assert_eq!(run("sh", None, &files), Ok("/usr/bin/sh".into()));
         assert_eq!(run("ip", None, &files), Ok("/sbin/ip".into()));
         assert_eq!(run("tool", Some("/a:/b"), &files), Ok("/b/tool".into()));

@@ -5,7 +5,9 @@
 pub enum Role {
     Init,
     /// `skip` words after argv[0] belong to the role selection (`-submit`).
-    Submit { skip: usize },
+    Submit {
+        skip: usize,
+    },
     Version,
     Help,
 }
@@ -19,7 +21,10 @@ pub fn basename(path: &[u8]) -> &[u8] {
 }
 
 pub fn select(args: &[&[u8]]) -> Role {
-    if args.first().is_some_and(|a0| basename(a0) == b"dinit-submit") {
+    if args
+        .first()
+        .is_some_and(|a0| basename(a0) == b"dinit-submit")
+    {
         return Role::Submit { skip: 0 };
     }
     match args.get(1).copied() {
@@ -44,9 +49,15 @@ mod tests {
         assert_eq!(role(&["/dinit", "-r", "x"]), Role::Init);
         assert_eq!(role(&["dinit"]), Role::Init);
         assert_eq!(role(&[]), Role::Init);
-        assert_eq!(role(&["/usr/bin/dinit-submit", "-r", "x"]), Role::Submit { skip: 0 });
+        assert_eq!(
+            role(&["/usr/bin/dinit-submit", "-r", "x"]),
+            Role::Submit { skip: 0 }
+        );
         assert_eq!(role(&["dinit-submit"]), Role::Submit { skip: 0 });
-        assert_eq!(role(&["dinit", "-submit", "-r", "x"]), Role::Submit { skip: 1 });
+        assert_eq!(
+            role(&["dinit", "-submit", "-r", "x"]),
+            Role::Submit { skip: 1 }
+        );
         assert_eq!(role(&["dinit", "--submit"]), Role::Submit { skip: 1 });
         assert_eq!(role(&["dinit", "-version"]), Role::Version);
         assert_eq!(role(&["dinit", "--version"]), Role::Version);

@@ -1,6 +1,342 @@
-//! The submit role (SPEC §5). Arrives with the socket.
+//! The submit role (SPEC §5): `dinit -submit [-socket P] -r CMD ARGS...`,
+//! `dinit-submit [-socket P] [-r] CMD ARGS...`, or `... -list`. It writes
+//! one line to the socket (words quoted so the server's `split` gives them
+//! back), refuses a line over `LINE_MAX` before connecting, waits a bounded
+//! time for the reply and exits 0 on `ok`, 1 on an error (printed to
+//! stderr), 2 on a usage error. It never listens and never runs start/stop
+//! commands. Words are sent as given: only the server expands `$`.
 
-pub fn run(_args: &'static [&'static [u8]]) -> u8 {
-    let _ = crate::sys::write_all(2, b"dinit-submit: the submit role is not implemented yet\n");
-    1
+use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno};
+use crate::words::{self, LINE_MAX};
+use core::fmt::Write as _;
+use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+
+/// How long to wait for dinit's reply.
+pub const REPLY_TIMEOUT_SECS: u64 = 10;
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub socket: &'a [u8],
+    pub list: bool,
+    /// The words to send, from the first `-r` on (`implied_r` when the
+    /// symlinked client was given `CMD ARGS` without `-r`).
+    pub words: &'a [&'a [u8]],
+    pub implied_r: bool,
+}
+
+/// Parse the submit role's arguments (after argv[0] and `-submit`).
+/// `symlink` is true for `dinit-submit`, where `-r` may be left out.
+pub fn parse<'a>(
+    args: &'a [&'a [u8]],
+    env_socket: Option<&'a [u8]>,
+    symlink: bool,
+) -> Result<Request<'a>, &'static str> {
+    let mut req = Request {
+        socket: env_socket.unwrap_or(crate::cli::DEFAULT_SOCKET),
+        list: false,
+        words: &[],
+        implied_r: false,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        let name = a.strip_prefix(b"--").or_else(|| a.strip_prefix(b"-"));
+        match name {
+            _ if words::is_run_flag(a) => {
+                req.words = &args[i..];
+                break;
+            }
+            Some(b"list") => req.list = true,
+            Some(b"socket") => {
+                req.socket = args.get(i + 1).ok_or("-socket needs a value")?;
+                i += 1;
+            }
+            Some(n) if n.starts_with(b"socket=") => req.socket = &n[7..],
+            Some(_) => return Err("unknown option (use -socket PATH, -list or -r CMD [ARGS...])"),
+            None if symlink => {
+                req.words = &args[i..];
+                req.implied_r = true;
+                break;
+            }
+            None => return Err("expected -r CMD [ARGS...] or -list"),
+        }
+        i += 1;
+    }
+    if req.list && !req.words.is_empty() {
+        return Err("-list takes no command");
+    }
+    if !req.list && req.words.is_empty() {
+        return Err("nothing to submit: use -r CMD [ARGS...] or -list");
+    }
+    if req.words.iter().any(|w| w.contains(&b'\n')) {
+        return Err("a word cannot contain a newline");
+    }
+    if req.socket.is_empty() {
+        return Err("the socket path is empty");
+    }
+    Ok(req)
+}
+
+/// Write the request's line into `out`; returns its full length with the
+/// newline, which may exceed `out` (then `out` holds only a prefix).
+pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = b;
+        }
+        n += 1;
+    };
+    if req.list {
+        b"-list".iter().for_each(|&b| put(b));
+    } else {
+        if req.implied_r {
+            b"-r ".iter().for_each(|&b| put(b));
+        }
+        for (i, w) in req.words.iter().enumerate() {
+            if i > 0 {
+                put(b' ');
+            }
+            if words::is_run_flag(w) {
+                b"-r".iter().for_each(|&b| put(b));
+            } else {
+                words::quote(w, &mut put);
+            }
+        }
+    }
+    put(b'\n');
+    n
+}
+
+/// Run the submit role; returns the exit code.
+pub fn run(args: &'static [&'static [u8]], symlink: bool) -> u8 {
+    let req = match parse(args, crate::sys::args::getenv(b"DINIT_SOCKET"), symlink) {
+        Ok(r) => r,
+        Err(msg) => {
+            say(format_args!("{msg}"));
+            return crate::error::EXIT_USAGE;
+        }
+    };
+    let mut buf = [0u8; LINE_MAX];
+    let len = line(&req, &mut buf);
+    if len > LINE_MAX {
+        say(format_args!(
+            "command line is {len} bytes with the newline; the most dinit accepts is {LINE_MAX}"
+        ));
+        return 1;
+    }
+    match exchange(req.socket, &buf[..len], req.list) {
+        Ok(()) => 0,
+        Err(()) => 1,
+    }
+}
+
+/// Print the message and fail.
+fn fail<T>(args: core::fmt::Arguments<'_>) -> Result<T, ()> {
+    say(args);
+    Err(())
+}
+
+fn say(args: core::fmt::Arguments<'_>) {
+    let mut l = crate::log::LogLine::new();
+    l.push(b"dinit-submit: ");
+    let _ = l.write_fmt(args);
+    let _ = crate::sys::write_all(2, l.finish());
+}
+
+/// Connect, send the line, relay the reply. Errors are printed here.
+fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
+    let p = crate::error::Bytes(path);
+    let addr =
+        SocketAddrUnix::new(path).map_err(|_| say(format_args!("invalid socket path {p}")))?;
+    let fd = net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(|e| {
+        say(format_args!(
+            "I/O error: socket: {}",
+            Errno(e.raw_os_error())
+        ))
+    })?;
+    let timeout = Some(core::time::Duration::from_secs(REPLY_TIMEOUT_SECS));
+    let _ = net::sockopt::set_socket_timeout(&fd, net::sockopt::Timeout::Recv, timeout);
+    let _ = net::sockopt::set_socket_timeout(&fd, net::sockopt::Timeout::Send, timeout);
+    if let Err(e) = net::connect(&fd, &addr) {
+        return match e.raw_os_error() {
+            ENOENT | ECONNREFUSED => fail(format_args!(
+                "nobody is listening on {p} (is dinit running with its socket?)"
+            )),
+            EACCES => fail(format_args!("permission denied connecting to {p}")),
+            errno => fail(format_args!(
+                "I/O error connecting to {p}: {}",
+                Errno(errno)
+            )),
+        };
+    }
+    let mut rest = line;
+    while !rest.is_empty() {
+        match net::send(&fd, rest, net::SendFlags::NOSIGNAL) {
+            Ok(n) => rest = &rest[n.min(rest.len())..],
+            Err(e) if e.raw_os_error() == EINTR => {}
+            Err(e) => {
+                return fail(format_args!(
+                    "I/O error sending to {p}: {}",
+                    Errno(e.raw_os_error())
+                ));
+            }
+        }
+    }
+    // Relay the reply line by line: `ok ...` and list lines to stdout,
+    // `error: ...` lines to stderr.
+    let mut buf = [0u8; 4096];
+    let mut have = 0;
+    let mut got_any = false;
+    let mut failed = false;
+    loop {
+        let n = match rustix::io::read(&fd, &mut buf[have..]) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == EINTR => continue,
+            Err(e) if e == rustix::io::Errno::AGAIN => {
+                return fail(format_args!("timed out waiting for dinit's reply"));
+            }
+            Err(e) => {
+                return fail(format_args!(
+                    "I/O error reading the reply: {}",
+                    Errno(e.raw_os_error())
+                ));
+            }
+        };
+        have += n;
+        let eof = n == 0;
+        // Hand on every complete line (and, at the end, a last partial one).
+        let mut start = 0;
+        while let Some(nl) = buf[start..have]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| start + i)
+        {
+            failed |= relay(&buf[start..=nl]);
+            got_any = true;
+            start = nl + 1;
+        }
+        if eof || (start == 0 && have == buf.len()) {
+            if start < have {
+                failed |= relay(&buf[start..have]);
+                got_any = true;
+            }
+            have = 0;
+        } else {
+            buf.copy_within(start..have, 0);
+            have -= start;
+        }
+        if eof {
+            break;
+        }
+    }
+    if !got_any && !list {
+        return fail(format_args!("dinit closed the connection without a reply"));
+    }
+    if failed { Err(()) } else { Ok(()) }
+}
+
+/// Print one reply line; true when it is an error.
+fn relay(line: &[u8]) -> bool {
+    if line.starts_with(b"error: ") {
+        let _ = crate::sys::write_all(2, b"dinit-submit: ");
+        let _ = crate::sys::write_all(2, line);
+        true
+    } else {
+        let _ = crate::sys::write_all(1, line);
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(args: &'a [&'a [u8]], symlink: bool) -> Result<Request<'a>, &'static str> {
+        parse(args, None, symlink)
+    }
+
+    fn line_of(args: &[&[u8]], symlink: bool) -> String {
+        let r = req(args, symlink).unwrap();
+        let mut out = [0u8; 1024];
+        let n = line(&r, &mut out);
+        String::from_utf8(out[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn options() {
+        let r = req(&[b"-socket", b"/x.sock", b"-r", b"a"], false).unwrap();
+        assert_eq!(r.socket, b"/x.sock");
+        assert_eq!(r.words, &[b"-r" as &[u8], b"a"]);
+        let r = req(&[b"--socket=/y", b"-list"], false).unwrap();
+        assert_eq!(r.socket, b"/y");
+        assert!(r.list);
+        assert_eq!(
+            req(&[b"-r", b"x"], false).unwrap().socket,
+            b"/tmp/dinit.sock"
+        );
+        assert_eq!(
+            parse(&[b"-r", b"x"], Some(b"/env"), false).unwrap().socket,
+            b"/env"
+        );
+        assert!(req(&[], false).is_err());
+        assert!(req(&[b"-socket"], false).is_err());
+        assert!(req(&[b"-bogus", b"-r", b"x"], false).is_err());
+        assert!(req(&[b"sleep", b"1"], false).is_err());
+        assert!(req(&[b"-list", b"-r", b"x"], false).is_err());
+        assert!(req(&[b"-r", b"a\nb"], false).is_err());
+        assert!(req(&[b"-socket=", b"-r", b"x"], false).is_err());
+        let r = req(&[b"sleep", b"1"], true).unwrap();
+        assert!(r.implied_r);
+    }
+
+    #[test]
+    fn lines() {
+        assert_eq!(
+            line_of(&[b"-r", b"/bin/sleep", b"20"], false),
+            "-r /bin/sleep 20\n"
+        );
+        assert_eq!(line_of(&[b"sleep", b"20"], true), "-r sleep 20\n");
+        assert_eq!(line_of(&[b"-list"], false), "-list\n");
+        assert_eq!(
+            line_of(
+                &[b"-r", b"echo", b"a b", b"", b"q\"x", b"\\-r", b"$HOME"],
+                false
+            ),
+            "-r echo \"a b\" \"\" \"q\"\"x\" \\-r $HOME\n"
+        );
+        assert_eq!(line_of(&[b"-r", b"a", b"-r", b"b"], false), "-r a -r b\n");
+    }
+
+    #[test]
+    fn line_then_split_gives_the_words_back() {
+        let words: [&[u8]; 6] = [b"-r", b"echo", b"a b", b"", b"q\"x", b"\t"];
+        let r = req(&words, false).unwrap();
+        let mut out = [0u8; 512];
+        let n = line(&r, &mut out);
+        let mut spans = heapless::Vec::new();
+        words::split(&mut out[..n - 1], &mut spans).unwrap();
+        let got: Vec<&[u8]> = spans.iter().map(|s| s.get(&out)).collect();
+        assert_eq!(got, words);
+    }
+
+    #[test]
+    fn size_is_counted_past_the_buffer() {
+        let big = [b'a'; 600];
+        let args: [&[u8]; 3] = [b"-r", b"echo", &big];
+        let r = req(&args, false).unwrap();
+        let mut out = [0u8; LINE_MAX];
+        assert_eq!(line(&r, &mut out), 3 + 5 + 600 + 1);
+        // 512 exactly (with the newline) fits; 513 does not.
+        let fill = [b'b'; 512 - 9];
+        let args: [&[u8]; 3] = [b"-r", b"echo", &fill];
+        assert_eq!(line(&req(&args, false).unwrap(), &mut out), 512);
+    }
 }

@@ -11,27 +11,40 @@
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
+use crate::arena::Bump;
 use crate::cli::Config;
 use crate::command::Program;
-use crate::error::{ECHILD, EINTR, ESRCH, ExitStatus, SigName};
+use crate::command::{self, Builder};
+use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
 use crate::log::OrphanLog;
 use crate::phase::{Action, Actions, Machine, Settings};
-use crate::sys::signals::{self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo};
+use crate::socket::{self, Reply, Request, Server};
+use crate::sys;
+use crate::sys::signals::{
+    self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo,
+};
+use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, SpawnError};
 use crate::table::Table;
-use crate::sys;
+use crate::words;
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
 
 /// epoll token of the signalfd.
 const TOKEN_SIGNALS: u64 = 0;
 
-/// The commands to run, prepared at startup.
+/// The commands to run, prepared at startup, and the room to prepare
+/// submitted ones.
 pub struct Plan<'a> {
     pub programs: &'a [Program<'a>],
     pub start: Option<Program<'a>>,
     pub prestop: Option<Program<'a>>,
     pub stop: Option<Program<'a>>,
+    /// The children's environment.
+    pub envp: Argv<'a>,
+    /// Arena for one socket request at a time.
+    pub socket_bytes: &'a mut [u8],
+    pub socket_ptrs: &'a mut [*const u8],
 }
 
 /// A helper command (start, prestop, stop) while it runs.
@@ -68,14 +81,31 @@ pub struct Supervisor<'a> {
     orphans: OrphanLog,
     /// The last reap found no child at all.
     no_children: bool,
+    server: Option<Server>,
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(cfg: &'a Config<'a>, plan: Plan<'a>, table: &'a mut Table, sigfd: OwnedFd) -> Result<Self, crate::error::Error<'static>> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
-            .map_err(|e| crate::error::Error::Sys { what: "unable to create epoll", errno: e.raw_os_error() })?;
-        epoll::add(&epoll, &sigfd, epoll::EventData::new_u64(TOKEN_SIGNALS), epoll::EventFlags::IN)
-            .map_err(|e| crate::error::Error::Sys { what: "unable to watch signalfd", errno: e.raw_os_error() })?;
+    pub fn new(
+        cfg: &'a Config<'a>,
+        plan: Plan<'a>,
+        table: &'a mut Table,
+        sigfd: OwnedFd,
+    ) -> Result<Self, crate::error::Error<'static>> {
+        let epoll =
+            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| crate::error::Error::Sys {
+                what: "unable to create epoll",
+                errno: e.raw_os_error(),
+            })?;
+        epoll::add(
+            &epoll,
+            &sigfd,
+            epoll::EventData::new_u64(TOKEN_SIGNALS),
+            epoll::EventFlags::IN,
+        )
+        .map_err(|e| crate::error::Error::Sys {
+            what: "unable to watch signalfd",
+            errno: e.raw_os_error(),
+        })?;
         let self_pid = sys::getpid();
         let settings = Settings {
             timeout_ms: cfg.timeout_ms,
@@ -86,6 +116,12 @@ impl<'a> Supervisor<'a> {
             pid1: self_pid == 1,
         };
         let (machine, _) = Machine::new(settings);
+        // Created before the first command starts (SPEC §5); optional.
+        let server = if cfg.socket.is_empty() {
+            None
+        } else {
+            Server::open(cfg.socket, &epoll)
+        };
         Ok(Supervisor {
             cfg,
             plan,
@@ -98,6 +134,7 @@ impl<'a> Supervisor<'a> {
             status: None,
             orphans: OrphanLog::default(),
             no_children: false,
+            server,
         })
     }
 
@@ -113,44 +150,177 @@ impl<'a> Supervisor<'a> {
         } else {
             self.perform(crate::phase::Actions::from_iter([Action::SpawnCommands]));
         }
-        let mut events = [epoll::Event { flags: epoll::EventFlags::empty(), data: epoll::EventData::new_u64(0) }; 8];
+        let mut events = [epoll::Event {
+            flags: epoll::EventFlags::empty(),
+            data: epoll::EventData::new_u64(0),
+        }; 8];
         while !self.machine.is_done() {
             let timeout = self.next_deadline().map(|d| {
                 let ms = d.saturating_sub(sys::monotonic_ms());
-                rustix::time::Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 }
+                rustix::time::Timespec {
+                    tv_sec: (ms / 1000) as i64,
+                    tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+                }
             });
             let n = match epoll::wait(&self.epoll, &mut events[..], timeout.as_ref()) {
                 Ok(n) => n,
                 Err(e) if e.raw_os_error() == EINTR => 0,
                 Err(e) => {
-                    warn!("epoll_wait failed: {}", crate::error::Errno(e.raw_os_error()));
+                    warn!("epoll_wait failed: {}", Errno(e.raw_os_error()));
                     0
                 }
             };
             let mut reap = false;
             for ev in &events[..n.min(events.len())] {
-                if ev.data.u64() == TOKEN_SIGNALS {
-                    reap |= self.read_signals();
+                match ev.data.u64() {
+                    TOKEN_SIGNALS => reap |= self.read_signals(),
+                    token => self.on_socket(token),
                 }
             }
             if reap {
                 self.reap();
             }
             let now = sys::monotonic_ms();
+            if let Some(server) = self.server.as_mut() {
+                server.expire(&self.epoll, now);
+            }
             let acts = self.machine.tick(now);
             self.perform(acts);
             if let Some(n) = self.orphans.flush(now) {
-                info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+                info!(
+                    "reaped {n} orphaned process{}",
+                    if n == 1 { "" } else { "es" }
+                );
             }
         }
         if let Some(n) = self.orphans.take() {
-            info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+            info!(
+                "reaped {n} orphaned process{}",
+                if n == 1 { "" } else { "es" }
+            );
+        }
+        if let Some(server) = self.server.take() {
+            server.close();
         }
         self.exit_code()
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        [self.machine.deadline(), self.orphans.deadline()].into_iter().flatten().min()
+        let server = self.server.as_ref().and_then(Server::deadline);
+        [self.machine.deadline(), self.orphans.deadline(), server]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The listener or a client is readable.
+    fn on_socket(&mut self, token: u64) {
+        let Some(mut server) = self.server.take() else {
+            return;
+        };
+        let now = sys::monotonic_ms();
+        if token == socket::TOKEN_LISTENER {
+            server.accept(&self.epoll, now);
+        } else {
+            server.readable(token, now, &mut |line, reply| self.on_request(line, reply));
+        }
+        self.server = Some(server);
+    }
+
+    /// Answer one client line (SPEC §5).
+    fn on_request(&mut self, line: &mut [u8], reply: &mut Reply<'_>) {
+        match socket::parse(line) {
+            Err(msg) => reply.line(format_args!("error: {msg}")),
+            Ok(Request::List) => {
+                let now = sys::monotonic_ms();
+                for p in self.table.iter() {
+                    let secs = now.saturating_sub(p.started_ms) / 1000;
+                    let primary = if p.primary { "yes" } else { "no" };
+                    reply.line(format_args!(
+                        "pid {} primary {primary} running {secs}s cmd {}",
+                        p.pid, p.cmd
+                    ));
+                }
+            }
+            Ok(Request::Run(words)) => self.submit(&words, reply),
+        }
+    }
+
+    /// Start the `-r` groups of a client line: all are built and resolved
+    /// before any starts, so a bad one starts nothing.
+    fn submit(&mut self, words: &[&[u8]], reply: &mut Reply<'_>) {
+        /// The most commands one line may start.
+        const SUBMIT_MAX: usize = 16;
+        if !self.machine.accepting() {
+            reply.line(format_args!(
+                "error: not accepting commands (dinit is starting or stopping)"
+            ));
+            return;
+        }
+        // Take the arena out for the duration (restored below), so programs
+        // built in it can live while `self` is used.
+        let bytes = core::mem::take(&mut self.plan.socket_bytes);
+        let ptrs = core::mem::take(&mut self.plan.socket_ptrs);
+        {
+            let mut b = Builder {
+                bytes: Bump::new(&mut *bytes),
+                ptrs: Bump::new(&mut *ptrs),
+                envp: self.plan.envp,
+            };
+            let mut progs: heapless::Vec<Program<'_>, SUBMIT_MAX> = heapless::Vec::new();
+            let mut failed = false;
+            for group in words::groups(words) {
+                match command::build(group, &mut b) {
+                    Ok(p) if progs.push(p).is_ok() => {}
+                    Ok(_) => {
+                        reply.line(format_args!(
+                            "error: too many commands in one line (the most is {SUBMIT_MAX})"
+                        ));
+                        failed = true;
+                        break;
+                    }
+                    Err(e) => {
+                        reply.line(format_args!("error: {e}"));
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if !failed && self.table.len() + progs.len() > crate::table::PROC_MAX {
+                reply.line(format_args!(
+                    "error: process table full ({} processes)",
+                    crate::table::PROC_MAX
+                ));
+                failed = true;
+            }
+            if !failed {
+                let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
+                let mut error = None;
+                for p in &progs {
+                    match spawn_program(p, self.cfg.pgroup) {
+                        Ok(pid) => {
+                            let _ = self.table.insert(pid, false, sys::monotonic_ms(), &p.cmd);
+                            info!("pid {pid} started: {}", p.cmd);
+                            let _ = pids.push(pid);
+                        }
+                        Err(e) => {
+                            error = Some((p.cmd, e));
+                            break;
+                        }
+                    }
+                }
+                match error {
+                    None => reply.line(format_args!("ok{}", Pids(&pids))),
+                    Some((cmd, errno)) => reply.line(format_args!(
+                        "error: unable to start {cmd}: {} (started:{})",
+                        Errno(errno),
+                        Pids(&pids)
+                    )),
+                }
+            }
+        }
+        self.plan.socket_bytes = bytes;
+        self.plan.socket_ptrs = ptrs;
     }
 
     fn exit_code(&self) -> u8 {
@@ -213,7 +383,11 @@ impl<'a> Supervisor<'a> {
                     info!("forwarded {} to the start command", SigName(sig));
                 } else {
                     let n = self.signal_all(sig);
-                    info!("forwarded {} to {n} process{}", SigName(sig), if n == 1 { "" } else { "es" });
+                    info!(
+                        "forwarded {} to {n} process{}",
+                        SigName(sig),
+                        if n == 1 { "" } else { "es" }
+                    );
                 }
             }
         }
@@ -232,7 +406,10 @@ impl<'a> Supervisor<'a> {
 
     /// Send `sig` to every managed process; returns how many were signalled.
     fn signal_all(&self, sig: i32) -> usize {
-        self.table.iter().filter(|p| self.signal_pid(p.pid, sig).is_ok()).count()
+        self.table
+            .iter()
+            .filter(|p| self.signal_pid(p.pid, sig).is_ok())
+            .count()
     }
 
     /// Reap every child that has exited. SIGCHLDs coalesce, so one signal
@@ -276,7 +453,10 @@ impl<'a> Supervisor<'a> {
             if status.success() {
                 info!("{} command pid {pid} finished", which.name());
             } else {
-                warn!("{} command pid {pid} finished with error: {status}", which.name());
+                warn!(
+                    "{} command pid {pid} finished with error: {status}",
+                    which.name()
+                );
             }
             let acts = match which {
                 Aux::Start => self.machine.start_exited(status.success(), now),
@@ -288,7 +468,10 @@ impl<'a> Supervisor<'a> {
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
         if let Some(n) = self.orphans.reaped(now) {
-            info!("reaped {n} orphaned process{}", if n == 1 { "" } else { "es" });
+            info!(
+                "reaped {n} orphaned process{}",
+                if n == 1 { "" } else { "es" }
+            );
         }
     }
 
@@ -323,10 +506,18 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::Signal(sig) => {
-                let n = self.table.iter().filter(|p| self.signal_pid(p.pid, sig).is_ok()).count();
+                let n = self
+                    .table
+                    .iter()
+                    .filter(|p| self.signal_pid(p.pid, sig).is_ok())
+                    .count();
                 self.signal_all(SIGCONT);
                 if n > 0 {
-                    info!("sent {} to {n} process{}", SigName(sig), if n == 1 { "" } else { "es" });
+                    info!(
+                        "sent {} to {n} process{}",
+                        SigName(sig),
+                        if n == 1 { "" } else { "es" }
+                    );
                 }
             }
             Action::KillAll => {
@@ -335,7 +526,10 @@ impl<'a> Supervisor<'a> {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
                 if n > 0 {
-                    warn!("killing {n} remaining process{}", if n == 1 { "" } else { "es" });
+                    warn!(
+                        "killing {n} remaining process{}",
+                        if n == 1 { "" } else { "es" }
+                    );
                 }
             }
             Action::TermPrestop => {
@@ -386,7 +580,9 @@ impl<'a> Supervisor<'a> {
                 Ok(pid) => {
                     // Capacity was checked at startup; the table cannot be
                     // full here.
-                    let _ = self.table.insert(pid, primary, sys::monotonic_ms(), &prog.cmd);
+                    let _ = self
+                        .table
+                        .insert(pid, primary, sys::monotonic_ms(), &prog.cmd);
                     info!("pid {pid} started: {}", prog.cmd);
                 }
                 Err(code) => {
@@ -410,17 +606,37 @@ impl<'a> Supervisor<'a> {
     /// Start a program; on failure log why and return the exit code SPEC §3
     /// gives it (127, 126, 1).
     fn spawn(&self, prog: &Program<'_>) -> Result<i32, u8> {
-        match spawn::spawn(&prog.exec, self.cfg.pgroup) {
-            Ok(pid) => Ok(pid),
-            Err(SpawnError::Exec(errno)) => {
-                let e = crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno);
-                warn!("unable to start {}: {}", prog.cmd, crate::error::Errno(errno));
-                Err(e.exit_code())
+        spawn_program(prog, self.cfg.pgroup).map_err(|errno| {
+            if errno == 0 {
+                crate::error::EXIT_FAILURE
+            } else {
+                crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno).exit_code()
             }
-            Err(SpawnError::Fork(errno)) => {
-                warn!("unable to fork for {}: {}", prog.cmd, crate::error::Errno(errno));
-                Err(crate::error::EXIT_FAILURE)
-            }
+        })
+    }
+}
+
+/// Start a program, logging a failure; the error is the exec errno, or 0
+/// when dinit itself could not fork.
+fn spawn_program(prog: &Program<'_>, pgroup: bool) -> Result<i32, i32> {
+    match spawn::spawn(&prog.exec, pgroup) {
+        Ok(pid) => Ok(pid),
+        Err(SpawnError::Exec(errno)) => {
+            warn!("unable to start {}: {}", prog.cmd, Errno(errno));
+            Err(errno)
         }
+        Err(SpawnError::Fork(errno)) => {
+            warn!("unable to fork for {}: {}", prog.cmd, Errno(errno));
+            Err(0)
+        }
+    }
+}
+
+/// ` 12 13`: pids for a reply line.
+struct Pids<'a>(&'a [i32]);
+
+impl core::fmt::Display for Pids<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.iter().try_for_each(|p| write!(f, " {p}"))
     }
 }

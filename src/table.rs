@@ -25,11 +25,19 @@ impl Default for CmdText {
 }
 
 impl CmdText {
-    pub const EMPTY: CmdText = CmdText { buf: [0; CMD_MAX], len: 0, cut: false };
+    pub const EMPTY: CmdText = CmdText {
+        buf: [0; CMD_MAX],
+        len: 0,
+        cut: false,
+    };
 
     /// Append a word (with a space before all but the first).
     pub fn push_word(&mut self, word: &[u8]) {
-        let sep: &[u8] = if self.len == 0 && !self.cut { b"" } else { b" " };
+        let sep: &[u8] = if self.len == 0 && !self.cut {
+            b""
+        } else {
+            b" "
+        };
         for &b in sep.iter().chain(word) {
             if self.len as usize == CMD_MAX {
                 self.cut = true;
@@ -62,7 +70,12 @@ impl CmdText {
 impl core::fmt::Display for CmdText {
     /// `[/bin/sleep 2]`, as the original dinit printed commands.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "[{}{}]", crate::error::Bytes(self.bytes()), if self.cut { " ..." } else { "" })
+        write!(
+            f,
+            "[{}{}]",
+            crate::error::Bytes(self.bytes()),
+            if self.cut { " ..." } else { "" }
+        )
     }
 }
 
@@ -75,7 +88,12 @@ pub struct Proc {
 }
 
 impl Proc {
-    const EMPTY: Proc = Proc { pid: 0, primary: false, started_ms: 0, cmd: CmdText::EMPTY };
+    const EMPTY: Proc = Proc {
+        pid: 0,
+        primary: false,
+        started_ms: 0,
+        cmd: CmdText::EMPTY,
+    };
 }
 
 /// The table is full.
@@ -95,7 +113,10 @@ impl Default for Table {
 
 impl Table {
     pub const fn new() -> Table {
-        Table { slots: [Proc::EMPTY; PROC_MAX], len: 0 }
+        Table {
+            slots: [Proc::EMPTY; PROC_MAX],
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -111,9 +132,20 @@ impl Table {
     }
 
     /// Record a new child.
-    pub fn insert(&mut self, pid: i32, primary: bool, started_ms: u64, cmd: &CmdText) -> Result<(), Full> {
+    pub fn insert(
+        &mut self,
+        pid: i32,
+        primary: bool,
+        started_ms: u64,
+        cmd: &CmdText,
+    ) -> Result<(), Full> {
         let slot = self.slots.iter_mut().find(|p| p.pid == 0).ok_or(Full)?;
-        *slot = Proc { pid, primary, started_ms, cmd: *cmd };
+        *slot = Proc {
+            pid,
+            primary,
+            started_ms,
+            cmd: *cmd,
+        };
         self.len += 1;
         Ok(())
     }
@@ -147,14 +179,19 @@ mod tests {
     fn insert_remove_full() {
         let mut t = Box::new(Table::new());
         for pid in 1..=PROC_MAX as i32 {
-            t.insert(pid, pid == 1, 0, &CmdText::from_words(&[b"x"])).unwrap();
+            t.insert(pid, pid == 1, 0, &CmdText::from_words(&[b"x"]))
+                .unwrap();
         }
         assert!(t.is_full());
-        assert_eq!(t.insert(999, false, 0, &CmdText::from_words(&[b"x"])), Err(Full));
+        assert_eq!(
+            t.insert(999, false, 0, &CmdText::from_words(&[b"x"])),
+            Err(Full)
+        );
         assert!(t.remove(1).unwrap().primary);
         assert!(t.remove(1).is_none());
         assert!(t.remove(0).is_none());
-        t.insert(999, false, 0, &CmdText::from_words(&[b"y"])).unwrap();
+        t.insert(999, false, 0, &CmdText::from_words(&[b"y"]))
+            .unwrap();
         assert_eq!(t.len(), PROC_MAX);
         assert_eq!(t.iter().count(), PROC_MAX);
     }
@@ -162,12 +199,14 @@ mod tests {
     #[test]
     fn command_is_kept_and_cut() {
         let mut t = Table::new();
-        t.insert(5, false, 0, &CmdText::from_words(&[b"/bin/sleep", b"2"])).unwrap();
+        t.insert(5, false, 0, &CmdText::from_words(&[b"/bin/sleep", b"2"]))
+            .unwrap();
         let p = t.get(5).unwrap();
         assert_eq!(p.cmd.bytes(), b"/bin/sleep 2");
         assert_eq!(p.cmd.to_string(), "[/bin/sleep 2]");
         let long = [b'a'; 300];
-        t.insert(6, false, 0, &CmdText::from_words(&[&long])).unwrap();
+        t.insert(6, false, 0, &CmdText::from_words(&[&long]))
+            .unwrap();
         let p = t.remove(6).unwrap();
         assert_eq!(p.cmd.bytes().len(), CMD_MAX);
         assert!(p.cmd.cut());

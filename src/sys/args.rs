@@ -35,7 +35,11 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
 /// `argv` must hold `argc` valid pointers to NUL-terminated strings and
 /// `envp` a NULL-terminated array of them, all living for the process
 /// (as `__libc_start_main` passes them), and this must be called only once.
-pub unsafe fn init(argc: i32, argv: *const *const u8, envp: *const *const u8) -> Option<&'static [&'static [u8]]> {
+pub unsafe fn init(
+    argc: i32,
+    argv: *const *const u8,
+    envp: *const *const u8,
+) -> Option<&'static [&'static [u8]]> {
     // SAFETY: called once (contract), so no other reference to ENVP/ARGS exists.
     unsafe { *ENVP.get() = envp };
     let n = usize::try_from(argc).unwrap_or(0);

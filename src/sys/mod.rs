@@ -85,15 +85,28 @@ pub fn getuid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
+/// `clock_gettime(clock)` as (seconds, nanoseconds). A plain syscall, not
+/// rustix's vDSO lookup: dinit reads the clock a few times per event, and
+/// the vDSO parser costs 2 KiB of a 64 KiB binary.
+fn clock_gettime(clock: usize) -> (i64, i64) {
+    let mut ts = [0i64; 2];
+    // SAFETY: the kernel writes one `struct timespec` (two 64-bit fields on
+    // x86_64 and aarch64) into `ts`.
+    let _ = unsafe { sc::syscall!(CLOCK_GETTIME, clock, ts.as_mut_ptr()) };
+    (ts[0], ts[1])
+}
+
 /// Wall-clock seconds since the epoch, for log stamps.
 pub fn realtime_secs() -> i64 {
-    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec
+    const CLOCK_REALTIME: usize = 0;
+    clock_gettime(CLOCK_REALTIME).0
 }
 
 /// Milliseconds on the monotonic clock, for deadlines.
 pub fn monotonic_ms() -> u64 {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+    const CLOCK_MONOTONIC: usize = 1;
+    let (s, ns) = clock_gettime(CLOCK_MONOTONIC);
+    (s as u64).saturating_mul(1000) + (ns as u64) / 1_000_000
 }
 
 /// `exit_group(code)`: leave now, running nothing (no atexit, no flush; dinit
@@ -119,14 +132,20 @@ pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
             Err(crate::error::EINTR) => {}
             Err(e) => return Err(e),
             Ok(0) => return Ok(None),
-            Ok(pid) => return Ok(Some((pid as i32, crate::error::ExitStatus::from_raw(status)))),
+            Ok(pid) => {
+                return Ok(Some((
+                    pid as i32,
+                    crate::error::ExitStatus::from_raw(status),
+                )));
+            }
         }
     }
 }
 
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
 pub fn set_child_subreaper() -> Result<(), i32> {
-    rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT)).map_err(|e| e.raw_os_error())
+    rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT))
+        .map_err(|e| e.raw_os_error())
 }
 
 /// `sched_getaffinity(0)`: the number of CPUs dinit may run on, or `None`.
@@ -134,7 +153,12 @@ pub fn cpus_allowed() -> Option<u32> {
     let mut mask = [0u64; 16]; // 1024 CPUs
     // SAFETY: the kernel writes at most `size_of_val(&mask)` bytes into it.
     let r = unsafe {
-        sc::syscall!(SCHED_GETAFFINITY, 0, core::mem::size_of_val(&mask), mask.as_mut_ptr())
+        sc::syscall!(
+            SCHED_GETAFFINITY,
+            0,
+            core::mem::size_of_val(&mask),
+            mask.as_mut_ptr()
+        )
     };
     let n = check(r).ok()?;
     let words = (n / 8).min(mask.len());

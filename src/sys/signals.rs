@@ -88,14 +88,30 @@ pub fn block_all() -> SigSet {
     let set = SigSet::catchable().0;
     let mut old = 0u64;
     // SAFETY: both pointers are to live u64s, the kernel sigset size.
-    let _ = unsafe { sc::syscall!(RT_SIGPROCMASK, SIG_BLOCK, &set as *const u64, &mut old as *mut u64, SIGSET_SIZE) };
+    let _ = unsafe {
+        sc::syscall!(
+            RT_SIGPROCMASK,
+            SIG_BLOCK,
+            &set as *const u64,
+            &mut old as *mut u64,
+            SIGSET_SIZE
+        )
+    };
     SigSet(old)
 }
 
 /// `rt_sigprocmask(SIG_SETMASK, set)`.
 pub fn set_mask(set: SigSet) {
     // SAFETY: the pointer is to a live u64; no old set is asked for.
-    let _ = unsafe { sc::syscall!(RT_SIGPROCMASK, SIG_SETMASK, &set.0 as *const u64, 0, SIGSET_SIZE) };
+    let _ = unsafe {
+        sc::syscall!(
+            RT_SIGPROCMASK,
+            SIG_SETMASK,
+            &set.0 as *const u64,
+            0,
+            SIGSET_SIZE
+        )
+    };
 }
 
 /// The kernel's `struct sigaction` (with `sa_restorer`, which both x86_64
@@ -122,15 +138,35 @@ pub fn reset_dispositions() {
         if sig == SIGKILL || sig == SIGSTOP {
             continue;
         }
-        let mut old = KSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+        let mut old = KSigaction {
+            handler: 0,
+            flags: 0,
+            restorer: 0,
+            mask: 0,
+        };
         // SAFETY: a null new action only reads the current one into `old`,
         // a live struct of the kernel's layout.
-        let r = unsafe { sc::syscall!(RT_SIGACTION, sig, 0, &mut old as *mut KSigaction, SIGSET_SIZE) };
+        let r = unsafe {
+            sc::syscall!(
+                RT_SIGACTION,
+                sig,
+                0,
+                &mut old as *mut KSigaction,
+                SIGSET_SIZE
+            )
+        };
         if check(r).is_ok() && old.handler != SIG_DFL {
-            let dfl = KSigaction { handler: SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+            let dfl = KSigaction {
+                handler: SIG_DFL,
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            };
             // SAFETY: `dfl` is a live struct of the kernel's layout; SIG_DFL
             // needs no restorer.
-            let _ = unsafe { sc::syscall!(RT_SIGACTION, sig, &dfl as *const KSigaction, 0, SIGSET_SIZE) };
+            let _ = unsafe {
+                sc::syscall!(RT_SIGACTION, sig, &dfl as *const KSigaction, 0, SIGSET_SIZE)
+            };
         }
     }
 }
@@ -140,11 +176,22 @@ pub fn signalfd(set: SigSet) -> Result<OwnedFd, Error<'static>> {
     const SFD_CLOEXEC: usize = 0o2000000;
     const SFD_NONBLOCK: usize = 0o4000;
     // SAFETY: the pointer is to a live u64 of the size passed.
-    let r = unsafe { sc::syscall!(SIGNALFD4, -1isize, &set.0 as *const u64, SIGSET_SIZE, SFD_CLOEXEC | SFD_NONBLOCK) };
+    let r = unsafe {
+        sc::syscall!(
+            SIGNALFD4,
+            -1isize,
+            &set.0 as *const u64,
+            SIGSET_SIZE,
+            SFD_CLOEXEC | SFD_NONBLOCK
+        )
+    };
     check(r)
         // SAFETY: signalfd4 just returned this fd; nothing else owns it.
         .map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-        .map_err(|errno| Error::Sys { what: "unable to create signalfd", errno })
+        .map_err(|errno| Error::Sys {
+            what: "unable to create signalfd",
+            errno,
+        })
 }
 
 /// The fields of `struct signalfd_siginfo` dinit uses.
@@ -167,9 +214,14 @@ pub fn read_signals(fd: BorrowedFd<'_>, out: &mut [SigInfo; 16]) -> usize {
         Err(_) => return 0,
     };
     for (i, rec) in raw.chunks_exact(SIGINFO_SIZE).take(n).enumerate() {
-        let field = |off: usize| u32::from_ne_bytes([rec[off], rec[off + 1], rec[off + 2], rec[off + 3]]);
+        let field =
+            |off: usize| u32::from_ne_bytes([rec[off], rec[off + 1], rec[off + 2], rec[off + 3]]);
         // Layout: ssi_signo u32 @0, ssi_errno i32 @4, ssi_code i32 @8, ssi_pid u32 @12.
-        out[i] = SigInfo { signo: field(0) as i32, code: field(8) as i32, pid: field(12) };
+        out[i] = SigInfo {
+            signo: field(0) as i32,
+            code: field(8) as i32,
+            pid: field(12),
+        };
     }
     n
 }
@@ -189,10 +241,14 @@ mod tests {
     #[test]
     fn catchable_leaves_faults_out() {
         let s = SigSet::catchable();
-        for sig in [SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS] {
+        for sig in [
+            SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS,
+        ] {
             assert!(!s.contains(sig), "{sig}");
         }
-        for sig in [SIGHUP, SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGCONT, SIGTSTP, 34, 64] {
+        for sig in [
+            SIGHUP, SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGCONT, SIGTSTP, 34, 64,
+        ] {
             assert!(s.contains(sig), "{sig}");
         }
         assert!(!s.contains(0));

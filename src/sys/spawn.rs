@@ -11,7 +11,7 @@
 //! Every fd dinit opens is close-on-exec, so the child keeps only 0–2 (and
 //! whatever dinit itself inherited).
 
-use super::check;
+use super::{Static, check};
 use crate::error::{EINTR, EPIPE};
 
 /// Why a spawn failed.
@@ -45,7 +45,10 @@ pub struct ArgvBuilder<'s> {
 
 impl<'s> ArgvBuilder<'s> {
     pub fn new(storage: &'s mut [*const u8]) -> Self {
-        ArgvBuilder { ptrs: storage, len: 0 }
+        ArgvBuilder {
+            ptrs: storage,
+            len: 0,
+        }
     }
 
     /// Append a string; it must end with its NUL (checked). `None` when it
@@ -74,12 +77,16 @@ pub fn process_env() -> Argv<'static> {
     // slice is just its first element, for the pointer.
     let p = super::args::envp();
     if p.is_null() {
-        static EMPTY: [usize; 1] = [0];
-        // SAFETY: a one-element array holding a NULL pointer.
-        return Argv { ptrs: unsafe { core::slice::from_raw_parts(EMPTY.as_ptr() as *const *const u8, 1) } };
+        // No environment at all (only in unit tests, where main never ran).
+        static EMPTY: Static<[*const u8; 1]> = Static::new([core::ptr::null()]);
+        // SAFETY: never written; this shared reborrow is the only use.
+        let empty: &'static [*const u8; 1] = unsafe { EMPTY.get() };
+        return Argv { ptrs: empty };
     }
-    // SAFETY: `p` points at the first element of the kernel's envp array.
-    Argv { ptrs: unsafe { core::slice::from_raw_parts(p, 1) } }
+    // SAFETY: `p` points at the first element of the kernel's envp array,
+    // which lives for the whole process.
+    let first = unsafe { core::slice::from_raw_parts(p, 1) };
+    Argv { ptrs: first }
 }
 
 /// A program ready to run.
@@ -156,7 +163,11 @@ pub fn spawn(exec: &Exec<'_>, pgroup: bool) -> Result<i32, SpawnError> {
             break;
         }
     }
-    let e = if got == errno.len() { i32::from_ne_bytes(errno) } else { EPIPE };
+    let e = if got == errno.len() {
+        i32::from_ne_bytes(errno)
+    } else {
+        EPIPE
+    };
     Err(SpawnError::Exec(e))
 }
 
@@ -175,7 +186,14 @@ unsafe fn child(exec: &Exec<'_>, wr: i32, pgroup: bool) -> ! {
     let _ = unsafe { sc::syscall!(RT_SIGPROCMASK, 2usize, &empty as *const u64, 0, 8) };
     // SAFETY: the pointers are valid and NUL/NULL-terminated by
     // construction of `Exec` and `Argv`.
-    let r = unsafe { sc::syscall!(EXECVE, exec.path.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr()) };
+    let r = unsafe {
+        sc::syscall!(
+            EXECVE,
+            exec.path.as_ptr(),
+            exec.argv.as_ptr(),
+            exec.envp.as_ptr()
+        )
+    };
     let errno = check(r).err().unwrap_or(0).to_ne_bytes();
     // SAFETY: writes 4 bytes from a live array to our pipe.
     let _ = unsafe { sc::syscall!(WRITE, wr, errno.as_ptr(), errno.len()) };

@@ -11,7 +11,13 @@ pub const STARTUP_BYTES: usize = 256 * 1024;
 /// per command, and the environment when GOMAXPROCS is added).
 pub const STARTUP_PTRS: usize = 24 * 1024;
 
+/// Bytes and argv slots for one socket request (reused for each).
+pub const SOCKET_BYTES: usize = 16 * 1024;
+pub const SOCKET_PTRS: usize = 1024;
+
 pub struct Startup {
+    pub socket_bytes: &'static mut [u8],
+    pub socket_ptrs: &'static mut [*const u8],
     pub bytes: &'static mut [u8],
     pub ptrs: &'static mut [*const u8],
     pub programs: &'static mut heapless::Vec<Program<'static>, PROC_MAX>,
@@ -20,8 +26,12 @@ pub struct Startup {
 
 static BYTES: Static<[u8; STARTUP_BYTES]> = Static::new([0; STARTUP_BYTES]);
 static PTRS: Static<[*const u8; STARTUP_PTRS]> = Static::new([core::ptr::null(); STARTUP_PTRS]);
-static PROGRAMS: Static<heapless::Vec<Program<'static>, PROC_MAX>> = Static::new(heapless::Vec::new());
+static PROGRAMS: Static<heapless::Vec<Program<'static>, PROC_MAX>> =
+    Static::new(heapless::Vec::new());
 static TABLE: Static<Table> = Static::new(Table::new());
+static SOCKET_BYTES_: Static<[u8; SOCKET_BYTES]> = Static::new([0; SOCKET_BYTES]);
+static SOCKET_PTRS_: Static<[*const u8; SOCKET_PTRS]> =
+    Static::new([core::ptr::null(); SOCKET_PTRS]);
 static TAKEN: Static<bool> = Static::new(false);
 
 /// The startup storage; `None` on a second call.
@@ -34,6 +44,13 @@ pub fn startup() -> Option<Startup> {
             return None;
         }
         *taken = true;
-        Some(Startup { bytes: BYTES.get(), ptrs: PTRS.get(), programs: PROGRAMS.get(), table: TABLE.get() })
+        Some(Startup {
+            socket_bytes: SOCKET_BYTES_.get(),
+            socket_ptrs: SOCKET_PTRS_.get(),
+            bytes: BYTES.get(),
+            ptrs: PTRS.get(),
+            programs: PROGRAMS.get(),
+            table: TABLE.get(),
+        })
     }
 }

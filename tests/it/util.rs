@@ -75,7 +75,10 @@ impl Dinit {
         Dinit {
             dir: workdir(name),
             args: Vec::new(),
-            env: vec![("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into())],
+            env: vec![(
+                "PATH".into(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            )],
             pid1: false,
             stdin: None,
             argv0: None,
@@ -83,7 +86,8 @@ impl Dinit {
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
-        self.args.extend(args.into_iter().map(|s| s.as_ref().to_string()));
+        self.args
+            .extend(args.into_iter().map(|s| s.as_ref().to_string()));
         self
     }
 
@@ -105,6 +109,7 @@ impl Dinit {
     }
 
     /// Run dinit as PID 1 of a new PID namespace.
+    #[allow(clippy::wrong_self_convention)] // a builder step, named after the role
     pub fn as_pid1(mut self) -> Self {
         self.pid1 = true;
         self
@@ -142,13 +147,23 @@ impl Dinit {
         let out = fs::File::create(self.dir.join("stdout")).unwrap();
         let err = fs::File::create(self.dir.join("stderr")).unwrap();
         cmd.stdout(out).stderr(err);
-        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", bin()));
+        cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", bin()));
         if let Some(data) = &self.stdin {
             let mut si = child.stdin.take().unwrap();
             si.write_all(data).unwrap();
         }
-        Running { child, dir: self.dir, pid1: self.pid1 }
+        Running {
+            child,
+            dir: self.dir,
+            pid1: self.pid1,
+        }
     }
 
     /// Run to completion (bounded by `WAIT`).
@@ -168,12 +183,23 @@ pub struct Output {
 
 impl Output {
     pub fn dump(&self) -> String {
-        format!("code {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "code {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 
     /// Log lines (stderr) without their time stamps.
     pub fn messages(&self) -> Vec<String> {
-        self.stderr.lines().map(|l| l.get(20..).unwrap_or(l).trim_start_matches("dinit: ").to_string()).collect()
+        self.stderr
+            .lines()
+            .map(|l| {
+                l.get(20..)
+                    .unwrap_or(l)
+                    .trim_start_matches("dinit: ")
+                    .to_string()
+            })
+            .collect()
     }
 }
 
@@ -193,7 +219,8 @@ impl Running {
         }
         let deadline = Instant::now() + WAIT;
         loop {
-            let children = fs::read_to_string(format!("/proc/{outer}/task/{outer}/children")).unwrap_or_default();
+            let children = fs::read_to_string(format!("/proc/{outer}/task/{outer}/children"))
+                .unwrap_or_default();
             if let Some(p) = children.split_whitespace().next() {
                 return p.parse().unwrap();
             }
@@ -224,7 +251,11 @@ impl Running {
             if let Ok(Some(_)) = self.child.try_wait() {
                 panic!("dinit exited before logging {what:?}\n{}", self.stderr());
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what:?} in the log:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what:?} in the log:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -261,7 +292,12 @@ impl Running {
             if let Some(st) = self.child.try_wait().unwrap() {
                 use std::os::unix::process::ExitStatusExt;
                 let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
-                return Output { code, stdout: self.stdout(), stderr: self.stderr(), elapsed: start.elapsed() };
+                return Output {
+                    code,
+                    stdout: self.stdout(),
+                    stderr: self.stderr(),
+                    elapsed: start.elapsed(),
+                };
             }
             if start.elapsed() > limit {
                 let _ = self.child.kill();
@@ -281,7 +317,13 @@ impl Running {
 pub fn alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => {
-            let state = s.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("");
+            let state = s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
             state != "Z" && state != "X"
         }
         Err(_) => false,

@@ -1,0 +1,483 @@
+//! The control socket (SPEC §5): a Unix stream listener in the same epoll
+//! loop, a fixed number of connection slots each with a fixed
+//! `[u8; LINE_MAX]` line buffer, one line in, one reply out, close.
+//!
+//! Hostile clients cannot hurt PID 1: everything is non-blocking; a client
+//! silent for `CLIENT_IDLE_MS` is dropped; when every slot is taken, a new
+//! client evicts the one silent longest, so silent clients never lock a
+//! real one out; an `accept` that fails for lack of fds pauses the listener
+//! briefly instead of spinning; peers whose uid is neither 0 nor dinit's own
+//! are refused. Nothing here allocates.
+
+use crate::error::{EADDRINUSE, ECONNREFUSED, EINTR, EMFILE, ENFILE, ENOENT, Errno};
+use crate::sys;
+use crate::words::{self, LINE_MAX, Span, WORDS_MAX};
+use core::fmt::{self, Write as _};
+use rustix::event::epoll;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use rustix::net::{self, AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+
+/// Connection slots: clients served at a time.
+pub const SLOTS: usize = 16;
+/// A client that has not finished its line after this long is dropped.
+pub const CLIENT_IDLE_MS: u64 = 5_000;
+/// How long the listener rests after `accept` ran out of file descriptors.
+pub const ACCEPT_PAUSE_MS: u64 = 250;
+/// epoll token of the listener; connections use `TOKEN_CONN_BASE + fd`.
+pub const TOKEN_LISTENER: u64 = 1;
+pub const TOKEN_CONN_BASE: u64 = 2;
+/// The longest socket path (`sun_path` is 108 bytes with its NUL).
+pub const PATH_MAX: usize = 107;
+
+struct Conn {
+    fd: OwnedFd,
+    buf: [u8; LINE_MAX],
+    len: usize,
+    /// When the client last sent something (or connected).
+    active_ms: u64,
+}
+
+pub struct Server {
+    listener: OwnedFd,
+    path: heapless::Vec<u8, { PATH_MAX + 1 }>,
+    conns: heapless::Vec<Conn, SLOTS>,
+    /// The listener is out of the epoll set until this time (fd exhaustion).
+    paused_until: Option<u64>,
+}
+
+/// What a complete line asks for. (Large by design: the words live on
+/// the stack, there is no heap to box them in.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request<'l> {
+    /// `-list`.
+    List,
+    /// One or more `-r` groups (the words, `-r` included).
+    Run(heapless::Vec<&'l [u8], WORDS_MAX>),
+}
+
+/// Parse one line (without its newline). The buffer is rewritten in place
+/// by unquoting.
+pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        l => l,
+    };
+    let mut spans: heapless::Vec<Span, WORDS_MAX> = heapless::Vec::new();
+    match words::split(line, &mut spans) {
+        Ok(()) => {}
+        Err(words::SplitError::UnterminatedQuote) => return Err("bad quoting: unterminated \""),
+        Err(_) => return Err("too many words"),
+    }
+    let line: &[u8] = line;
+    let mut list: heapless::Vec<&[u8], WORDS_MAX> = heapless::Vec::new();
+    for s in &spans {
+        let _ = list.push(s.get(line));
+    }
+    match list.first().copied() {
+        None => Err("empty line"),
+        Some(b"-list") if list.len() == 1 => Ok(Request::List),
+        Some(w) if words::is_run_flag(w) => {
+            if words::groups(&list).any(|g| g.is_empty()) {
+                return Err("-r needs a command");
+            }
+            Ok(Request::Run(list))
+        }
+        Some(_) => Err("expected -r CMD [ARGS...] or -list"),
+    }
+}
+
+impl Server {
+    /// Listen on `path`, or say why not and return `None`: the socket is
+    /// optional and must never stop PID 1 (SPEC §5).
+    pub fn open(path: &[u8], epoll: &OwnedFd) -> Option<Server> {
+        let mut p: heapless::Vec<u8, { PATH_MAX + 1 }> = heapless::Vec::new();
+        if path.len() > PATH_MAX
+            || path.contains(&0)
+            || p.extend_from_slice(path).is_err()
+            || p.push(0).is_err()
+        {
+            warn!(
+                "socket path {} is too long or invalid, running without the socket",
+                crate::error::Bytes(path)
+            );
+            return None;
+        }
+        let cpath = core::ffi::CStr::from_bytes_with_nul(&p).ok()?;
+        let fail = |what: &str, errno: i32| -> Option<Server> {
+            warn!(
+                "unable to {what} socket {}: {}; running without the socket",
+                crate::error::Bytes(path),
+                Errno(errno)
+            );
+            None
+        };
+        let addr = match SocketAddrUnix::new(cpath) {
+            Ok(a) => a,
+            Err(e) => return fail("use", e.raw_os_error()),
+        };
+        let fd = match new_socket() {
+            Ok(fd) => fd,
+            Err(e) => return fail("create", e),
+        };
+        if let Err(e) = bind_0600(&fd, &addr) {
+            if e != EADDRINUSE {
+                return fail("bind", e);
+            }
+            // Something is at the path. Replace it only if it is a socket
+            // nobody listens on (left by a dead dinit).
+            match rustix::fs::lstat(cpath) {
+                Ok(st)
+                    if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                        == rustix::fs::FileType::Socket => {}
+                _ => {
+                    warn!(
+                        "{} exists and is not a socket; leaving it alone, running without the socket",
+                        crate::error::Bytes(path)
+                    );
+                    return None;
+                }
+            }
+            match new_socket()
+                .map(|probe| net::connect(&probe, &addr).map_err(|e| e.raw_os_error()))
+            {
+                Ok(Err(ECONNREFUSED)) | Ok(Err(ENOENT)) => {}
+                Ok(Ok(())) | Ok(Err(crate::error::EAGAIN)) => {
+                    warn!(
+                        "another process listens on {}; running without the socket",
+                        crate::error::Bytes(path)
+                    );
+                    return None;
+                }
+                Ok(Err(e)) | Err(e) => return fail("probe", e),
+            }
+            let _ = rustix::fs::unlink(cpath);
+            if let Err(e) = bind_0600(&fd, &addr) {
+                return fail("bind", e);
+            }
+        }
+        if let Err(e) = net::listen(&fd, SLOTS as i32) {
+            let _ = rustix::fs::unlink(cpath);
+            return fail("listen on", e.raw_os_error());
+        }
+        if let Err(e) = epoll::add(
+            epoll,
+            &fd,
+            epoll::EventData::new_u64(TOKEN_LISTENER),
+            epoll::EventFlags::IN,
+        ) {
+            let _ = rustix::fs::unlink(cpath);
+            return fail("watch", e.raw_os_error());
+        }
+        Some(Server {
+            listener: fd,
+            path: p,
+            conns: heapless::Vec::new(),
+            paused_until: None,
+        })
+    }
+
+    /// Remove the socket file (on every exit path).
+    pub fn close(&self) {
+        if let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&self.path) {
+            let _ = rustix::fs::unlink(c);
+        }
+    }
+
+    /// The earliest time something must happen: a client to drop, the
+    /// listener to resume.
+    pub fn deadline(&self) -> Option<u64> {
+        let idle = self
+            .conns
+            .iter()
+            .map(|c| c.active_ms + CLIENT_IDLE_MS)
+            .min();
+        [idle, self.paused_until].into_iter().flatten().min()
+    }
+
+    /// Drop clients that stayed silent too long; resume a paused listener.
+    pub fn expire(&mut self, epoll: &OwnedFd, now: u64) {
+        while let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| now >= c.active_ms + CLIENT_IDLE_MS)
+        {
+            let c = self.conns.swap_remove(i);
+            reply_line(
+                c.fd.as_fd(),
+                format_args!("error: timed out waiting for a line"),
+            );
+        }
+        if self.paused_until.is_some_and(|t| now >= t) {
+            self.paused_until = None;
+            let _ = epoll::add(
+                epoll,
+                &self.listener,
+                epoll::EventData::new_u64(TOKEN_LISTENER),
+                epoll::EventFlags::IN,
+            );
+        }
+    }
+
+    /// The listener is readable: accept every pending client.
+    pub fn accept(&mut self, epoll: &OwnedFd, now: u64) {
+        loop {
+            let fd = match net::accept_with(
+                &self.listener,
+                SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == EINTR => continue,
+                Err(e) if matches!(e.raw_os_error(), EMFILE | ENFILE) => {
+                    // Out of fds: level-triggered epoll would wake us again at
+                    // once. Free a slot if a client holds one, else rest.
+                    if !self.evict_oldest() {
+                        warn!(
+                            "unable to accept a client: {}; pausing the socket",
+                            Errno(e.raw_os_error())
+                        );
+                        let _ = epoll::delete(epoll, &self.listener);
+                        self.paused_until = Some(now + ACCEPT_PAUSE_MS);
+                        return;
+                    }
+                    continue;
+                }
+                Err(_) => return, // EAGAIN: nobody left; anything else: next time.
+            };
+            if !peer_allowed(&fd) {
+                reply_line(fd.as_fd(), format_args!("error: permission denied"));
+                continue;
+            }
+            if self.conns.is_full() {
+                self.evict_oldest();
+            }
+            let token = TOKEN_CONN_BASE + fd.as_raw_fd() as u64;
+            if epoll::add(
+                epoll,
+                &fd,
+                epoll::EventData::new_u64(token),
+                epoll::EventFlags::IN,
+            )
+            .is_err()
+            {
+                continue;
+            }
+            let conn = Conn {
+                fd,
+                buf: [0; LINE_MAX],
+                len: 0,
+                active_ms: now,
+            };
+            if self.conns.push(conn).is_err() {
+                continue; // cannot happen: a slot was freed above
+            }
+        }
+    }
+
+    /// Drop the client silent longest; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some(i) = self
+            .conns
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.active_ms)
+            .map(|(i, _)| i)
+        else {
+            return false;
+        };
+        let c = self.conns.swap_remove(i);
+        reply_line(c.fd.as_fd(), format_args!("error: too many clients"));
+        true
+    }
+
+    /// A client's fd is readable. When its line is complete (newline or end
+    /// of stream), `handle` gets the line and a `Reply`; the client is then
+    /// closed.
+    pub fn readable(
+        &mut self,
+        token: u64,
+        now: u64,
+        handle: &mut dyn FnMut(&mut [u8], &mut Reply<'_>),
+    ) {
+        let Some(i) = self
+            .conns
+            .iter()
+            .position(|c| TOKEN_CONN_BASE + c.fd.as_raw_fd() as u64 == token)
+        else {
+            return;
+        };
+        let c = &mut self.conns[i];
+        let line_end = loop {
+            if c.len == LINE_MAX {
+                break None;
+            }
+            match rustix::io::read(&c.fd, &mut c.buf[c.len..]) {
+                Ok(0) => break Some(c.len),
+                Ok(n) => {
+                    c.active_ms = now;
+                    let start = c.len;
+                    c.len += n;
+                    if let Some(p) = c.buf[start..c.len].iter().position(|&b| b == b'\n') {
+                        break Some(start + p);
+                    }
+                }
+                Err(e) if e.raw_os_error() == EINTR => {}
+                Err(e) if e == rustix::io::Errno::AGAIN => return,
+                Err(_) => {
+                    self.conns.swap_remove(i);
+                    return;
+                }
+            }
+        };
+        let mut c = self.conns.swap_remove(i);
+        let mut reply = Reply {
+            fd: c.fd.as_fd(),
+            failed: false,
+        };
+        match line_end {
+            None => reply.line(format_args!(
+                "error: line too long (the most is {LINE_MAX} bytes with the newline)"
+            )),
+            Some(end) => handle(&mut c.buf[..end], &mut reply),
+        }
+        drain(c.fd.as_fd());
+    }
+}
+
+/// The answer to one client, written as it is produced.
+pub struct Reply<'a> {
+    fd: BorrowedFd<'a>,
+    failed: bool,
+}
+
+impl Reply<'_> {
+    /// Send one line (a newline is added). A client that does not take it
+    /// at once is given up on: dinit never waits for a client.
+    pub fn line(&mut self, args: fmt::Arguments<'_>) {
+        if self.failed {
+            return;
+        }
+        let mut l = crate::log::LogLine::new();
+        let _ = l.write_fmt(args);
+        if send_all(self.fd, l.finish()).is_err() {
+            self.failed = true;
+        }
+    }
+}
+
+fn reply_line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
+    Reply { fd, failed: false }.line(args);
+}
+
+/// Read and discard what the client sent past its line (a bounded amount,
+/// without blocking), so closing does not reset the connection before the
+/// client has read the reply.
+fn drain(fd: BorrowedFd<'_>) {
+    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Write);
+    let mut sink = [0u8; 512];
+    for _ in 0..128 {
+        match rustix::io::read(fd, &mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), ()> {
+    while !bytes.is_empty() {
+        match net::send(fd, bytes, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+            Ok(n) => bytes = &bytes[n.min(bytes.len())..],
+            Err(e) if e.raw_os_error() == EINTR => {}
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(())
+}
+
+fn new_socket() -> Result<OwnedFd, i32> {
+    net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )
+    .map_err(|e| e.raw_os_error())
+}
+
+/// `bind` with umask 0177, so the socket file is created mode 0600 with no
+/// window in which it is wider.
+fn bind_0600(fd: &OwnedFd, addr: &SocketAddrUnix) -> Result<(), i32> {
+    use rustix::fs::Mode;
+    let old = rustix::process::umask(Mode::from_raw_mode(0o177));
+    let r = net::bind(fd, addr);
+    rustix::process::umask(old);
+    r.map_err(|e| e.raw_os_error())
+}
+
+/// SO_PEERCRED: only root and dinit's own user may start processes.
+fn peer_allowed(fd: &OwnedFd) -> bool {
+    match net::sockopt::socket_peercred(fd) {
+        Ok(cred) => {
+            let uid = cred.uid.as_raw();
+            uid == 0 || uid == sys::getuid()
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_words(line: &str) -> Result<Vec<String>, &'static str> {
+        let mut buf = line.as_bytes().to_vec();
+        match parse(&mut buf)? {
+            Request::List => Ok(vec!["<list>".into()]),
+            Request::Run(ws) => Ok(ws
+                .iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect()),
+        }
+    }
+
+    #[test]
+    fn requests() {
+        assert_eq!(run_words("-list"), Ok(vec!["<list>".into()]));
+        assert_eq!(run_words("-list\r"), Ok(vec!["<list>".into()]));
+        assert_eq!(
+            run_words("-r /bin/sleep 20"),
+            Ok(vec!["-r".into(), "/bin/sleep".into(), "20".into()])
+        );
+        assert_eq!(
+            run_words("  -r  a \"b c\" \\-r"),
+            Ok(vec!["-r".into(), "a".into(), "b c".into(), "\\-r".into()])
+        );
+        assert_eq!(
+            run_words("-r a -r b"),
+            Ok(vec!["-r".into(), "a".into(), "-r".into(), "b".into()])
+        );
+        assert!(run_words("").is_err());
+        assert!(run_words("   ").is_err());
+        assert!(run_words("-r").is_err());
+        assert!(run_words("-r a -r").is_err());
+        assert!(run_words("sleep 1").is_err());
+        assert!(run_words("-list extra").is_err());
+        assert_eq!(run_words("-r \"a"), Err("bad quoting: unterminated \""));
+        assert!(run_words("-r \0\u{ff}").is_ok());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 600) as usize;
+            let mut buf: Vec<u8> = (0..len)
+                .map(|i| (seed.rotate_left(i as u32 % 64) as u8) % 8 * 17)
+                .collect();
+            let _ = parse(&mut buf);
+        }
+    }
+}
