@@ -38,6 +38,7 @@ const TOO_LONG: Error<'static> = Error::Usage {
 
 /// Build `words` (one `-r` group, `-r` itself excluded) into a program:
 /// every word is unescaped, expanded and copied with its NUL into the arena.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
     let Some(&first) = words.first() else {
         return Err(Error::Usage {
@@ -90,6 +91,7 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
 /// Split a start/prestop/stop string into words (SPEC §2: white space,
 /// double quotes group, `""` in quotes is a quote) and build it. The string
 /// is copied into the arena first, since splitting rewrites it.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
     let copy = b.bytes.alloc(text.len()).ok_or(Error::Usage {
         what: "command too long",

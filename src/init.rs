@@ -101,6 +101,7 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
 }
 
 /// Add `GOMAXPROCS=ceil(cpus × fraction)` to the children's environment.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'static>> {
     const TOO_BIG: Error<'static> = Error::Usage {
         what: "environment too large to add GOMAXPROCS",
@@ -139,6 +140,7 @@ pub fn gomaxprocs(cpus: u32, fraction: f64) -> u32 {
 
 /// The CPU limit of dinit's cgroup v2 (`cpu.max` = "QUOTA PERIOD"), rounded
 /// up, or `None` when there is no limit or no cgroup v2.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 fn cgroup_cpu_limit() -> Option<u32> {
     let mut buf = [0u8; 512];
     let mut path: heapless::Vec<u8, 600> = heapless::Vec::new();

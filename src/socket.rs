@@ -29,7 +29,7 @@ pub const TOKEN_CONN_BASE: u64 = 2;
 /// The longest socket path (`sun_path` is 108 bytes with its NUL).
 pub const PATH_MAX: usize = 107;
 
-struct Conn {
+pub struct Conn {
     fd: OwnedFd,
     buf: [u8; LINE_MAX],
     len: usize,
@@ -40,7 +40,8 @@ struct Conn {
 pub struct Server {
     listener: OwnedFd,
     path: heapless::Vec<u8, { PATH_MAX + 1 }>,
-    conns: heapless::Vec<Conn, SLOTS>,
+    /// In static storage: 8 KiB that cost nothing until clients come.
+    conns: &'static mut heapless::Vec<Conn, SLOTS>,
     /// The listener is out of the epoll set until this time (fd exhaustion).
     paused_until: Option<u64>,
 }
@@ -172,7 +173,7 @@ impl Server {
         Some(Server {
             listener: fd,
             path: p,
-            conns: heapless::Vec::new(),
+            conns: crate::sys::storage::connections()?,
             paused_until: None,
         })
     }

@@ -146,6 +146,7 @@ fn say(args: core::fmt::Arguments<'_>) {
 }
 
 /// Connect, send the line, relay the reply. Errors are printed here.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     let p = crate::error::Bytes(path);
     let addr =
@@ -192,7 +193,7 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     }
     // Relay the reply line by line: `ok ...` and list lines to stdout,
     // `error: ...` lines to stderr.
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 1024];
     let mut have = 0;
     let mut got_any = false;
     let mut failed = false;

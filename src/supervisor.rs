@@ -228,6 +228,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Answer one client line (SPEC §5).
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn on_request(&mut self, line: &mut [u8], reply: &mut Reply<'_>) {
         match socket::parse(line) {
             Err(msg) => reply.line(format_args!("error: {msg}")),
@@ -248,6 +249,7 @@ impl<'a> Supervisor<'a> {
 
     /// Start the `-r` groups of a client line: all are built and resolved
     /// before any starts, so a bad one starts nothing.
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn submit(&mut self, words: &[&[u8]], reply: &mut Reply<'_>) {
         /// The most commands one line may start.
         const SUBMIT_MAX: usize = 16;

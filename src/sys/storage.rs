@@ -54,3 +54,22 @@ pub fn startup() -> Option<Startup> {
         })
     }
 }
+
+static CONNS: Static<heapless::Vec<crate::socket::Conn, { crate::socket::SLOTS }>> =
+    Static::new(heapless::Vec::new());
+static CONNS_TAKEN: Static<bool> = Static::new(false);
+
+/// The socket's connection slots; `None` on a second call.
+pub fn connections()
+-> Option<&'static mut heapless::Vec<crate::socket::Conn, { crate::socket::SLOTS }>> {
+    // SAFETY: one thread; handed out once (guarded by CONNS_TAKEN), so the
+    // reference never aliases.
+    unsafe {
+        let taken = CONNS_TAKEN.get();
+        if *taken {
+            return None;
+        }
+        *taken = true;
+        Some(CONNS.get())
+    }
+}
