@@ -6,7 +6,7 @@ BIN     := target/$(TARGET)/release/dinit
 ARM_BIN := target/aarch64-unknown-linux-musl/release/dinit
 SIZE_MAX := 65536
 
-.PHONY: all setup build build-arm run test unit it check-static check-size lint fmt bench stress release fuzz clean
+.PHONY: all setup build build-arm run test unit it it-arm stress-short check-static check-size lint fmt bench stress release fuzz clean
 
 all: build
 
@@ -25,7 +25,7 @@ run: setup build
 
 # Everything: formatting, lints, unit and integration tests against the musl
 # release binary, static linkage and size checks.
-test: setup lint build build-arm check-static check-size unit it
+test: setup lint build build-arm check-static check-size unit it it-arm stress-short
 
 lint:
 	cargo fmt --check
@@ -37,6 +37,27 @@ unit:
 
 it: build
 	cargo test --release --test it
+
+# The same integration suite against the aarch64 binary under qemu-user
+# (tests that cannot work under emulation say so and are skipped by name).
+it-arm: build-arm
+	DINIT_BIN=$(CURDIR)/$(ARM_BIN) DINIT_BIN_EMULATED=1 cargo test --release --test it
+
+# Stress tests: nothing lost, nothing left, right status (short form in `make test`).
+stress-short: build
+	python3 scripts/stress.py --short $(BIN)
+
+stress: setup build
+	python3 scripts/stress.py $(BIN)
+
+# Side-by-side figures against tini, dumb-init and catatonit (writes BENCHMARKS.md).
+bench: setup build
+	SETUP_PACKAGES="tini dumb-init catatonit strace" bash scripts/setup.sh
+	python3 scripts/bench.py $(BIN)
+
+# Reproducible release tarballs for both targets in dist/.
+release: setup
+	bash scripts/release.sh
 
 check-static: build build-arm
 	@bash scripts/check-static.sh $(BIN) $(ARM_BIN)
