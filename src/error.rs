@@ -52,7 +52,12 @@ impl Error<'_> {
             EACCES | ENOEXEC | EPERM | EISDIR | ELOOP | ETXTBSY | ENAMETOOLONG => {
                 Error::NotExecutable { word, errno }
             }
-            _ => Error::NotExecutable { word, errno },
+            // E2BIG, ENOMEM, ...: neither "not found" nor "not executable",
+            // so dinit's own failure (SPEC §3: 1 otherwise).
+            _ => Error::Sys {
+                what: "exec failed",
+                errno,
+            },
         }
     }
 }
@@ -342,6 +347,8 @@ mod tests {
         assert_eq!(Error::from_exec_errno(b"x", ENOENT).exit_code(), 127);
         assert_eq!(Error::from_exec_errno(b"x", EACCES).exit_code(), 126);
         assert_eq!(Error::from_exec_errno(b"x", ENOEXEC).exit_code(), 126);
+        assert_eq!(Error::from_exec_errno(b"x", E2BIG).exit_code(), 1);
+        assert_eq!(Error::from_exec_errno(b"x", ENOTDIR).exit_code(), 127);
         assert_eq!(
             Error::Usage {
                 what: "x",
