@@ -247,6 +247,7 @@ impl Server {
             };
             if !peer_allowed(&fd) {
                 reply_line(fd.as_fd(), format_args!("error: permission denied"));
+                drain(fd.as_fd());
                 continue;
             }
             if self.conns.is_full() {

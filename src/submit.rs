@@ -178,16 +178,18 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
             )),
         };
     }
+    // A server that refuses us (permission denied, too many clients) may
+    // answer and close before our line is sent: then the send fails, but the
+    // reply is waiting, and it is the better message.
+    let mut send_error = None;
     let mut rest = line;
     while !rest.is_empty() {
         match net::send(&fd, rest, net::SendFlags::NOSIGNAL) {
             Ok(n) => rest = &rest[n.min(rest.len())..],
             Err(e) if e.raw_os_error() == EINTR => {}
             Err(e) => {
-                return fail(format_args!(
-                    "I/O error sending to {p}: {}",
-                    Errno(e.raw_os_error())
-                ));
+                send_error = Some(e.raw_os_error());
+                break;
             }
         }
     }
@@ -204,11 +206,17 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
             Err(e) if e == rustix::io::Errno::AGAIN => {
                 return fail(format_args!("timed out waiting for dinit's reply"));
             }
+            // The server closed without reading everything we sent (it
+            // refused us): what it wrote before is the whole reply.
+            Err(_) if got_any || have > 0 => 0,
             Err(e) => {
-                return fail(format_args!(
-                    "I/O error reading the reply: {}",
-                    Errno(e.raw_os_error())
-                ));
+                return match send_error {
+                    Some(errno) => fail(format_args!("I/O error sending to {p}: {}", Errno(errno))),
+                    None => fail(format_args!(
+                        "I/O error reading the reply: {}",
+                        Errno(e.raw_os_error())
+                    )),
+                };
             }
         };
         have += n;
