@@ -378,7 +378,8 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///
 /// Details SPEC §2 leaves open, decided here:
 /// * The options are exactly the words before the first word that is `-r`;
-///   no `-r` at all is reported before any option is looked at. A value
+///   without any `-r` the options are still checked first (so a missing
+///   value is named), then "no command given" is reported. A value
 ///   option right before `-r` (`-start -r ...`) is missing its value: `-r`
 ///   is never taken as a value. Any other next word is, even one starting
 ///   with `-` (Go semantics: `-timeout -1` is a bad value, not an option).
@@ -401,10 +402,10 @@ pub fn parse<'a>(
     args: &'a [&'a [u8]],
     env: &dyn Fn(&[u8]) -> Option<&'a [u8]>,
 ) -> Result<Config<'a>, Error<'a>> {
-    let run = args.iter().position(|&w| w == RUN).ok_or(Error::Usage {
-        what: NO_COMMAND,
-        word: b"",
-    })?;
+    // Options are checked even without a `-r`, so `dinit -timeout` names
+    // the option that lacks its value (SPEC §2) rather than only saying
+    // that no command was given.
+    let run = args.iter().position(|&w| w == RUN).unwrap_or(args.len());
     let mut cfg = Config {
         timeout_ms: DEFAULT_TIMEOUT_MS,
         primary_all: false,
@@ -439,6 +440,12 @@ pub fn parse<'a>(
             word: value.unwrap_or(written),
         })?;
         given |= spec.setting.bit();
+    }
+    if run == args.len() {
+        return Err(Error::Usage {
+            what: NO_COMMAND,
+            word: b"",
+        });
     }
     for var in ENV {
         if given & var.setting.bit() != 0 {
@@ -938,14 +945,17 @@ mod tests {
     #[test]
     fn errors() {
         let table: &[(&[&str], &str, &str)] = &[
-            // No -r: reported before any option is looked at.
+            // No -r: the options are still checked first.
             (&[], NO_COMMAND, ""),
-            (&["sleep", "10"], NO_COMMAND, ""),
             (&["-timeout", "5"], NO_COMMAND, ""),
-            (&["-R", "x"], NO_COMMAND, ""),
-            (&["--r", "x"], NO_COMMAND, ""),
-            (&["\\-r", "x"], NO_COMMAND, ""),
-            (&["-foo"], NO_COMMAND, ""),
+            (&["-primary"], NO_COMMAND, ""),
+            (&["sleep", "10"], UNEXPECTED, "sleep"),
+            (&["-R", "x"], UNKNOWN, "-R"),
+            (&["--r", "x"], UNKNOWN, "--r"),
+            (&["\\-r", "x"], UNEXPECTED, "\\-r"),
+            (&["-foo"], UNKNOWN, "-foo"),
+            (&["-timeout"], NEEDS_VALUE, "-timeout"),
+            (&["-timeout", "x"], "invalid value for -timeout", "x"),
             // Unknown options, named as written.
             (&["-foo", "-r", "x"], UNKNOWN, "-foo"),
             (&["--foo", "-r", "x"], UNKNOWN, "--foo"),
@@ -1011,8 +1021,10 @@ mod tests {
         let e = run(&["-foo", "-r", "x"], &[]).unwrap_err();
         assert_eq!(e.to_string(), "flag provided but not defined: -foo");
         assert_eq!(e.exit_code(), 2);
-        let e = run(&["x"], &[]).unwrap_err();
+        let e = run(&[], &[]).unwrap_err();
         assert_eq!(e.to_string(), "no command given; use -r CMD [ARGS...]");
+        let e = run(&["-timeout"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "option needs a value: -timeout");
         let e = run(&["-timeout", "1x", "-r", "x"], &[]).unwrap_err();
         assert_eq!(e.to_string(), "invalid value for -timeout: 1x");
         let e = run(&["-r", "x"], &[("DINIT_QUIET", "yes")]).unwrap_err();

@@ -31,6 +31,9 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     // Put back any disposition dinit inherited as "ignored" before any child
     // can inherit it (see signals::reset_dispositions).
     signals::reset_dispositions();
+    // Children get only fds 0–2, whatever dinit inherited (the issue's
+    // "only fds 0–2"; tini and dumb-init would pass inherited ones on).
+    sys::cloexec_inherited_fds();
     let cfg: &'static Config<'static> = {
         let cfg = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
         static CFG: sys::Static<Option<Config<'static>>> = sys::Static::new(None);

@@ -120,6 +120,24 @@ pub fn exit(code: u8) -> ! {
     loop {}
 }
 
+/// Mark every inherited descriptor above stderr close-on-exec, so children
+/// get only fds 0–2 (dinit opens everything of its own with CLOEXEC).
+/// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)` (Linux 5.11); on older kernels
+/// `fcntl(F_SETFD)` on the first 1024 descriptors.
+pub fn cloexec_inherited_fds() {
+    const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
+    const F_SETFD: usize = 2;
+    const FD_CLOEXEC: usize = 1;
+    // SAFETY: close_range with CLOEXEC only changes fd flags; no memory.
+    let r = unsafe { sc::syscall!(CLOSE_RANGE, 3, u32::MAX as usize, CLOSE_RANGE_CLOEXEC) };
+    if check(r).is_err() {
+        for fd in 3..1024usize {
+            // SAFETY: fcntl(F_SETFD) takes integers; EBADF for unused fds.
+            let _ = unsafe { sc::syscall!(FCNTL, fd, F_SETFD, FD_CLOEXEC) };
+        }
+    }
+}
+
 /// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
 /// children exist but none has exited, `Err(ECHILD)` when there are none.
 pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
