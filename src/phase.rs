@@ -19,9 +19,11 @@ pub const KILL_WAIT_MS: u64 = 5_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// The `-start` command runs; `interrupted` is a SIGTERM/SIGINT received
-    /// meanwhile.
+    /// meanwhile, after which the start command has the grace period
+    /// (`until`) like any process before it is killed.
     Starting {
         interrupted: Option<i32>,
+        until: Option<u64>,
     },
     /// Commands run; nothing is being torn down.
     Running,
@@ -56,6 +58,8 @@ pub enum Phase {
 pub enum Action {
     /// Start every `-r` command, in order.
     SpawnCommands,
+    /// SIGKILL the start command (interrupted, and out of time).
+    KillStart,
     /// Start the `-prestop` command.
     SpawnPrestop,
     /// Send this signal, then SIGCONT, to every managed process.
@@ -112,7 +116,10 @@ impl Machine {
         if s.has_start {
             (
                 Machine {
-                    phase: Phase::Starting { interrupted: None },
+                    phase: Phase::Starting {
+                        interrupted: None,
+                        until: None,
+                    },
                     s,
                     code: None,
                     prestop_termed: false,
@@ -144,6 +151,7 @@ impl Machine {
     /// The next deadline, if the phase has one.
     pub fn deadline(&self) -> Option<u64> {
         match self.phase {
+            Phase::Starting { until, .. } => until,
             Phase::PreStop { until, .. }
             | Phase::Terminating { until }
             | Phase::Killing { until }
@@ -155,7 +163,7 @@ impl Machine {
 
     /// The `-start` command exited (`ok` = status 0).
     pub fn start_exited(&mut self, ok: bool, now: u64) -> Actions {
-        let Phase::Starting { interrupted } = self.phase else {
+        let Phase::Starting { interrupted, .. } = self.phase else {
             return Actions::new();
         };
         if let Some(sig) = interrupted {
@@ -173,11 +181,26 @@ impl Machine {
     /// dinit received SIGTERM or SIGINT.
     pub fn stop_signal(&mut self, sig: i32, now: u64) -> Actions {
         match self.phase {
-            Phase::Starting { interrupted: None } => {
+            // The supervisor passes the signal to the start command; it has
+            // the grace period to finish, and a second signal kills it.
+            Phase::Starting {
+                interrupted: None, ..
+            } => {
                 self.phase = Phase::Starting {
                     interrupted: Some(sig),
+                    until: Some(now + self.s.timeout_ms),
                 };
                 Actions::new()
+            }
+            Phase::Starting {
+                interrupted,
+                until: Some(_),
+            } => {
+                self.phase = Phase::Starting {
+                    interrupted,
+                    until: None,
+                };
+                one(Action::KillStart)
             }
             Phase::Running if self.s.has_prestop => {
                 let mut v = one(Action::SpawnPrestop);
@@ -327,6 +350,13 @@ impl Machine {
             _ => return Actions::new(),
         }
         match self.phase {
+            Phase::Starting { interrupted, .. } => {
+                self.phase = Phase::Starting {
+                    interrupted,
+                    until: None,
+                };
+                one(Action::KillStart)
+            }
             Phase::PreStop { sig, .. } => {
                 self.phase = Phase::Terminating {
                     until: now + self.s.timeout_ms,
@@ -502,6 +532,22 @@ mod tests {
         assert_eq!(acts(m.stop_signal(TERM, 0)), []);
         assert_eq!(acts(m.start_exited(true, 0)), [Exit]);
         assert_eq!(m.code, Some(143));
+
+        // A start command that ignores the signal is killed after the
+        // grace period, or at once on a second signal.
+        let (mut m, _) = Machine::new(s);
+        m.stop_signal(INT, 100);
+        assert_eq!(m.deadline(), Some(10_100));
+        assert_eq!(acts(m.tick(10_099)), []);
+        assert_eq!(acts(m.tick(10_100)), [KillStart]);
+        assert_eq!(m.deadline(), None);
+        assert_eq!(acts(m.start_exited(false, 10_200)), [Exit]);
+        assert_eq!(m.code, Some(130));
+
+        let (mut m, _) = Machine::new(s);
+        m.stop_signal(TERM, 0);
+        assert_eq!(acts(m.stop_signal(TERM, 1)), [KillStart]);
+        assert_eq!(acts(m.stop_signal(TERM, 2)), []);
     }
 
     #[test]

@@ -502,6 +502,12 @@ impl<'a> Supervisor<'a> {
         let now = sys::monotonic_ms();
         match act {
             Action::SpawnCommands => self.spawn_commands(),
+            Action::KillStart => {
+                if let Some(pid) = self.aux[Aux::Start as usize] {
+                    warn!("start command pid {pid} did not stop in time, killing it");
+                    let _ = self.signal_pid(pid, SIGKILL);
+                }
+            }
             Action::SpawnPrestop => {
                 if let Some(p) = self.plan.prestop {
                     self.spawn_aux(Aux::Prestop, &p);
