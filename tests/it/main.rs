@@ -4,3 +4,7 @@
 mod util;
 
 mod basic;
+mod pid1;
+mod runc;
+mod signals;
+mod socket;

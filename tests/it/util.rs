@@ -338,3 +338,110 @@ pub fn wait_gone(pid: i32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A scratch root in `dir/root` holding only what a `FROM scratch` image
+/// with dinit and busybox would: `/dinit` (a copy of the binary under
+/// test), `/bin/busybox` (Debian's busybox-static) with a symlink per
+/// applet, and empty `/proc`, `/tmp` and `/dev`. Run it with `scratch_spawn`.
+pub fn scratch_root(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    for sub in ["bin", "proc", "tmp", "dev"] {
+        fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+    // Container runtimes provide /dev/null, and busybox sh needs it for the
+    // stdin of background jobs. A plain file stands in when mknod is not
+    // allowed (not root).
+    let null = root.join("dev/null");
+    let made = Command::new("mknod")
+        .arg(&null)
+        .args(["-m", "666", "c", "1", "3"])
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        fs::write(&null, "").unwrap();
+        fs::set_permissions(&null, fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox is missing: install busybox-static"
+    );
+    fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    fs::copy(bin(), root.join("dinit")).unwrap();
+    fs::set_permissions(root.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
+    let list = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    assert!(list.status.success(), "busybox --list failed");
+    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+        if applet != "busybox" && !applet.contains('/') {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
+    }
+    root
+}
+
+/// Run `/dinit ARGS` as PID 1 of a new PID and mount namespace whose root
+/// is `root` (from `scratch_root`), with `PATH=/bin` only. Its stdout and
+/// stderr go to `dir/stdout` and `dir/stderr`, so `Running`'s log helpers
+/// work with `dir` (and `wait_file` with paths like `root/tmp/x`).
+pub fn scratch_spawn(root: &Path, dir: &Path, args: &[&str]) -> Running {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"]);
+    if !is_root() {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    cmd.arg(format!("--root={}", root.display()))
+        .arg("/dinit")
+        .args(args);
+    cmd.env_clear().env("PATH", "/bin").current_dir(dir);
+    cmd.stdin(Stdio::null());
+    cmd.stdout(fs::File::create(dir.join("stdout")).unwrap());
+    cmd.stderr(fs::File::create(dir.join("stderr")).unwrap());
+    let child = cmd.spawn().expect("cannot run unshare");
+    Running {
+        child,
+        dir: dir.to_path_buf(),
+        pid1: true,
+    }
+}
+
+/// Whether the binary under test runs under qemu-user: `DINIT_BIN_EMULATED`
+/// set to anything but empty or `0` (`make it-arm`, with binfmt_misc
+/// registered by `scripts/setup.sh`).
+pub fn emulated() -> bool {
+    std::env::var_os("DINIT_BIN_EMULATED").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// For a test that cannot work under qemu-user: when the binary under test
+/// is emulated, print `SKIPPED under qemu-user: TEST: REASON` and return
+/// true, so the test's first line can be
+/// `if skip_if_emulated("why") { return; }`. The line goes straight to fd 2,
+/// past the test harness's capture, so every run names what it skipped.
+pub fn skip_if_emulated(reason: &str) -> bool {
+    if !emulated() {
+        return false;
+    }
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    let line = format!("SKIPPED under qemu-user: {name}: {reason}\n");
+    // SAFETY: the pointer and length describe `line`, alive for the call.
+    let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    true
+}
+
+/// Why a test is skipped under qemu-user (`skip_if_emulated`).
+pub const QEMU_EXE: &str = "/proc/PID/exe of the emulated dinit is \
+    /usr/bin/qemu-aarch64-static (binfmt_misc), not the dinit binary";
+pub const QEMU_SUBREAPER: &str = "PR_SET_CHILD_SUBREAPER fails with EINVAL under \
+    qemu-user (dinit warns and goes on), so orphans are not reparented to dinit \
+    when it is not PID 1";
+pub const QEMU_RT_SIGNALS: &str = "qemu-user shifts real-time signal numbers by \
+    two (host SIGRTMIN+0 reaches the emulated dinit as signal 32), so the log \
+    names them differently; delivery itself works";
+pub const QEMU_SIGNAL_32: &str = "qemu-user keeps host signal 32 for itself, so \
+    the emulated dinit cannot reset the SIG_IGN on it that the (musl) test \
+    harness's posix_spawn leaves, and its children inherit it";
