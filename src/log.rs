@@ -157,15 +157,21 @@ impl fmt::Display for Cmd<'_> {
 
 /// Summarizes reaped orphans so that a storm of zombies gives a handful of
 /// lines, not one per zombie: the first reap is logged at once, later ones
-/// are counted and logged as one line at most once per `ORPHAN_LOG_MS`.
+/// are counted and logged as one line per interval. The interval starts at
+/// `ORPHAN_LOG_MS` and doubles (up to `ORPHAN_LOG_MAX_MS`) while a storm
+/// goes on, so even a long storm writes only a few lines.
 #[derive(Debug, Default)]
 pub struct OrphanLog {
     pending: u32,
     last_ms: Option<u64>,
+    /// The current interval; 0 means `ORPHAN_LOG_MS`.
+    interval_ms: u64,
 }
 
 /// The least time between two orphan summary lines.
 pub const ORPHAN_LOG_MS: u64 = 1000;
+/// The most time between two orphan summary lines in a long storm.
+pub const ORPHAN_LOG_MAX_MS: u64 = 60_000;
 
 impl OrphanLog {
     /// One orphan was reaped at `now`; returns a count to log now, if any.
@@ -179,11 +185,17 @@ impl OrphanLog {
         if self.pending == 0 {
             return None;
         }
+        let interval = self.interval_ms.max(ORPHAN_LOG_MS);
         if let Some(last) = self.last_ms
-            && now < last + ORPHAN_LOG_MS
+            && now < last + interval
         {
             return None;
         }
+        // The previous line is recent: the storm goes on, space lines out.
+        self.interval_ms = match self.last_ms {
+            Some(last) if now < last + 2 * interval => (2 * interval).min(ORPHAN_LOG_MAX_MS),
+            _ => ORPHAN_LOG_MS,
+        };
         self.last_ms = Some(now);
         Some(core::mem::take(&mut self.pending))
     }
@@ -192,7 +204,7 @@ impl OrphanLog {
     pub fn deadline(&self) -> Option<u64> {
         match (self.pending, self.last_ms) {
             (0, _) => None,
-            (_, Some(last)) => Some(last + ORPHAN_LOG_MS),
+            (_, Some(last)) => Some(last + self.interval_ms.max(ORPHAN_LOG_MS)),
             (_, None) => Some(0),
         }
     }
@@ -270,5 +282,26 @@ mod tests {
         assert_eq!(o.reaped(1200), None);
         assert_eq!(o.take(), Some(1));
         assert_eq!(o.take(), None);
+    }
+
+    #[test]
+    fn orphan_log_backs_off_in_a_long_storm() {
+        let mut o = OrphanLog::default();
+        let mut lines = 0;
+        // One orphan every 10 ms for 10 minutes.
+        for t in (0..600_000).step_by(10) {
+            lines += o.reaped(t).is_some() as u32;
+        }
+        // 0, 1, 3, 7, 15, 31, 63 s, then once a minute.
+        assert!(lines <= 16, "{lines}");
+        // After a quiet spell the interval is short again.
+        let mut o = OrphanLog::default();
+        assert_eq!(o.reaped(0), Some(1));
+        o.reaped(500);
+        assert_eq!(o.flush(1000), Some(1));
+        assert_eq!(o.reaped(100_000), Some(1));
+        assert_eq!(o.deadline(), None);
+        o.reaped(100_001);
+        assert_eq!(o.deadline(), Some(101_000));
     }
 }

@@ -33,7 +33,11 @@ pub struct Conn {
     fd: OwnedFd,
     buf: [u8; LINE_MAX],
     len: usize,
-    /// When the client last sent something (or connected).
+    /// When the client connected: it has `CLIENT_IDLE_MS` from then to
+    /// finish its line, however it trickles it in.
+    since_ms: u64,
+    /// When the client last sent something (or connected): the one silent
+    /// longest is evicted first.
     active_ms: u64,
 }
 
@@ -188,11 +192,7 @@ impl Server {
     /// The earliest time something must happen: a client to drop, the
     /// listener to resume.
     pub fn deadline(&self) -> Option<u64> {
-        let idle = self
-            .conns
-            .iter()
-            .map(|c| c.active_ms + CLIENT_IDLE_MS)
-            .min();
+        let idle = self.conns.iter().map(|c| c.since_ms + CLIENT_IDLE_MS).min();
         [idle, self.paused_until].into_iter().flatten().min()
     }
 
@@ -201,7 +201,7 @@ impl Server {
         while let Some(i) = self
             .conns
             .iter()
-            .position(|c| now >= c.active_ms + CLIENT_IDLE_MS)
+            .position(|c| now >= c.since_ms + CLIENT_IDLE_MS)
         {
             let c = self.conns.swap_remove(i);
             reply_line(
@@ -223,6 +223,12 @@ impl Server {
     /// The listener is readable: accept every pending client.
     pub fn accept(&mut self, epoll: &OwnedFd, now: u64) {
         loop {
+            // Full, and every client has its request waiting: serve them
+            // first (they are readable this turn); the newcomer waits in the
+            // backlog and the listener wakes us again.
+            if self.conns.is_full() && !self.evict_oldest() {
+                return;
+            }
             let fd = match net::accept_with(
                 &self.listener,
                 SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
@@ -250,9 +256,6 @@ impl Server {
                 drain(fd.as_fd());
                 continue;
             }
-            if self.conns.is_full() {
-                self.evict_oldest();
-            }
             let token = TOKEN_CONN_BASE + fd.as_raw_fd() as u64;
             if epoll::add(
                 epoll,
@@ -268,6 +271,7 @@ impl Server {
                 fd,
                 buf: [0; LINE_MAX],
                 len: 0,
+                since_ms: now,
                 active_ms: now,
             };
             if self.conns.push(conn).is_err() {
@@ -277,11 +281,15 @@ impl Server {
     }
 
     /// Drop the client silent longest; false when there is none.
+    /// A client whose line (or end of stream) is already waiting is never
+    /// chosen: it is about to be served, and evicting it would throw a real
+    /// request away while silent ones keep their slots.
     fn evict_oldest(&mut self) -> bool {
         let Some(i) = self
             .conns
             .iter()
             .enumerate()
+            .filter(|(_, c)| !has_input(c.fd.as_fd()))
             .min_by_key(|(_, c)| c.active_ms)
             .map(|(i, _)| i)
         else {
@@ -394,6 +402,16 @@ fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), ()> {
         }
     }
     Ok(())
+}
+
+/// Whether the client has sent something (or closed) that dinit has not
+/// read yet.
+fn has_input(fd: BorrowedFd<'_>) -> bool {
+    let mut one = [0u8; 1];
+    !matches!(
+        net::recv(fd, &mut one, net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT),
+        Err(e) if e == rustix::io::Errno::AGAIN
+    )
 }
 
 fn new_socket() -> Result<OwnedFd, i32> {

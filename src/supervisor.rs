@@ -82,6 +82,10 @@ pub struct Supervisor<'a> {
     /// The last reap found no child at all.
     no_children: bool,
     server: Option<Server>,
+    /// The monotonic time, read once per loop turn (after the wait): every
+    /// decision in a turn uses it, so a storm of events costs one clock read
+    /// per turn, not one per event.
+    now: u64,
 }
 
 impl<'a> Supervisor<'a> {
@@ -135,6 +139,7 @@ impl<'a> Supervisor<'a> {
             orphans: OrphanLog::default(),
             no_children: false,
             server,
+            now: sys::monotonic_ms(),
         })
     }
 
@@ -143,7 +148,7 @@ impl<'a> Supervisor<'a> {
         if let Some(start) = self.plan.start {
             self.spawn_aux(Aux::Start, &start);
             if self.aux[Aux::Start as usize].is_none() {
-                let now = sys::monotonic_ms();
+                let now = self.now;
                 let acts = self.machine.start_exited(false, now);
                 self.perform(acts);
             }
@@ -156,7 +161,7 @@ impl<'a> Supervisor<'a> {
         }; 8];
         while !self.machine.is_done() {
             let timeout = self.next_deadline().map(|d| {
-                let ms = d.saturating_sub(sys::monotonic_ms());
+                let ms = d.saturating_sub(self.now);
                 rustix::time::Timespec {
                     tv_sec: (ms / 1000) as i64,
                     tv_nsec: ((ms % 1000) * 1_000_000) as i64,
@@ -164,12 +169,21 @@ impl<'a> Supervisor<'a> {
             });
             let n = match epoll::wait(&self.epoll, &mut events[..], timeout.as_ref()) {
                 Ok(n) => n,
-                Err(e) if e.raw_os_error() == EINTR => 0,
+                // epoll waits are never restarted (a ptrace attach, for one,
+                // interrupts them): nothing happened, so wait again; the clock
+                // is read only if a deadline needs it.
+                Err(e) if e.raw_os_error() == EINTR => {
+                    if timeout.is_some() {
+                        self.now = sys::monotonic_ms();
+                    }
+                    continue;
+                }
                 Err(e) => {
                     warn!("epoll_wait failed: {}", Errno(e.raw_os_error()));
                     0
                 }
             };
+            self.now = sys::monotonic_ms();
             let mut reap = false;
             for ev in &events[..n.min(events.len())] {
                 match ev.data.u64() {
@@ -180,7 +194,7 @@ impl<'a> Supervisor<'a> {
             if reap {
                 self.reap();
             }
-            let now = sys::monotonic_ms();
+            let now = self.now;
             if let Some(server) = self.server.as_mut() {
                 server.expire(&self.epoll, now);
             }
@@ -218,7 +232,7 @@ impl<'a> Supervisor<'a> {
         let Some(mut server) = self.server.take() else {
             return;
         };
-        let now = sys::monotonic_ms();
+        let now = self.now;
         if token == socket::TOKEN_LISTENER {
             server.accept(&self.epoll, now);
         } else {
@@ -233,7 +247,7 @@ impl<'a> Supervisor<'a> {
         match socket::parse(line) {
             Err(msg) => reply.line(format_args!("error: {msg}")),
             Ok(Request::List) => {
-                let now = sys::monotonic_ms();
+                let now = self.now;
                 for p in self.table.iter() {
                     let secs = now.saturating_sub(p.started_ms) / 1000;
                     let primary = if p.primary { "yes" } else { "no" };
@@ -301,7 +315,7 @@ impl<'a> Supervisor<'a> {
                 for p in &progs {
                     match spawn_program(p, self.cfg.pgroup) {
                         Ok(pid) => {
-                            let _ = self.table.insert(pid, false, sys::monotonic_ms(), &p.cmd);
+                            let _ = self.table.insert(pid, false, self.now, &p.cmd);
                             info!("pid {pid} started: {}", p.cmd);
                             let _ = pids.push(pid);
                         }
@@ -313,11 +327,13 @@ impl<'a> Supervisor<'a> {
                 }
                 match error {
                     None => reply.line(format_args!("ok{}", Pids(&pids))),
-                    Some((cmd, errno)) => reply.line(format_args!(
-                        "error: unable to start {cmd}: {} (started:{})",
-                        Errno(errno),
-                        Pids(&pids)
-                    )),
+                    Some((cmd, SpawnError::Exec(errno) | SpawnError::Fork(errno))) => {
+                        reply.line(format_args!(
+                            "error: unable to start {cmd}: {} (started:{})",
+                            Errno(errno),
+                            Pids(&pids)
+                        ))
+                    }
                 }
             }
         }
@@ -359,7 +375,7 @@ impl<'a> Supervisor<'a> {
         if si.pid as i32 == self.self_pid && sig != SIGTERM && sig != SIGINT {
             return false;
         }
-        let now = sys::monotonic_ms();
+        let now = self.now;
         match sig {
             // Drives reaping; never forwarded.
             SIGCHLD => return true,
@@ -432,7 +448,7 @@ impl<'a> Supervisor<'a> {
     }
 
     fn on_exit(&mut self, pid: i32, status: ExitStatus) {
-        let now = sys::monotonic_ms();
+        let now = self.now;
         if let Some(p) = self.table.remove(pid) {
             if status.success() {
                 info!("pid {pid} finished: {}", p.cmd);
@@ -480,7 +496,7 @@ impl<'a> Supervisor<'a> {
     /// Feed the machine the facts that are states, not events: the table is
     /// empty, no child is left.
     fn settle(&mut self) {
-        let now = sys::monotonic_ms();
+        let now = self.now;
         if self.table.is_empty() && self.aux[Aux::Start as usize].is_none() {
             let prestop = self.aux[Aux::Prestop as usize].is_some();
             let acts = self.machine.managed_gone(prestop, now);
@@ -499,7 +515,7 @@ impl<'a> Supervisor<'a> {
     }
 
     fn act(&mut self, act: Action) {
-        let now = sys::monotonic_ms();
+        let now = self.now;
         match act {
             Action::SpawnCommands => self.spawn_commands(),
             Action::KillStart => {
@@ -588,13 +604,11 @@ impl<'a> Supervisor<'a> {
                 Ok(pid) => {
                     // Capacity was checked at startup; the table cannot be
                     // full here.
-                    let _ = self
-                        .table
-                        .insert(pid, primary, sys::monotonic_ms(), &prog.cmd);
+                    let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
                     info!("pid {pid} started: {}", prog.cmd);
                 }
                 Err(code) => {
-                    let now = sys::monotonic_ms();
+                    let now = self.now;
                     let acts = self.machine.abort(code, now);
                     self.perform(acts);
                     self.settle();
@@ -614,30 +628,24 @@ impl<'a> Supervisor<'a> {
     /// Start a program; on failure log why and return the exit code SPEC §3
     /// gives it (127, 126, 1).
     fn spawn(&self, prog: &Program<'_>) -> Result<i32, u8> {
-        spawn_program(prog, self.cfg.pgroup).map_err(|errno| {
-            if errno == 0 {
-                crate::error::EXIT_FAILURE
-            } else {
+        spawn_program(prog, self.cfg.pgroup).map_err(|e| match e {
+            SpawnError::Fork(_) => crate::error::EXIT_FAILURE,
+            SpawnError::Exec(errno) => {
                 crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno).exit_code()
             }
         })
     }
 }
 
-/// Start a program, logging a failure; the error is the exec errno, or 0
-/// when dinit itself could not fork.
-fn spawn_program(prog: &Program<'_>, pgroup: bool) -> Result<i32, i32> {
-    match spawn::spawn(&prog.exec, pgroup) {
-        Ok(pid) => Ok(pid),
-        Err(SpawnError::Exec(errno)) => {
-            warn!("unable to start {}: {}", prog.cmd, Errno(errno));
-            Err(errno)
-        }
-        Err(SpawnError::Fork(errno)) => {
-            warn!("unable to fork for {}: {}", prog.cmd, Errno(errno));
-            Err(0)
-        }
+/// Start a program, logging a failure.
+fn spawn_program(prog: &Program<'_>, pgroup: bool) -> Result<i32, SpawnError> {
+    let r = spawn::spawn(&prog.exec, pgroup);
+    match r {
+        Err(SpawnError::Exec(errno)) => warn!("unable to start {}: {}", prog.cmd, Errno(errno)),
+        Err(SpawnError::Fork(errno)) => warn!("unable to fork for {}: {}", prog.cmd, Errno(errno)),
+        Ok(_) => {}
     }
+    r
 }
 
 /// ` 12 13`: pids for a reply line.

@@ -679,7 +679,14 @@ fn extra_args_extend_last_command() {
     let out = d
         .args(["-socket", "", "-r", "/bin/sh", "-c"])
         .args([format!("echo \"$$#:$$*\" > {}", first.display())])
-        .args(["sh0", "-r", "/bin/echo", "second"])
+        // The primary waits for the first command's file, so the first one
+        // is not torn down before it has written it.
+        .args(["sh0", "-r", "/bin/sh", "-c"])
+        .args([format!(
+            "until [ -s {} ]; do sleep 0.01; done; echo \"$$@\"",
+            first.display()
+        )])
+        .args(["sh1", "second"])
         .args(["x", "y"])
         .run();
     assert_eq!(out.code, 0, "{}", out.dump());

@@ -1,0 +1,756 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: dinit vs tini-static, dumb-init and catatonit.
+
+    python3 scripts/bench.py [--quick] [--out BENCHMARKS.md] PATH/TO/dinit
+
+Everything is measured in ONE run on the same machine, and every figure that
+has a per-init loop is interleaved (each round runs every init once, in a
+shuffled order), so drift in the machine's load hits all inits alike. The
+figures are read from the outside (/proc, strace), never from what an init
+reports about itself. The result is printed as one markdown table and
+written, with the machine and the exact command, to BENCHMARKS.md.
+
+Figures:
+  * binary size and linkage (readelf: a program interpreter or a dynamic
+    section means dynamically linked);
+  * wall time from spawn to exit of `INIT /bin/true` and of bare /bin/true
+    (posix_spawn + waitpid from Python), >= 30 interleaved rounds: median,
+    min-max, and overhead = median - bare median;
+  * peak RSS (VmHWM) of the init 0.5 s after it started a `sleep 100`;
+  * idle cost over 2 s, while supervising that sleep: context switches
+    (voluntary + nonvoluntary, all threads, from /proc, with nothing
+    attached), then system calls (`strace -p PID -o FILE` on the init
+    process only for 2 s, completed calls counted);
+  * SIGTERM to the init -> init exited, and SIGKILL to its child -> init
+    exited (median over N interleaved runs, child `sleep 100`);
+  * as PID 1 of a PID namespace (`unshare --pid --fork --mount-proc`): an
+    orphan storm (see proclib.STORM_SCRIPT): wall time until every orphan
+    is gone, the init's CPU time (schedstat ns and utime+stime ticks, read by
+    host pid), zombies left, the init's stderr line count;
+  * dinit only: socket submissions per second (sequential clients, each
+    `-r /bin/true` answered `ok PID`, every child reaped at the end), next
+    to the raw fork+exec+wait rate of /bin/true from Python (posix_spawn +
+    waitpid), measured in alternating blocks.
+
+Every init runs with its default flags, as users run it: `dinit -socket ""
+-r CMD` (no socket, except for the submission test), `tini-static -s -- CMD`
+(-s: subreaper, since it is not PID 1; no -s as PID 1), `dumb-init CMD`,
+`catatonit -- CMD`. dinit logs a few lines per event by default; its
+stderr line counts are recorded, not suppressed.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proclib as P  # noqa: E402
+
+PEERS = {
+    "tini": "/usr/bin/tini-static",
+    "dumb-init": "/usr/bin/dumb-init",
+    "catatonit": "/usr/bin/catatonit",
+}
+ERRDIR = None  # the inits' stderr files (a temporary directory, made in main)
+TRUE = "/bin/true"
+SLEEP = shutil.which("sleep") or "/bin/sleep"
+DEFAULT_SIGS = [signal.SIGPIPE, signal.SIGXFSZ]
+
+
+class Init:
+    def __init__(self, name, path):
+        self.name = name
+        self.path = path
+
+    def argv(self, cmd, pid1=False):
+        if self.name == "dinit":
+            return [self.path, "-socket", "", "-r", *cmd]
+        if self.name == "tini":
+            return [self.path, *([] if pid1 else ["-s"]), "--", *cmd]
+        if self.name == "dumb-init":
+            return [self.path, *cmd]
+        if self.name == "catatonit":
+            return [self.path, "--", *cmd]
+        raise ValueError(self.name)
+
+    def label(self):
+        return {"dinit": "dinit", "tini": "tini-static"}.get(self.name, self.name)
+
+
+def spawn(argv, stderr="/dev/null", stdout="/dev/null"):
+    """posix_spawn with stdin from /dev/null, default SIGPIPE, own process group."""
+    acts = [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_OPEN, 2, stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+    ]
+    return os.posix_spawn(
+        argv[0], argv, os.environ, file_actions=acts, setsigdef=DEFAULT_SIGS, setpgroup=0
+    )
+
+
+def waitpid(pid, timeout=30.0):
+    """Blocking waitpid (exact timing, no polling); a watchdog SIGKILLs the
+    tree after `timeout` and the call then fails."""
+    fired = []
+
+    def watchdog():
+        fired.append(1)
+        P.kill_tree(pid)
+
+    t = threading.Timer(timeout, watchdog)
+    t.daemon = True
+    t.start()
+    try:
+        _, st = os.waitpid(pid, 0)
+    finally:
+        t.cancel()
+    if fired:
+        raise RuntimeError(f"pid {pid} did not exit within {timeout}s")
+    return st
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def count_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return 0
+
+
+# ---------------------------------------------------------------- figures
+
+
+def linkage(path):
+    hdr = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+    dynamic = "INTERP" in hdr or "DYNAMIC" in hdr
+    if not dynamic:
+        return "static"
+    if "INTERP" in hdr:
+        return "dynamic (needs ld.so + libc)"
+    return "static-pie"
+
+
+def version(init):
+    if init.name == "dinit":
+        r = subprocess.run([init.path, "-version"], capture_output=True, text=True)
+        return (r.stdout or r.stderr).strip()
+    pkg = {"tini": "tini", "dumb-init": "dumb-init", "catatonit": "catatonit"}[init.name]
+    try:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True)
+    except OSError:
+        return pkg
+    return f"{pkg} {r.stdout.strip()} (Debian)" if r.returncode == 0 else pkg
+
+
+def bench_start(inits, rounds, errdir):
+    """Wall time spawn -> exit of INIT /bin/true and bare /bin/true, interleaved.
+    Each init's stderr goes to a regular file (as to a log), not /dev/null."""
+    res = {n: [] for n in ["bare"] + [i.name for i in inits]}
+    cmds = {"bare": [TRUE]}
+    for i in inits:
+        cmds[i.name] = i.argv([TRUE])
+    errs = {k: os.path.join(errdir, f"start-{k}.err") for k in cmds}
+    # Warm-up: page cache, dynamic loader caches.
+    for k in cmds:
+        for _ in range(3):
+            waitpid(spawn(cmds[k], stderr=errs[k]))
+    lines0 = {k: count_lines(errs[k]) for k in cmds}
+    order = list(cmds)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for k in order:
+            t0 = time.perf_counter_ns()
+            pid = spawn(cmds[k], stderr=errs[k])
+            st = waitpid(pid)
+            t1 = time.perf_counter_ns()
+            if st != 0:
+                raise RuntimeError(f"{k}: {cmds[k]} exited with status {P.exit_code(st)}")
+            res[k].append((t1 - t0) / 1e6)
+    res["log_lines"] = {k: (count_lines(errs[k]) - lines0[k]) / rounds for k in cmds}
+    return res
+
+
+def start_sleeper(init, errfile=None):
+    errfile = errfile or os.path.join(ERRDIR, f"sleeper-{init.name}.err")
+    pid = spawn(init.argv([SLEEP, "100"]), stderr=errfile)
+    child = P.wait_child_comm(pid, "sleep", 5.0)
+    if child is None:
+        P.kill_tree(pid)
+        waitpid(pid)
+        raise RuntimeError(f"{init.name}: child sleep never started")
+    return pid, child
+
+
+def strace_count(pid, secs):
+    """Completed system calls of `pid` (that process only) while strace is attached."""
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
+        s = subprocess.Popen(
+            ["strace", "-qq", "-p", str(pid), "-o", out.name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(secs)
+        s.send_signal(signal.SIGINT)
+        s.wait(10)
+        lines = out.read().splitlines()
+    done = [ln for ln in lines if re.search(r"\)\s+= ", ln) or re.search(r"resumed>.*= ", ln)]
+    return len(done), done
+
+
+def bench_idle(inits, secs):
+    """Peak RSS and idle cost of every init supervising a sleep, all at once."""
+    res = {}
+    procs = {i.name: start_sleeper(i) for i in inits}
+    try:
+        time.sleep(0.5)
+        for name, (pid, _) in procs.items():
+            res[name] = {
+                "hwm": P.status_field(pid, "VmHWM"),
+                "rss": P.status_field(pid, "VmRSS"),
+                "threads": P.status_field(pid, "Threads"),
+            }
+        before = {n: (P.ctxt_switches(p), P.cpu_ns(p)) for n, (p, _) in procs.items()}
+        time.sleep(secs)
+        for n, (p, _) in procs.items():
+            cs, ns = P.ctxt_switches(p), P.cpu_ns(p)
+            res[n]["ctxt"] = cs - before[n][0]
+            res[n]["cpu_ns"] = ns - before[n][1]
+        # strace, one init at a time (its own cost must not land on another).
+        for n, (p, _) in procs.items():
+            cnt, calls = strace_count(p, secs)
+            res[n]["syscalls"] = cnt
+            res[n]["syscall_list"] = calls
+    finally:
+        for n, (p, _) in procs.items():
+            P.kill_tree(p)
+            try:
+                waitpid(p)
+            except ChildProcessError:
+                pass
+        P.reap_all_children()
+    return res
+
+
+def bench_signals(inits, runs):
+    """SIGTERM -> init exited; child SIGKILLed -> init exited (ms, interleaved)."""
+    res = {i.name: {"term": [], "term_code": set(), "kill": [], "kill_code": set()} for i in inits}
+    order = list(inits)
+    for _ in range(runs):
+        for mode in ("term", "kill"):
+            random.shuffle(order)
+            for i in order:
+                pid, child = start_sleeper(i)
+                time.sleep(0.02)  # let the init settle into its wait
+                t0 = time.perf_counter_ns()
+                if mode == "term":
+                    os.kill(pid, signal.SIGTERM)
+                else:
+                    os.kill(child, signal.SIGKILL)
+                st = waitpid(pid, 15)
+                t1 = time.perf_counter_ns()
+                res[i.name][mode].append((t1 - t0) / 1e6)
+                res[i.name][mode + "_code"].add(P.exit_code(st))
+                P.kill_tree(child)
+                P.reap_all_children()
+    return res
+
+
+def run_storm(init, total, burst, hold, trace=False):
+    """One orphan storm with `init` as PID 1 of a new PID namespace. With
+    `trace`, the init's system calls during the storm are counted with
+    `strace -c -p` (a diagnostic: strace slows the init down)."""
+    err = tempfile.NamedTemporaryFile(prefix="bench-storm-", suffix=".err", delete=False)
+    err.close()
+    argv = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] + init.argv(
+        [sys.executable, "-c", P.STORM_SCRIPT, str(burst), str(hold), "10"], pid1=True
+    )
+    p = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(err.name, "wb"),
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        # The init is unshare's only child.
+        ipid = P.wait_for(lambda: (P.children(p.pid) or [None])[0], 5.0)
+        if ipid is None:
+            raise RuntimeError(f"{init.name}: no init under unshare")
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{init.name}: storm primary did not start")
+        tracer = None
+        if trace:
+            tout = err.name + ".strace"
+            tracer = subprocess.Popen(
+                ["strace", "-c", "-p", str(ipid), "-o", tout],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(0.5)
+        ns0, t0 = P.cpu_ns(ipid), P.cpu_ticks(ipid)
+        p.stdin.write(f"storm {total}\n")
+        p.stdin.flush()
+        line = p.stdout.readline()
+        ns1, t1 = P.cpu_ns(ipid), P.cpu_ticks(ipid)
+        syscalls = None
+        if tracer:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(10)
+            syscalls = parse_strace_c(P.read(tout, ""))
+            os.unlink(tout)
+        r = json.loads(line)
+        if "error" in r:
+            raise RuntimeError(f"{init.name}: {r['error']}")
+        p.stdin.write("exit\n")
+        p.stdin.close()
+        code = p.wait(30)
+        r.update(cpu_ns=ns1 - ns0, cpu_ticks=t1 - t0, code=code, log_lines=count_lines(err.name))
+        if syscalls is not None:
+            r["syscalls"] = syscalls
+        return r
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        os.unlink(err.name)
+
+
+def parse_strace_c(text):
+    """{syscall: calls} from a `strace -c` summary."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
+        if m and m.group(2) != "total":
+            out[m.group(2)] = int(m.group(1))
+    return out
+
+
+def bench_storm(inits, runs, total, burst, hold):
+    res = {i.name: [] for i in inits}
+    order = list(inits)
+    for _ in range(runs):
+        random.shuffle(order)
+        for i in order:
+            res[i.name].append(run_storm(i, total, burst, hold))
+    return res
+
+
+def raw_spawn_block(n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        pid = os.posix_spawn(TRUE, [TRUE], os.environ)
+        os.waitpid(pid, 0)
+    return time.perf_counter() - t0
+
+
+def bench_socket(dinit_path, total, block):
+    """dinit submissions/s vs raw posix_spawn+waitpid/s, in alternating blocks."""
+    d = tempfile.mkdtemp(prefix="bench-sock-")
+    path = os.path.join(d, "dinit.sock")
+    err = os.path.join(d, "stderr")
+    pid = spawn([dinit_path, "-socket", path, "-r", SLEEP, "1000"], stderr=err)
+    res = {"sub_s": 0.0, "raw_s": 0.0, "n": 0, "bad": []}
+    try:
+        primary = P.wait_child_comm(pid, "sleep", 5)
+        if primary is None or not P.wait_for(lambda: os.path.exists(path), 5):
+            raise RuntimeError("dinit did not start its primary and socket")
+        line = f"-r {TRUE}\n".encode()
+        # warm-up
+        for _ in range(20):
+            P.submit(path, line)
+        raw_spawn_block(20)
+        done = 0
+        while done < total:
+            k = min(block, total - done)
+            res["raw_s"] += raw_spawn_block(k)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                s.sendall(line)
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    c = s.recv(64)
+                    if not c:
+                        break
+                    buf += c
+                s.close()
+                if not buf.startswith(b"ok "):
+                    res["bad"].append(buf)
+            res["sub_s"] += time.perf_counter() - t0
+            done += k
+        # every child reaped: dinit has no child but the primary left.
+        t0 = time.perf_counter()
+        ok = P.wait_for(lambda: P.children(pid) == [primary], 10)
+        res["sub_s"] += time.perf_counter() - t0
+        res["reaped"] = bool(ok)
+        res["n"] = total
+        res["log_lines"] = count_lines(err)
+    finally:
+        P.kill_tree(pid)
+        waitpid(pid)
+        P.reap_all_children()
+        shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_ms(x):
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def machine():
+    cpu = "unknown"
+    for line in (P.read("/proc/cpuinfo") or "").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": nproc,
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def build_table(inits, R):
+    names = [i.name for i in inits]
+    cols = [i.label() for i in inits]
+    rows = []
+
+    def row(label, f):
+        rows.append([label] + [f(n) for n in names])
+
+    row("version", lambda n: R["version"][n])
+    row("binary size", lambda n: f"{R['size'][n]:,} B ({R['size'][n] / 1024:.1f} KiB)")
+    row("linkage", lambda n: R["linkage"][n])
+    st = R["start"]
+    bare = median(st["bare"])
+    row(
+        f"`INIT /bin/true` wall, ms: median (min–max), {len(st['bare'])} rounds",
+        lambda n: f"{fmt_ms(median(st[n]))} ({fmt_ms(min(st[n]))}–{fmt_ms(max(st[n]))})",
+    )
+    row(
+        f"start overhead vs bare `/bin/true` (median {fmt_ms(bare)} ms)",
+        lambda n: f"+{fmt_ms(median(st[n]) - bare)} ms",
+    )
+    row("stderr lines per `INIT /bin/true`", lambda n: f"{st['log_lines'][n]:g}")
+    idle = R["idle"]
+    row("peak RSS (VmHWM) supervising `sleep`", lambda n: f"{idle[n]['hwm']} KiB")
+    row(
+        f"idle {R['idle_secs']:g} s: syscalls (`strace -p`, init only)",
+        lambda n: str(idle[n]["syscalls"]),
+    )
+    row(
+        f"idle {R['idle_secs']:g} s: context switches (all threads, no tracer)",
+        lambda n: str(idle[n]["ctxt"]),
+    )
+    sg = R["signals"]
+    row(
+        f"SIGTERM → init exited, median of {len(sg['dinit']['term'])} (exit status)",
+        lambda n: f"{fmt_ms(median(sg[n]['term']))} ms ({'/'.join(map(str, sorted(sg[n]['term_code'])))})",
+    )
+    row(
+        f"child SIGKILLed → init exited, median of {len(sg['dinit']['kill'])} (exit status)",
+        lambda n: f"{fmt_ms(median(sg[n]['kill']))} ms ({'/'.join(map(str, sorted(sg[n]['kill_code'])))})",
+    )
+    so = R["storm"]
+    sp = R["storm_params"]
+    tag = f"{sp['total']:,} orphans, bursts of {sp['burst']}, median of {sp['runs']}"
+    row(
+        f"PID 1 orphan storm ({tag}): wall until all reaped",
+        lambda n: f"{median([r['elapsed'] for r in so[n]]) * 1000:.0f} ms",
+    )
+    row(
+        "… init CPU (schedstat; utime+stime)",
+        lambda n: f"{median([r['cpu_ns'] for r in so[n]]) / 1e6:.2f} ms; "
+        f"{median([r['cpu_ticks'] for r in so[n]]) * 1000 / P.CLK_TCK:.0f} ms",
+    )
+    row("… zombies left (max)", lambda n: str(max(r["zombies"] + r["live"] for r in so[n])))
+    row("… init log lines (max)", lambda n: str(max(r["log_lines"] for r in so[n])))
+    sk = R["socket"]
+    sub_rate = sk["n"] / sk["sub_s"] if sk["sub_s"] else 0
+    raw_rate = sk["n"] / sk["raw_s"] if sk["raw_s"] else 0
+    row(
+        f"socket submissions/s ({sk['n']:,} × `-r /bin/true`, each `ok`, all reaped)",
+        lambda n: f"{sub_rate:,.0f}/s ({100 * sub_rate / raw_rate:.0f} % of raw)" if n == "dinit" else "—",
+    )
+    row(
+        "raw fork+exec+wait of `/bin/true` from Python (posix_spawn)",
+        lambda n: f"{raw_rate:,.0f}/s" if n == "dinit" else "—",
+    )
+    out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out), sub_rate, raw_rate
+
+
+def median_se(xs):
+    """Standard error of a median, from the interquartile range (robust to outliers)."""
+    if len(xs) < 4:
+        return float("inf")
+    q1, _, q3 = statistics.quantiles(xs, n=4)
+    return 1.2533 * ((q3 - q1) / 1.349) / len(xs) ** 0.5
+
+
+def versus(mine, theirs):
+    """'met' when dinit's median is no worse; 'met (within noise)' when it is
+    worse by less than two standard errors of the difference; else 'NOT met'."""
+    diff = median(mine) - median(theirs)
+    if diff <= 0:
+        return "met"
+    se = (median_se(mine) ** 2 + median_se(theirs) ** 2) ** 0.5
+    return "met (within noise)" if diff <= 2 * se else "NOT met"
+
+
+def targets(inits, R, sub_rate, raw_rate):
+    """[(target, verdict, detail)], verdict one of met / met (within noise) / NOT met."""
+    peers = [i.name for i in inits if i.name != "dinit"]
+    st = R["start"]
+    idle = R["idle"]
+    sg = R["signals"]
+    cpu = {n: [r["cpu_ns"] / 1e6 for r in R["storm"][n]] for n in R["storm"]}
+    term = {n: sg[n]["term"] for n in sg}
+    bare = median(st["bare"])
+    t = []
+
+    def yes(ok):
+        return "met" if ok else "NOT met"
+
+    def best_of(d):
+        p = min(peers, key=lambda p: median(d[p]))
+        return p, d[p]
+
+    size = R["size"]["dinit"]
+    t.append(("x86_64 binary ≤ 64 KiB", yes(size <= 65536), f"{size:,} B"))
+    t.append(("peak RSS ≤ 128 KiB", yes(idle["dinit"]["hwm"] <= 128), f"{idle['dinit']['hwm']} KiB"))
+    p, xs = best_of(st)
+    t.append((
+        "start overhead ≤ best peer",
+        versus(st["dinit"], xs),
+        f"+{fmt_ms(median(st['dinit']) - bare)} ms vs +{fmt_ms(median(xs) - bare)} ms ({p})",
+    ))
+    sc = idle["dinit"]["syscalls"]
+    calls = "; ".join(c.split("(")[0] for c in idle["dinit"]["syscall_list"])
+    t.append(("0 syscalls while idle", yes(sc == 0), f"{sc}" + (f" ({calls}) under strace" if sc else "")))
+    t.append(("0 context switches while idle", yes(idle["dinit"]["ctxt"] == 0), f"{idle['dinit']['ctxt']}"))
+    p, xs = best_of(term)
+    t.append((
+        "SIGTERM → exit ≤ best peer",
+        versus(term["dinit"], xs),
+        f"{fmt_ms(median(term['dinit']))} ms vs {fmt_ms(median(xs))} ms ({p})",
+    ))
+    p, xs = best_of(cpu)
+    t.append((
+        "reaping CPU ≤ best peer",
+        versus(cpu["dinit"], xs),
+        f"{median(cpu['dinit']):.2f} ms vs {median(xs):.2f} ms ({p})",
+    ))
+    ll = max(r["log_lines"] for r in R["storm"]["dinit"])
+    t.append(("≤ 20 log lines per orphan storm", yes(ll <= 20), f"{ll}"))
+    ratio = sub_rate / raw_rate if raw_rate else 0
+    t.append((
+        "submissions/s ≥ 80 % of raw fork+exec",
+        yes(ratio >= 0.8 and R["socket"]["reaped"] and not R["socket"]["bad"]),
+        f"{100 * ratio:.0f} %" + ("" if R["socket"]["reaped"] else ", NOT all reaped")
+        + (f", {len(R['socket']['bad'])} not ok" if R["socket"]["bad"] else ""),
+    ))
+    return t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dinit")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test, not figures)")
+    ap.add_argument("--out", default=None, help="where to write the report (default: BENCHMARKS.md at the repository root)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench.py: needs root (PID namespaces, strace of other processes)")
+    dinit = os.path.abspath(args.dinit)
+    inits = [Init("dinit", dinit)] + [Init(n, p) for n, p in PEERS.items()]
+    missing = [i.path for i in inits if not os.access(i.path, os.X_OK)]
+    missing += [t for t in ("strace", "unshare", "readelf") if not shutil.which(t)]
+    if missing:
+        sys.exit(f"bench.py: missing {', '.join(missing)} (run: make bench)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = args.out or os.path.join(root, "BENCHMARKS.md")
+    q = args.quick
+    rounds = 30 if q else 200
+    sig_runs = 5 if q else 41
+    storm = {"total": 500 if q else 2000, "burst": 100, "hold": 0.1, "runs": 1 if q else 5}
+    sock_n = 300 if q else 2000
+
+    global ERRDIR
+    ERRDIR = tempfile.mkdtemp(prefix="dinit-bench-")
+    P.become_subreaper()
+    # The machine may be shared: a strong CFS weight (inherited by every
+    # process started below, inits and peers alike) keeps other load from
+    # dominating sub-millisecond figures. Best effort.
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -20)
+        niced = "all measured processes ran at nice -20"
+    except OSError:
+        niced = "nice unchanged"
+    random.seed()
+    load0 = (P.read("/proc/loadavg") or "?").split()[:3]
+    R = {"idle_secs": 2.0, "storm_params": storm}
+    t_begin = time.monotonic()
+    R["version"] = {i.name: version(i) for i in inits}
+    R["size"] = {i.name: os.stat(i.path).st_size for i in inits}
+    R["linkage"] = {i.name: linkage(i.path) for i in inits}
+    log(f"bench: start-to-exit, {rounds} interleaved rounds")
+    R["start"] = bench_start(inits, rounds, ERRDIR)
+    log("bench: peak RSS and idle cost")
+    R["idle"] = bench_idle(inits, R["idle_secs"])
+    log(f"bench: SIGTERM / child-killed, {sig_runs} interleaved runs")
+    R["signals"] = bench_signals(inits, sig_runs)
+    log(f"bench: orphan storms as PID 1, {storm['runs']} interleaved runs")
+    R["storm"] = bench_storm(inits, storm["runs"], storm["total"], storm["burst"], storm["hold"])
+    log(f"bench: {sock_n} socket submissions vs raw fork+exec")
+    R["socket"] = bench_socket(dinit, sock_n, 200)
+    elapsed = time.monotonic() - t_begin
+    load1 = (P.read("/proc/loadavg") or "?").split()[:3]
+
+    table, sub_rate, raw_rate = build_table(inits, R)
+    tg = targets(inits, R, sub_rate, raw_rate)
+    if any(label.startswith("reaping CPU") and verdict != "met" for label, verdict, _ in tg):
+        log("bench: reaping CPU behind the best peer; counting system calls of one traced storm per init")
+        R["storm_trace"] = {
+            i.name: run_storm(i, storm["total"], storm["burst"], storm["hold"], trace=True) for i in inits
+        }
+    m = machine()
+    rel = os.path.relpath(dinit, os.getcwd()) if dinit.startswith(os.getcwd()) else dinit
+    cmd = "make bench  # = python3 scripts/bench.py " + rel + (" --quick" if q else "")
+    tlines = [f"- {verdict}: {label} — {detail}" for label, verdict, detail in tg]
+    print(table)
+    print()
+    print("Targets:")
+    print("\n".join(tlines))
+
+    doc = f"""# Benchmarks
+
+dinit side by side with [tini](https://github.com/krallin/tini) (`tini-static`),
+[dumb-init](https://github.com/Yelp/dumb-init) and
+[catatonit](https://github.com/openSUSE/catatonit), measured in one run on one
+machine, interleaved. Regenerate with `make bench` (installs the Debian
+packages `tini`, `dumb-init`, `catatonit` and `strace` when missing, builds
+dinit, runs `scripts/bench.py`, rewrites this file).
+
+- date: {m['date']}
+- machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, Linux {m['kernel']}, Python {m['python']}
+- command: `{cmd}` (took {elapsed:.0f} s)
+- load average (1/5/15 min) before: {' '.join(load0)}, after: {' '.join(load1)} — the
+  machine was shared; interleaving spreads any load over all inits alike; {niced}
+
+{table}
+
+How each figure is taken (see the docstring of `scripts/bench.py`):
+every init runs with its default flags — `dinit -socket "" -r CMD`,
+`tini-static -s -- CMD` (`-s` only when not PID 1), `dumb-init CMD`,
+`catatonit -- CMD` — with stderr captured, not silenced by options. Wall
+times are `posix_spawn` → `waitpid` from Python; RSS, CPU and context
+switches are read from `/proc/PID` of the init by its host pid; idle system
+calls are those `strace -p PID` (that process only) sees complete in 2 s.
+The orphan storm runs each init as PID 1 of a new PID namespace
+(`unshare --pid --fork --mount-proc`); its primary makes the orphans: a
+burst leader forks {storm['burst']} children and exits at once, so they are
+reparented to PID 1, and all children of a burst sleep to the same deadline
+({storm['hold']} s), so they exit together and their SIGCHLDs coalesce.
+Socket submissions are sequential clients (`connect`, `-r /bin/true`, read
+`ok PID`, close), timed until the last child is reaped, in blocks of 200
+alternating with blocks of raw `posix_spawn` + `waitpid` of `/bin/true`.
+dumb-init is dynamically linked: its size does not include the C library
+and loader it needs at run time.
+
+## Targets (issue 5)
+
+{chr(10).join(tlines)}
+"""
+    notes = notes_for(R, tg)
+    if notes:
+        doc += "\n## Notes\n\n" + notes + "\n"
+    with open(out, "w") as f:
+        f.write(doc)
+    log(f"bench: wrote {out} ({elapsed:.0f} s)")
+
+
+def notes_for(R, tg):
+    """Explain a missed target from evidence gathered in this run."""
+    notes = []
+    idle = R["idle"]["dinit"]
+    if idle["syscalls"] and idle["ctxt"] == 0:
+        calls = "; ".join(idle["syscall_list"])
+        notes.append(
+            "- Idle syscalls: with nothing attached dinit had "
+            f"{idle['ctxt']} context switches in {R['idle_secs']:g} s (it never ran). The "
+            f"call(s) strace shows — `{calls}` — are dinit's response to the attach itself: "
+            "a ptrace attach makes a blocked `epoll_pwait` return EINTR (epoll waits are never "
+            "restarted), and dinit then reads the clock before waiting again. dumb-init "
+            "(`rt_sigtimedwait`) and catatonit (`read` on a signalfd) are restarted by the "
+            "kernel instead, so strace sees nothing from them."
+        )
+    tr = R.get("storm_trace")
+    if tr:
+        def desc(n):
+            sc = tr[n].get("syscalls") or {}
+            top = ", ".join(f"{k} {v:,}" for k, v in sorted(sc.items(), key=lambda kv: -kv[1])[:4])
+            return f"{n}: {sum(sc.values()):,} ({top})"
+
+        n = tr["dinit"]["orphans"]
+        per = {k: sum((tr[k].get("syscalls") or {}).values()) / n for k in tr}
+        notes.append(
+            f"- Reaping CPU: system calls of each init during one {n:,}-orphan storm "
+            "(`strace -c -p`, a separate diagnostic run after the measured ones): "
+            + "; ".join(desc(k) for k in tr)
+            + ". Per orphan: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in per.items())
+            + ". Reaping is one `wait4` per orphan for every init; what an init does "
+            "around it (clock reads, wake-ups, signal reads) is what its CPU figure adds."
+        )
+    return "\n".join(notes)
+
+
+def cleanup():
+    """Kill whatever we started that is still around; remove the stderr files."""
+    for c in P.descendants(os.getpid()):
+        try:
+            os.kill(c, signal.SIGKILL)
+        except OSError:
+            pass
+    P.reap_all_children()
+    if ERRDIR:
+        shutil.rmtree(ERRDIR, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
+    try:
+        main()
+    finally:
+        cleanup()
