@@ -72,8 +72,9 @@ check-size: build build-arm
 fmt:
 	cargo fmt
 
+# Needs the nightly toolchain and `cargo install cargo-fuzz` (not part of `make test`).
 fuzz:
-	cd fuzz && cargo +nightly fuzz run words -- -max_total_time=60 && cargo +nightly fuzz run expand -- -max_total_time=60
+	for t in words expand line; do cargo +nightly fuzz run $$t -- -max_total_time=60 || exit 1; done
 
 clean:
 	cargo clean

@@ -394,7 +394,8 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///   environment variable whose option was given as a flag is not read.
 /// * `-` and `--` alone are unexpected arguments (Go would end the options
 ///   there; here the options end at `-r`). `---x`, `-=x` are unknown
-///   options. `-h`/`-help` are unknown options too: there is no help text.
+///   options. `-h`/`-help`/`-version` are roles chosen by the first word
+///   (`role.rs`); seen later among options they are unknown options.
 /// * `-submit` in any spelling, with or without a value, is an error here.
 /// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
 ///   here; `commands` is handed on as it is.

@@ -34,11 +34,8 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     // Children get only fds 0–2, whatever dinit inherited (the issue's
     // "only fds 0–2"; tini and dumb-init would pass inherited ones on).
     sys::cloexec_inherited_fds();
-    let cfg: &'static Config<'static> = {
-        let cfg = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
-        static CFG: sys::Static<Option<Config<'static>>> = sys::Static::new(None);
-        sys::stash(&CFG, cfg)
-    };
+    let cfg: Config<'static> = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
+    let cfg = &cfg;
     crate::log::set_quiet(cfg.quiet);
 
     let st = sys::storage::startup().ok_or(Error::Failed {
@@ -62,11 +59,15 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         })?;
     }
     let start = match cfg.start {
-        // SPEC §2: a start command that cannot start aborts dinit with 1.
-        Some(text) => Some(command::build_string(text, &mut b).map_err(|e| {
-            warn!("start command: {e}");
-            Error::Failed {
-                what: "start command cannot be run",
+        // SPEC §2: a start command that cannot start aborts dinit with 1;
+        // a malformed one (bad quoting, `${`) is a usage error like any.
+        Some(text) => Some(command::build_string(text, &mut b).map_err(|e| match e {
+            Error::Usage { .. } => e,
+            _ => {
+                warn!("start command: {e}");
+                Error::Failed {
+                    what: "start command cannot be run",
+                }
             }
         })?),
         None => None,

@@ -102,6 +102,10 @@ pub struct Machine {
     pub code: Option<u8>,
     /// The prestop command was sent SIGTERM already.
     prestop_termed: bool,
+    /// dinit itself received SIGTERM/SIGINT during this run; a teardown
+    /// started by the primary's exit does not count, so the first signal
+    /// then is not yet the "second one" that kills at once.
+    signalled: bool,
 }
 
 fn one(a: Action) -> Actions {
@@ -123,6 +127,7 @@ impl Machine {
                     s,
                     code: None,
                     prestop_termed: false,
+                    signalled: false,
                 },
                 Actions::new(),
             )
@@ -133,6 +138,7 @@ impl Machine {
                     s,
                     code: None,
                     prestop_termed: false,
+                    signalled: false,
                 },
                 one(Action::SpawnCommands),
             )
@@ -180,6 +186,9 @@ impl Machine {
 
     /// dinit received SIGTERM or SIGINT.
     pub fn stop_signal(&mut self, sig: i32, now: u64) -> Actions {
+        if self.phase == Phase::Running {
+            self.signalled = true;
+        }
         match self.phase {
             // The supervisor passes the signal to the start command; it has
             // the grace period to finish, and a second signal kills it.
@@ -221,6 +230,12 @@ impl Machine {
                 self.phase = Phase::Terminating {
                     until: now + self.s.timeout_ms,
                 };
+                one(Action::Signal(sig))
+            }
+            // The first one to arrive while a primary's exit tears down:
+            // pass it on too, keep the grace period.
+            Phase::Terminating { .. } if !self.signalled => {
+                self.signalled = true;
                 one(Action::Signal(sig))
             }
             // A second one: skip the rest of the wait.
@@ -578,6 +593,15 @@ mod tests {
         m.primary_exited(0);
         m.managed_gone(false, 1);
         assert_eq!(acts(m.tick(10_001)), [KillLeftovers, Exit]);
+    }
+
+    #[test]
+    fn first_signal_after_primary_exit_keeps_the_grace_period() {
+        let (mut m, _) = Machine::new(settings());
+        m.primary_exited(0);
+        assert_eq!(acts(m.stop_signal(TERM, 10)), [Signal(TERM)]);
+        assert_eq!(m.deadline(), Some(10_000));
+        assert_eq!(acts(m.stop_signal(TERM, 20)), [KillAll]);
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl Server {
             // Full, and every client has its request waiting: serve them
             // first (they are readable this turn); the newcomer waits in the
             // backlog and the listener wakes us again.
-            if self.conns.is_full() && !self.evict_oldest() {
+            if self.conns.is_full() && self.oldest_silent().is_none() {
                 return;
             }
             let fd = match net::accept_with(
@@ -254,6 +254,11 @@ impl Server {
             if !peer_allowed(&fd) {
                 reply_line(fd.as_fd(), format_args!("error: permission denied"));
                 drain(fd.as_fd());
+                continue;
+            }
+            // Make room only for a client that actually arrived.
+            if self.conns.is_full() && !self.evict_oldest() {
+                reply_line(fd.as_fd(), format_args!("error: too many clients"));
                 continue;
             }
             let token = TOKEN_CONN_BASE + fd.as_raw_fd() as u64;
@@ -285,19 +290,22 @@ impl Server {
     /// chosen: it is about to be served, and evicting it would throw a real
     /// request away while silent ones keep their slots.
     fn evict_oldest(&mut self) -> bool {
-        let Some(i) = self
-            .conns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !has_input(c.fd.as_fd()))
-            .min_by_key(|(_, c)| c.active_ms)
-            .map(|(i, _)| i)
-        else {
+        let Some(i) = self.oldest_silent() else {
             return false;
         };
         let c = self.conns.swap_remove(i);
         reply_line(c.fd.as_fd(), format_args!("error: too many clients"));
         true
+    }
+
+    /// The slot of the client silent longest with nothing waiting unread.
+    fn oldest_silent(&self) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !has_input(c.fd.as_fd()))
+            .min_by_key(|(_, c)| c.active_ms)
+            .map(|(i, _)| i)
     }
 
     /// A client's fd is readable. When its line is complete (newline or end

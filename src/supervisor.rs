@@ -161,7 +161,10 @@ impl<'a> Supervisor<'a> {
         }; 8];
         while !self.machine.is_done() {
             let timeout = self.next_deadline().map(|d| {
-                let ms = d.saturating_sub(self.now);
+                // At most ~24 days per wait: longer timeouts would make
+                // rustix use epoll_pwait2, which older kernels and some
+                // seccomp profiles refuse. The loop simply waits again.
+                let ms = d.saturating_sub(self.now).min(i32::MAX as u64);
                 rustix::time::Timespec {
                     tv_sec: (ms / 1000) as i64,
                     tv_nsec: ((ms % 1000) * 1_000_000) as i64,
@@ -389,6 +392,7 @@ impl<'a> Supervisor<'a> {
                 info!("received {}, stopping", SigName(sig));
                 if let Some(pid) = self.aux[Aux::Start as usize] {
                     let _ = self.signal_pid(pid, sig);
+                    let _ = self.signal_pid(pid, SIGCONT);
                 }
                 let acts = self.machine.stop_signal(sig, now);
                 self.perform(acts);
@@ -606,6 +610,9 @@ impl<'a> Supervisor<'a> {
                     // full here.
                     let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
                     info!("pid {pid} started: {}", prog.cmd);
+                    if self.cfg.pgroup && i == last {
+                        sys::give_terminal(pid);
+                    }
                 }
                 Err(code) => {
                     let now = self.now;

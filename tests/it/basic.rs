@@ -1209,3 +1209,62 @@ fn not_quiet_by_default() {
         );
     }
 }
+
+/// SPEC §2: a malformed `-start` string (unterminated `${` or quote) is a
+/// usage error (2) like the same mistake in `-stop`, not a start failure (1).
+#[test]
+fn malformed_start_is_a_usage_error() {
+    for bad in ["/bin/echo ${X", "/bin/echo \"x"] {
+        for opt in ["-start", "-stop", "-prestop"] {
+            let out = Dinit::new("bad-start")
+                .args(["-socket", "", opt, bad, "-r", "/bin/true"])
+                .run();
+            assert_eq!(out.code, 2, "{opt} {bad:?}\n{}", out.dump());
+        }
+    }
+    // A start program that cannot be found is a start failure: 1.
+    let out = Dinit::new("start-missing")
+        .args(["-socket", "", "-start", "/no/such", "-r", "/bin/true"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.dump());
+}
+
+/// SPEC §2 `-pgroup`: with a terminal on stdin, the primary's group gets it,
+/// so a primary that reads the terminal works instead of being stopped by
+/// SIGTTIN (`docker run -it` with `-pgroup`). `script` provides the tty.
+#[test]
+fn pgroup_primary_can_read_the_terminal() {
+    let d = Dinit::new("pgroup-tty");
+    let out_file = d.dir.join("got");
+    let inner = format!(
+        "{} -socket '' -pgroup -r /bin/sh -c 'read x; echo \"got $$x\" > {}'",
+        bin().display(),
+        out_file.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux) must be installed");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"hello\n").unwrap();
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dinit -pgroup hung on a terminal read");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert_eq!(fs::read_to_string(&out_file).unwrap(), "got hello\n");
+}

@@ -1081,3 +1081,45 @@ fn own_sigpipe_is_not_forwarded() {
     };
     assert_eq!(status.code(), Some(143));
 }
+
+/// SPEC §3: after the primary exits, the others are in their grace period;
+/// the first SIGTERM to dinit then is passed on but does not cut the grace
+/// period short (only a second one kills at once).
+#[test]
+fn first_sigterm_after_primary_exit_keeps_the_grace_period() {
+    let d = dinit("first-term-after-primary");
+    let worker = script(
+        &d.dir,
+        "worker.sh",
+        "trap 'echo term >> terms; [ -e again ] && { sleep 1; echo done > done; exit 0; }; touch again' TERM\n\
+         echo ready > ready\nwhile :; do sleep 0.05; done\n",
+    );
+    let mut d = d
+        .args([
+            "-timeout",
+            "30",
+            "-r",
+            &path(&worker),
+            "-r",
+            "/bin/sh",
+            "-c",
+            "until [ -e ready ]; do sleep 0.05; done; exit 4",
+        ])
+        .spawn();
+    d.wait_file("terms", "term");
+    let dir = d.dir.clone();
+    d.signal(SIGTERM);
+    let out = d.wait();
+    assert_eq!(out.code, 4, "{}", out.dump());
+    assert!(
+        !out.stderr.contains("killing"),
+        "the first SIGTERM killed at once\n{}",
+        out.dump()
+    );
+    assert_eq!(lines(&dir, "terms"), ["term", "term"], "{}", out.dump());
+    assert!(
+        dir.join("done").exists(),
+        "the worker did not finish its handler\n{}",
+        out.dump()
+    );
+}

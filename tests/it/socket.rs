@@ -1478,3 +1478,37 @@ fn client_error_messages() {
     assert!(c.stderr.contains("timed out"), "{c:?}");
     assert!(t.elapsed() < Duration::from_secs(25), "{:?}", t.elapsed());
 }
+
+/// SPEC §5: a new client makes room by dropping exactly one silent client
+/// (the one silent longest), not more, and a client whose line is already
+/// waiting is never the one dropped.
+#[test]
+fn one_newcomer_evicts_one_silent_client() {
+    let d = Dinit::new("evict-one");
+    let sock = d.sock();
+    let r = up(d.args(["-socket", &sock, "-r", "/bin/sleep", "60"]));
+    let mut silent: Vec<UnixStream> = Vec::new();
+    for _ in 0..16 {
+        silent.push(UnixStream::connect(&sock).unwrap());
+        // Let dinit accept each in turn, so "silent longest" is well defined.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let reply = raw(&sock, b"-r /bin/true\n");
+    assert!(reply.starts_with("ok "), "{reply:?}");
+    // Exactly one of the 16 was told to go, and it is the oldest.
+    let mut dropped = Vec::new();
+    for (i, s) in silent.iter_mut().enumerate() {
+        s.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => dropped.push((i, String::from_utf8_lossy(&buf[..n]).into_owned())),
+            _ => {}
+        }
+    }
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(dropped[0].0, 0, "{dropped:?}");
+    assert!(dropped[0].1.contains("too many clients"), "{dropped:?}");
+    r.signal(libc::SIGTERM);
+    let out = r.wait();
+    assert_eq!(out.code, 143, "{}", out.dump());
+}
