@@ -204,17 +204,11 @@ impl<'a> Supervisor<'a> {
             let acts = self.machine.tick(now);
             self.perform(acts);
             if let Some(n) = self.orphans.flush(now) {
-                info!(
-                    "reaped {n} orphaned process{}",
-                    if n == 1 { "" } else { "es" }
-                );
+                info!("reaped {n} orphaned process{}", es(n as usize));
             }
         }
         if let Some(n) = self.orphans.take() {
-            info!(
-                "reaped {n} orphaned process{}",
-                if n == 1 { "" } else { "es" }
-            );
+            info!("reaped {n} orphaned process{}", es(n as usize));
         }
         if let Some(server) = self.server.take() {
             server.close();
@@ -405,11 +399,7 @@ impl<'a> Supervisor<'a> {
                     info!("forwarded {} to the start command", SigName(sig));
                 } else {
                     let n = self.signal_all(sig);
-                    info!(
-                        "forwarded {} to {n} process{}",
-                        SigName(sig),
-                        if n == 1 { "" } else { "es" }
-                    );
+                    info!("forwarded {} to {n} process{}", SigName(sig), es(n));
                 }
             }
         }
@@ -490,10 +480,7 @@ impl<'a> Supervisor<'a> {
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
         if let Some(n) = self.orphans.reaped(now) {
-            info!(
-                "reaped {n} orphaned process{}",
-                if n == 1 { "" } else { "es" }
-            );
+            info!("reaped {n} orphaned process{}", es(n as usize));
         }
     }
 
@@ -534,18 +521,10 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::Signal(sig) => {
-                let n = self
-                    .table
-                    .iter()
-                    .filter(|p| self.signal_pid(p.pid, sig).is_ok())
-                    .count();
+                let n = self.signal_all(sig);
                 self.signal_all(SIGCONT);
                 if n > 0 {
-                    info!(
-                        "sent {} to {n} process{}",
-                        SigName(sig),
-                        if n == 1 { "" } else { "es" }
-                    );
+                    info!("sent {} to {n} process{}", SigName(sig), es(n));
                 }
             }
             Action::KillAll => {
@@ -554,10 +533,7 @@ impl<'a> Supervisor<'a> {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
                 if n > 0 {
-                    warn!(
-                        "killing {n} remaining process{}",
-                        if n == 1 { "" } else { "es" }
-                    );
+                    warn!("killing {n} remaining process{}", es(n));
                 }
             }
             Action::TermPrestop => {
@@ -653,6 +629,11 @@ fn spawn_program(prog: &Program<'_>, pgroup: bool) -> Result<i32, SpawnError> {
         Ok(_) => {}
     }
     r
+}
+
+/// The plural ending of "process".
+fn es(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
 }
 
 /// ` 12 13`: pids for a reply line.
