@@ -24,7 +24,7 @@ use crate::sys::signals::{
     self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo,
 };
 use crate::sys::spawn::Argv;
-use crate::sys::spawn::{self, SpawnError};
+use crate::sys::spawn::{self, Group, SpawnError};
 use crate::table::Table;
 use crate::words;
 use rustix::event::epoll;
@@ -310,7 +310,7 @@ impl<'a> Supervisor<'a> {
                 let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
                 let mut error = None;
                 for p in &progs {
-                    match spawn_program(p, self.cfg.pgroup) {
+                    match spawn_program(p, self.group()) {
                         Ok(pid) => {
                             let _ = self.table.insert(pid, false, self.now, &p.cmd);
                             info!("pid {pid} started: {}", p.cmd);
@@ -580,15 +580,17 @@ impl<'a> Supervisor<'a> {
         let last = self.plan.programs.len().saturating_sub(1);
         for (i, prog) in self.plan.programs.iter().enumerate() {
             let primary = self.cfg.primary_all || i == last;
-            match self.spawn(prog) {
+            // With -pgroup the last command (the primary) gets the terminal.
+            let group = match self.group() {
+                Group::Own if i == last => Group::OwnWithTerminal,
+                g => g,
+            };
+            match self.spawn(prog, group) {
                 Ok(pid) => {
                     // Capacity was checked at startup; the table cannot be
                     // full here.
                     let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
                     info!("pid {pid} started: {}", prog.cmd);
-                    if self.cfg.pgroup && i == last {
-                        sys::give_terminal(pid);
-                    }
                 }
                 Err(code) => {
                     let now = self.now;
@@ -602,7 +604,7 @@ impl<'a> Supervisor<'a> {
     }
 
     fn spawn_aux(&mut self, which: Aux, prog: &Program<'_>) {
-        if let Ok(pid) = self.spawn(prog) {
+        if let Ok(pid) = self.spawn(prog, self.group()) {
             info!("{} command pid {pid} started: {}", which.name(), prog.cmd);
             self.aux[which as usize] = Some(pid);
         }
@@ -610,8 +612,17 @@ impl<'a> Supervisor<'a> {
 
     /// Start a program; on failure log why and return the exit code SPEC §3
     /// gives it (127, 126, 1).
-    fn spawn(&self, prog: &Program<'_>) -> Result<i32, u8> {
-        spawn_program(prog, self.cfg.pgroup).map_err(|e| match e {
+    /// The process group children start in.
+    fn group(&self) -> Group {
+        if self.cfg.pgroup {
+            Group::Own
+        } else {
+            Group::Inherit
+        }
+    }
+
+    fn spawn(&self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
+        spawn_program(prog, group).map_err(|e| match e {
             SpawnError::Fork(_) => crate::error::EXIT_FAILURE,
             SpawnError::Exec(errno) => {
                 crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno).exit_code()
@@ -621,8 +632,8 @@ impl<'a> Supervisor<'a> {
 }
 
 /// Start a program, logging a failure.
-fn spawn_program(prog: &Program<'_>, pgroup: bool) -> Result<i32, SpawnError> {
-    let r = spawn::spawn(&prog.exec, pgroup);
+fn spawn_program(prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
+    let r = spawn::spawn(&prog.exec, group);
     match r {
         Err(SpawnError::Exec(errno)) => warn!("unable to start {}: {}", prog.cmd, Errno(errno)),
         Err(SpawnError::Fork(errno)) => warn!("unable to fork for {}: {}", prog.cmd, Errno(errno)),

@@ -138,24 +138,6 @@ pub fn cloexec_inherited_fds() {
     }
 }
 
-/// With `-pgroup`, hand the terminal on stdin (if any, and if dinit's own
-/// group has it) to the primary's process group: a child in a background
-/// group that reads the terminal is stopped by SIGTTIN, and `docker run -it`
-/// with `-pgroup` would hang. Same ioctl numbers on x86_64 and aarch64.
-pub fn give_terminal(pgid: i32) {
-    const TIOCGPGRP: usize = 0x540F;
-    const TIOCSPGRP: usize = 0x5410;
-    let mut fg: i32 = 0;
-    // SAFETY: TIOCGPGRP writes one pid_t into `fg`; on a non-tty it fails.
-    let r = unsafe { sc::syscall!(IOCTL, 0, TIOCGPGRP, &mut fg as *mut i32) };
-    // SAFETY: getpgid takes an integer.
-    let own = unsafe { sc::syscall!(GETPGID, 0) };
-    if check(r).is_ok() && check(own) == Ok(fg as usize) {
-        // SAFETY: TIOCSPGRP reads one pid_t from `pgid`.
-        let _ = unsafe { sc::syscall!(IOCTL, 0, TIOCSPGRP, &pgid as *const i32) };
-    }
-}
-
 /// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
 /// children exist but none has exited, `Err(ECHILD)` when there are none.
 pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {

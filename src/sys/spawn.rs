@@ -108,9 +108,28 @@ impl<'s> Exec<'s> {
 const CLONE_EXIT_SIGCHLD: usize = 17;
 const O_CLOEXEC: usize = 0o2000000;
 
+/// The process group a child starts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// dinit's own.
+    Inherit,
+    /// Its own (`-pgroup`).
+    Own,
+    /// Its own, and it takes the terminal on stdin when dinit's group has it
+    /// (`-pgroup`'s primary): a background group reading the terminal would
+    /// be stopped by SIGTTIN. Done in the child before `execve`, so the
+    /// program can never reach its first read still in the background.
+    OwnWithTerminal,
+}
+
 /// Start `exec` in a new process (in a new process group when `pgroup`),
 /// returning its pid once it has called `execve` successfully.
-pub fn spawn(exec: &Exec<'_>, pgroup: bool) -> Result<i32, SpawnError> {
+pub fn spawn(exec: &Exec<'_>, group: Group) -> Result<i32, SpawnError> {
+    let pgroup = group != Group::Inherit;
+    // dinit's own group, read here: in the child it could already be the
+    // child's own, since the parent also moves it (below).
+    // SAFETY: getpgid takes an integer.
+    let own_group = unsafe { sc::syscall!(GETPGID, 0) };
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two ints into `fds`.
     check(unsafe { sc::syscall!(PIPE2, fds.as_mut_ptr(), O_CLOEXEC) }).map_err(SpawnError::Fork)?;
@@ -127,7 +146,7 @@ pub fn spawn(exec: &Exec<'_>, pgroup: bool) -> Result<i32, SpawnError> {
         }
         // SAFETY: we are the child of a raw clone; `exec`'s pointers are
         // valid by construction (Argv, Exec::new) and `wr` is open.
-        Ok(0) => unsafe { child(exec, wr, pgroup) },
+        Ok(0) => unsafe { child(exec, wr, group, own_group) },
         Ok(pid) => pid as i32,
     };
 
@@ -176,10 +195,25 @@ pub fn spawn(exec: &Exec<'_>, pgroup: bool) -> Result<i32, SpawnError> {
 /// # Safety
 ///
 /// Only to be called in the child of a raw clone.
-unsafe fn child(exec: &Exec<'_>, wr: i32, pgroup: bool) -> ! {
-    if pgroup {
+unsafe fn child(exec: &Exec<'_>, wr: i32, group: Group, parent_group: usize) -> ! {
+    if group != Group::Inherit {
         // SAFETY: setpgid takes two integers.
         let _ = unsafe { sc::syscall!(SETPGID, 0, 0) };
+    }
+    if group == Group::OwnWithTerminal {
+        const TIOCGPGRP: usize = 0x540F;
+        const TIOCSPGRP: usize = 0x5410;
+        let mut fg: i32 = 0;
+        // SAFETY: TIOCGPGRP writes one pid_t into `fg`; fails on a non-tty.
+        let r = unsafe { sc::syscall!(IOCTL, 0, TIOCGPGRP, &mut fg as *mut i32) };
+        if check(r).is_ok() && Ok(fg as usize) == check(parent_group) {
+            // SAFETY: getpid takes nothing.
+            let me = unsafe { sc::syscall!(GETPID) } as i32;
+            // From a background group this would raise SIGTTOU, but every
+            // signal is still blocked here (dinit's mask), so the kernel
+            // lets it through. SAFETY: TIOCSPGRP reads one pid_t.
+            let _ = unsafe { sc::syscall!(IOCTL, 0, TIOCSPGRP, &me as *const i32) };
+        }
     }
     let empty = 0u64;
     // SAFETY: the pointer is to a live u64, the kernel sigset size.

@@ -666,11 +666,15 @@ fn socket_removed_on_every_exit_path() {
 fn default_path_in_a_private_mount_namespace() {
     let d = Dinit::new("sock-default");
     let dir = d.dir.clone();
-    let b = bin();
-    let b = b.display();
-    let link = submit_link(&dir);
-    let p = |n: &str| dir.join(n).display().to_string();
-    let inner = script(
+    // Inside the namespace a tmpfs covers /tmp, which may also hide this
+    // checkout (a clone under /tmp): the test directory is bound on /mnt
+    // first, with a copy of dinit and a dinit-submit link next to it.
+    fs::copy(bin(), dir.join("dinit")).unwrap();
+    std::os::unix::fs::symlink("dinit", dir.join("dinit-submit")).unwrap();
+    let b = "/mnt/dinit";
+    let link = "/mnt/dinit-submit";
+    let p = |n: &str| format!("/mnt/{n}");
+    script(
         &dir,
         "inner.sh",
         &format!(
@@ -682,7 +686,6 @@ fn default_path_in_a_private_mount_namespace() {
              {link} /bin/sleep 31 > {link_out} 2> {link_err}; echo $? > {link_rc}\n\
              {b} -submit -list > {list_out} 2> {list_err}; echo $? > {list_rc}\n\
              exit 4\n",
-            link = link.display(),
             dinit_pid = p("dinit.pid"),
             mode = p("mode"),
             sub_out = p("sub.out"),
@@ -701,11 +704,13 @@ fn default_path_in_a_private_mount_namespace() {
         &dir,
         "outer.sh",
         &format!(
-            "mount -t tmpfs dinit-it /tmp || exit 90\n\
+            "mkdir -p /mnt && mount --bind {dir} /mnt || exit 91\n\
+             mount -t tmpfs dinit-it /tmp || exit 90\n\
              {b} -r /bin/sh {inner}\n\
              echo $? > {rc}\n\
              if [ -e /tmp/dinit.sock ]; then echo present; else echo absent; fi > {after}\n",
-            inner = inner.display(),
+            dir = dir.display(),
+            inner = p("inner.sh"),
             rc = p("dinit.rc"),
             after = p("after"),
         ),
