@@ -1,0 +1,137 @@
+//! The socket's requests (SPEC §5), answered by the supervisor: `-list`,
+//! and `-r` groups started as managed, never primary, children. A child
+//! module of `supervisor`, so it works on the supervisor's own state; like
+//! the loop, nothing here allocates.
+
+use super::{Supervisor, spawn_program};
+use crate::arena::Bump;
+use crate::command::{self, Builder, Program};
+use crate::error::Errno;
+use crate::socket::{self, Reply, Request};
+use crate::sys::spawn::SpawnError;
+use crate::words;
+
+impl Supervisor<'_> {
+    /// The listener or a client is readable.
+    pub(super) fn on_socket(&mut self, token: u64) {
+        let Some(mut server) = self.server.take() else {
+            return;
+        };
+        let now = self.now;
+        if token == socket::TOKEN_LISTENER {
+            server.accept(&self.epoll, now);
+        } else {
+            server.readable(token, now, &mut |line, reply| self.on_request(line, reply));
+        }
+        self.server = Some(server);
+    }
+
+    /// Answer one client line (SPEC §5).
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+    fn on_request(&mut self, line: &mut [u8], reply: &mut Reply<'_>) {
+        match socket::parse(line) {
+            Err(msg) => reply.line(format_args!("error: {msg}")),
+            Ok(Request::List) => {
+                let now = self.now;
+                for p in self.table.iter() {
+                    let secs = now.saturating_sub(p.started_ms) / 1000;
+                    let primary = if p.primary { "yes" } else { "no" };
+                    reply.line(format_args!(
+                        "pid {} primary {primary} running {secs}s cmd {}",
+                        p.pid, p.cmd
+                    ));
+                }
+            }
+            Ok(Request::Run(words)) => self.submit(&words, reply),
+        }
+    }
+
+    /// Start the `-r` groups of a client line: all are built and resolved
+    /// before any starts, so a bad one starts nothing.
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+    fn submit(&mut self, words: &[&[u8]], reply: &mut Reply<'_>) {
+        /// The most commands one line may start.
+        const SUBMIT_MAX: usize = 16;
+        if !self.machine.accepting() {
+            reply.line(format_args!(
+                "error: not accepting commands (dinit is starting or stopping)"
+            ));
+            return;
+        }
+        // Take the arena out for the duration (restored below), so programs
+        // built in it can live while `self` is used.
+        let bytes = core::mem::take(&mut self.plan.socket_bytes);
+        let ptrs = core::mem::take(&mut self.plan.socket_ptrs);
+        {
+            let mut b = Builder {
+                bytes: Bump::new(&mut *bytes),
+                ptrs: Bump::new(&mut *ptrs),
+                envp: self.plan.envp,
+            };
+            let mut progs: heapless::Vec<Program<'_>, SUBMIT_MAX> = heapless::Vec::new();
+            let mut failed = false;
+            for group in words::groups(words) {
+                match command::build(group, &mut b) {
+                    Ok(p) if progs.push(p).is_ok() => {}
+                    Ok(_) => {
+                        reply.line(format_args!(
+                            "error: too many commands in one line (the most is {SUBMIT_MAX})"
+                        ));
+                        failed = true;
+                        break;
+                    }
+                    Err(e) => {
+                        reply.line(format_args!("error: {e}"));
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if !failed && self.table.len() + progs.len() > crate::table::PROC_MAX {
+                reply.line(format_args!(
+                    "error: process table full ({} processes)",
+                    crate::table::PROC_MAX
+                ));
+                failed = true;
+            }
+            if !failed {
+                let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
+                let mut error = None;
+                for p in &progs {
+                    match spawn_program(p, self.group()) {
+                        Ok(pid) => {
+                            let _ = self.table.insert(pid, false, self.now, &p.cmd);
+                            info!("pid {pid} started: {}", p.cmd);
+                            let _ = pids.push(pid);
+                        }
+                        Err(e) => {
+                            error = Some((p.cmd, e));
+                            break;
+                        }
+                    }
+                }
+                match error {
+                    None => reply.line(format_args!("ok{}", Pids(&pids))),
+                    Some((cmd, SpawnError::Exec(errno) | SpawnError::Fork(errno))) => {
+                        reply.line(format_args!(
+                            "error: unable to start {cmd}: {} (started:{})",
+                            Errno(errno),
+                            Pids(&pids)
+                        ))
+                    }
+                }
+            }
+        }
+        self.plan.socket_bytes = bytes;
+        self.plan.socket_ptrs = ptrs;
+    }
+}
+
+/// ` 12 13`: pids for a reply line.
+struct Pids<'a>(&'a [i32]);
+
+impl core::fmt::Display for Pids<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.iter().try_for_each(|p| write!(f, " {p}"))
+    }
+}
