@@ -88,6 +88,9 @@ enum Setting {
     Quiet,
     Success,
     Submit,
+    /// `-h`/`-help` among the options: print the usage (SPEC §1), as Go's
+    /// flag package does wherever it sees them.
+    Help,
 }
 
 impl Setting {
@@ -95,7 +98,7 @@ impl Setting {
     fn is_bool(self) -> bool {
         matches!(
             self,
-            Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit
+            Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help
         )
     }
 
@@ -143,6 +146,8 @@ const OPTIONS: &[OptSpec] = &[
     opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
     opt(b"success", Setting::Success, "invalid value for -success"),
     opt(b"submit", Setting::Submit, SUBMIT_NOT_FIRST),
+    opt(b"h", Setting::Help, "invalid value for -h"),
+    opt(b"help", Setting::Help, "invalid value for -help"),
 ];
 
 /// One environment variable: its name, what it sets, the message for a bad
@@ -308,7 +313,7 @@ fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) ->
         Setting::Socket => cfg.socket = text,
         Setting::Maxproc => cfg.maxproc = parse_fraction(text)?,
         Setting::Success => cfg.success.insert(parse_code(text)?),
-        Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit => {
+        Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help => {
             let on = match value {
                 None => true,
                 Some(v) => parse_bool(v)?,
@@ -394,8 +399,9 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///   environment variable whose option was given as a flag is not read.
 /// * `-` and `--` alone are unexpected arguments (Go would end the options
 ///   there; here the options end at `-r`). `---x`, `-=x` are unknown
-///   options. `-h`/`-help`/`-version` are roles chosen by the first word
-///   (`role.rs`); seen later among options they are unknown options.
+///   options. `-h`/`-help` anywhere among the options ask for the usage
+///   (`Error::Help`, exit 0), as with Go's flag package; `-version` is a
+///   role only as the first word (`role.rs`), later an unknown option.
 /// * `-submit` in any spelling, with or without a value, is an error here.
 /// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
 ///   here; `commands` is handed on as it is.
@@ -430,11 +436,17 @@ pub fn parse<'a>(
             written,
             value,
         } = flag?;
-        if spec.setting == Setting::Submit {
-            return Err(Error::Usage {
-                what: SUBMIT_NOT_FIRST,
-                word: b"",
-            });
+        match spec.setting {
+            Setting::Submit => {
+                return Err(Error::Usage {
+                    what: SUBMIT_NOT_FIRST,
+                    word: b"",
+                });
+            }
+            Setting::Help if value.is_none_or(|v| parse_bool(v) == Some(true)) => {
+                return Err(Error::Help);
+            }
+            _ => {}
         }
         apply(&mut cfg, spec.setting, value).ok_or(Error::Usage {
             what: spec.bad_value,
@@ -966,8 +978,7 @@ mod tests {
             (&["---timeout", "5", "-r", "x"], UNKNOWN, "---timeout"),
             (&["-=5", "-r", "x"], UNKNOWN, "-=5"),
             (&["--=5", "-r", "x"], UNKNOWN, "--=5"),
-            (&["-h", "-r", "x"], UNKNOWN, "-h"),
-            (&["-help", "-r", "x"], UNKNOWN, "-help"),
+            (&["-h=maybe", "-r", "x"], "invalid value for -h", "maybe"),
             (&["-version", "-r", "x"], UNKNOWN, "-version"),
             (&["-t", "5", "-r", "x"], UNKNOWN, "-t"),
             (&["-quiet", "-bogus", "-r", "x"], UNKNOWN, "-bogus"),
@@ -1015,6 +1026,22 @@ mod tests {
                 assert_eq!(err(&[w, "-r", "x"], &[]), (NEEDS_VALUE, w.into()));
             }
         }
+    }
+
+    #[test]
+    fn help_anywhere_among_the_options() {
+        for args in [
+            &["-h", "-r", "x"][..],
+            &["-quiet", "-help", "-r", "x"],
+            &["--help"],
+            &["-timeout", "5", "--h=true", "-r", "x"],
+        ] {
+            assert_eq!(run(args, &[]), Err(Error::Help), "{args:?}");
+        }
+        assert!(run(&["-h=false", "-r", "x"], &[]).is_ok());
+        // After -r it is an argument of the command.
+        assert!(run(&["-r", "x", "-h"], &[]).is_ok());
+        assert_eq!(Error::Help.exit_code(), 0);
     }
 
     #[test]

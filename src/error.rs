@@ -30,6 +30,8 @@ pub enum Error<'a> {
     Sys { what: &'static str, errno: i32 },
     /// A failure with nothing more to say than `what` (start command failed...).
     Failed { what: &'static str },
+    /// `-h`/`-help` among the options: not a failure, print the usage.
+    Help,
 }
 
 impl Error<'_> {
@@ -40,6 +42,7 @@ impl Error<'_> {
             Error::NotFound { .. } => EXIT_NOT_FOUND,
             Error::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
             Error::Sys { .. } | Error::Failed { .. } => EXIT_FAILURE,
+            Error::Help => 0,
         }
     }
 
@@ -73,6 +76,7 @@ impl fmt::Display for Error<'_> {
             }
             Error::Sys { what, errno } => write!(f, "{what}: {}", Errno(errno)),
             Error::Failed { what } => write!(f, "{what}"),
+            Error::Help => f.write_str("usage requested"),
         }
     }
 }

@@ -20,6 +20,10 @@ use core::fmt::Write as _;
 pub fn run(args: &'static [&'static [u8]]) -> u8 {
     match prepare_and_run(args) {
         Ok(code) => code,
+        Err(Error::Help) => {
+            let _ = sys::write_all(1, crate::version::USAGE.as_bytes());
+            0
+        }
         Err(e) => {
             warn!("{e}");
             e.exit_code()

@@ -380,14 +380,15 @@ fn boolean_option_spellings() {
     assert_eq!(out.code, 3, "-primary=false\n{}", out.dump());
 }
 
-/// SPEC §1: `-h`, `-help`, `--help` print usage to stdout and exit 0.
+/// SPEC §1: `-h`, `-help`, `--help` print usage to stdout and exit 0, also
+/// after other options (Go's flag package).
 #[test]
 fn help_prints_usage() {
-    for flag in ["-h", "-help", "--help"] {
+    for flag in ["-h", "-help", "--help", "-quiet -h", "-timeout 5 --help"] {
         let d = Dinit::new("help");
         let m = marker_cmd(&d.dir);
         let marker = d.dir.join("ran");
-        let out = d.args([flag]).args(m).run();
+        let out = d.args(flag.split(' ')).args(m).run();
         assert_eq!(out.code, 0, "{flag}\n{}", out.dump());
         assert!(
             out.stdout.to_lowercase().contains("usage"),
