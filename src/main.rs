@@ -23,7 +23,10 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let code = match args {
         Some(args) => dinit::run(args, old_mask),
         None => {
-            let _ = dinit::sys::write_all(2, b"dinit: too many arguments\n");
+            dinit::warn!(
+                "too many arguments (the most is {})",
+                dinit::sys::args::ARGS_MAX
+            );
             dinit::error::EXIT_USAGE
         }
     };
