@@ -101,6 +101,10 @@ impl Proc {
 pub struct Full;
 
 pub struct Table {
+    /// The pid of each slot (0 = free), apart from the slots themselves: a
+    /// lookup (once per reaped child, orphans included) scans 1 KiB, not
+    /// 256 full slots — that matters in a storm of thousands of orphans.
+    pids: [i32; PROC_MAX],
     slots: [Proc; PROC_MAX],
     len: usize,
 }
@@ -114,6 +118,7 @@ impl Default for Table {
 impl Table {
     pub const fn new() -> Table {
         Table {
+            pids: [0; PROC_MAX],
             slots: [Proc::EMPTY; PROC_MAX],
             len: 0,
         }
@@ -131,6 +136,10 @@ impl Table {
         self.len == PROC_MAX
     }
 
+    fn index(&self, pid: i32) -> Option<usize> {
+        self.pids.iter().position(|&p| p == pid)
+    }
+
     /// Record a new child.
     pub fn insert(
         &mut self,
@@ -139,8 +148,9 @@ impl Table {
         started_ms: u64,
         cmd: &CmdText,
     ) -> Result<(), Full> {
-        let slot = self.slots.iter_mut().find(|p| p.pid == 0).ok_or(Full)?;
-        *slot = Proc {
+        let i = self.index(0).ok_or(Full)?;
+        self.pids[i] = pid;
+        self.slots[i] = Proc {
             pid,
             primary,
             started_ms,
@@ -151,7 +161,10 @@ impl Table {
     }
 
     pub fn get(&self, pid: i32) -> Option<&Proc> {
-        self.iter().find(|p| p.pid == pid)
+        if pid <= 0 {
+            return None;
+        }
+        self.index(pid).map(|i| &self.slots[i])
     }
 
     /// Take `pid` out of the table (when it has been reaped).
@@ -159,15 +172,18 @@ impl Table {
         if pid <= 0 {
             return None;
         }
-        let slot = self.slots.iter_mut().find(|p| p.pid == pid)?;
-        let p = *slot;
-        slot.pid = 0;
+        let i = self.index(pid)?;
+        self.pids[i] = 0;
         self.len -= 1;
-        Some(p)
+        Some(self.slots[i])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Proc> {
-        self.slots.iter().filter(|p| p.pid != 0)
+        self.pids
+            .iter()
+            .zip(self.slots.iter())
+            .filter(|(pid, _)| **pid != 0)
+            .map(|(_, p)| p)
     }
 }
 
