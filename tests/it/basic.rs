@@ -1254,18 +1254,7 @@ fn pgroup_primary_can_read_the_terminal() {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"hello\n").unwrap();
     }
-    let deadline = std::time::Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("dinit -pgroup hung on a terminal read");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    let status = wait_child(&mut child, "dinit -pgroup reading the terminal");
     assert!(status.success(), "{status:?}");
     assert_eq!(fs::read_to_string(&out_file).unwrap(), "got hello\n");
 }

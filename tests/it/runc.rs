@@ -138,20 +138,8 @@ impl Container {
         for sub in ["bin", "proc", "dev", "sys", "tmp", "shared"] {
             fs::create_dir_all(rootfs.join(sub)).unwrap();
         }
-        fs::copy(bin(), rootfs.join("dinit")).unwrap();
-        fs::set_permissions(rootfs.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
+        install_dinit_and_busybox(&rootfs);
         std::os::unix::fs::symlink("dinit", rootfs.join("dinit-submit")).unwrap();
-        fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        let list = Command::new("/bin/busybox")
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        assert!(list.status.success(), "busybox --list failed");
-        for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
-            if applet != "busybox" && !applet.contains('/') {
-                std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-            }
-        }
         let shared = dir.join("shared");
         fs::create_dir_all(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();

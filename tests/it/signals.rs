@@ -1067,18 +1067,7 @@ fn own_sigpipe_is_not_forwarded() {
     );
     assert_eq!(sigs, [SIGUSR1, SIGRTMIN]);
     assert!(kill(pid, SIGTERM));
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("dinit did not exit after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_child(&mut child, "dinit, after SIGTERM,");
     assert_eq!(status.code(), Some(143));
 }
 

@@ -108,18 +108,7 @@ fn run_bounded(mut cmd: Command) -> Client {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("client did not exit within {WAIT:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_child(&mut child, &format!("client {cmd:?}"));
     let mut stdout = String::new();
     let mut stderr = String::new();
     child

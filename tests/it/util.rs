@@ -361,24 +361,7 @@ pub fn scratch_root(dir: &Path) -> PathBuf {
         fs::write(&null, "").unwrap();
         fs::set_permissions(&null, fs::Permissions::from_mode(0o666)).unwrap();
     }
-    let busybox = Path::new("/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "/bin/busybox is missing: install busybox-static"
-    );
-    fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    fs::copy(bin(), root.join("dinit")).unwrap();
-    fs::set_permissions(root.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
-    let list = Command::new(busybox)
-        .arg("--list")
-        .output()
-        .expect("busybox --list");
-    assert!(list.status.success(), "busybox --list failed");
-    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
-        if applet != "busybox" && !applet.contains('/') {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-        }
-    }
+    install_dinit_and_busybox(&root);
     root
 }
 
@@ -445,3 +428,44 @@ pub const QEMU_RT_SIGNALS: &str = "qemu-user shifts real-time signal numbers by 
 pub const QEMU_SIGNAL_32: &str = "qemu-user keeps host signal 32 for itself, so \
     the emulated dinit cannot reset the SIG_IGN on it that the (musl) test \
     harness's posix_spawn leaves, and its children inherit it";
+
+/// Put `/dinit` (the binary under test, 0755) and busybox-static with a
+/// symlink per applet in `/bin` into a root file system being built.
+pub fn install_dinit_and_busybox(root: &Path) {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox is missing: install busybox-static"
+    );
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    fs::copy(bin(), root.join("dinit")).unwrap();
+    fs::set_permissions(root.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
+    let list = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    assert!(list.status.success(), "busybox --list failed");
+    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+        if applet != "busybox" && !applet.contains('/') {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
+    }
+}
+
+/// Wait for `child` (not dinit's harness child: any process a test spawned)
+/// to exit, bounded by `WAIT`; on timeout kill it and fail saying `what`.
+pub fn wait_child(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
