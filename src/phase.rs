@@ -56,6 +56,8 @@ pub enum Phase {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Start the `-start` command.
+    SpawnStart,
     /// Start every `-r` command, in order.
     SpawnCommands,
     /// SIGKILL the start command (interrupted, and out of time).
@@ -117,31 +119,31 @@ fn one(a: Action) -> Actions {
 impl Machine {
     /// The machine and the first actions to perform.
     pub fn new(s: Settings) -> (Machine, Actions) {
-        if s.has_start {
-            (
-                Machine {
-                    phase: Phase::Starting {
-                        interrupted: None,
-                        until: None,
-                    },
-                    s,
-                    code: None,
-                    prestop_termed: false,
-                    signalled: false,
-                },
-                Actions::new(),
-            )
+        let phase = if s.has_start {
+            Phase::Starting {
+                interrupted: None,
+                until: None,
+            }
         } else {
-            (
-                Machine {
-                    phase: Phase::Running,
-                    s,
-                    code: None,
-                    prestop_termed: false,
-                    signalled: false,
-                },
-                one(Action::SpawnCommands),
-            )
+            Phase::Running
+        };
+        let m = Machine {
+            phase,
+            s,
+            code: None,
+            prestop_termed: false,
+            signalled: false,
+        };
+        let first = m.begin();
+        (m, first)
+    }
+
+    /// What to do first: start the `-start` command, or the commands.
+    pub fn begin(&self) -> Actions {
+        match self.phase {
+            Phase::Starting { .. } => one(Action::SpawnStart),
+            Phase::Running => one(Action::SpawnCommands),
+            _ => Actions::new(),
         }
     }
 
@@ -534,7 +536,7 @@ mod tests {
             ..settings()
         };
         let (mut m, a) = Machine::new(s);
-        assert_eq!(acts(a), []);
+        assert_eq!(acts(a), [SpawnStart]);
         assert!(!m.accepting());
         assert_eq!(acts(m.start_exited(true, 0)), [SpawnCommands]);
         assert!(m.accepting());

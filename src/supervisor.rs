@@ -144,16 +144,8 @@ impl<'a> Supervisor<'a> {
 
     /// Run until the machine says done; returns dinit's exit code.
     pub fn run(mut self) -> u8 {
-        if let Some(start) = self.plan.start {
-            self.spawn_aux(Aux::Start, &start);
-            if self.aux[Aux::Start as usize].is_none() {
-                let now = self.now;
-                let acts = self.machine.start_exited(false, now);
-                self.perform(acts);
-            }
-        } else {
-            self.perform(crate::phase::Actions::from_iter([Action::SpawnCommands]));
-        }
+        let first = self.machine.begin();
+        self.perform(first);
         let mut events = [epoll::Event {
             flags: epoll::EventFlags::empty(),
             data: epoll::EventData::new_u64(0),
@@ -202,13 +194,9 @@ impl<'a> Supervisor<'a> {
             }
             let acts = self.machine.tick(now);
             self.perform(acts);
-            if let Some(n) = self.orphans.flush(now) {
-                info!("reaped {n} orphaned process{}", es(n as usize));
-            }
+            log_orphans(self.orphans.flush(now));
         }
-        if let Some(n) = self.orphans.take() {
-            info!("reaped {n} orphaned process{}", es(n as usize));
-        }
+        log_orphans(self.orphans.take());
         if let Some(server) = self.server.take() {
             server.close();
         }
@@ -364,9 +352,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
-        if let Some(n) = self.orphans.reaped(now) {
-            info!("reaped {n} orphaned process{}", es(n as usize));
-        }
+        log_orphans(self.orphans.reaped(now));
     }
 
     /// Feed the machine the facts that are states, not events: the table is
@@ -393,6 +379,12 @@ impl<'a> Supervisor<'a> {
     fn act(&mut self, act: Action) {
         let now = self.now;
         match act {
+            Action::SpawnStart => {
+                if !self.spawn_aux(Aux::Start) {
+                    let acts = self.machine.start_exited(false, now);
+                    self.perform(acts);
+                }
+            }
             Action::SpawnCommands => self.spawn_commands(),
             Action::KillStart => {
                 if let Some(pid) = self.aux[Aux::Start as usize] {
@@ -401,9 +393,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::SpawnPrestop => {
-                if let Some(p) = self.plan.prestop {
-                    self.spawn_aux(Aux::Prestop, &p);
-                }
+                self.spawn_aux(Aux::Prestop);
             }
             Action::Signal(sig) => {
                 let n = self.signal_all(sig);
@@ -428,10 +418,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::SpawnStop => {
-                if let Some(p) = self.plan.stop {
-                    self.spawn_aux(Aux::Stop, &p);
-                }
-                if self.aux[Aux::Stop as usize].is_none() {
+                if !self.spawn_aux(Aux::Stop) {
                     let acts = self.machine.stop_exited(now);
                     self.perform(acts);
                 }
@@ -488,15 +475,25 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn spawn_aux(&mut self, which: Aux, prog: &Program<'_>) {
-        if let Ok(pid) = self.spawn(prog, self.group()) {
-            info!("{} command pid {pid} started: {}", which.name(), prog.cmd);
-            self.aux[which as usize] = Some(pid);
-        }
+    /// Start a helper command; false when there is none or it could not
+    /// start (the failure is logged).
+    fn spawn_aux(&mut self, which: Aux) -> bool {
+        let prog = match which {
+            Aux::Start => self.plan.start,
+            Aux::Prestop => self.plan.prestop,
+            Aux::Stop => self.plan.stop,
+        };
+        let Some(prog) = prog else {
+            return false;
+        };
+        let Ok(pid) = self.spawn(&prog, self.group()) else {
+            return false;
+        };
+        info!("{} command pid {pid} started: {}", which.name(), prog.cmd);
+        self.aux[which as usize] = Some(pid);
+        true
     }
 
-    /// Start a program; on failure log why and return the exit code SPEC §3
-    /// gives it (127, 126, 1).
     /// The process group children start in.
     fn group(&self) -> Group {
         if self.cfg.pgroup {
@@ -506,6 +503,8 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Start a program; on failure log why and return the exit code SPEC §3
+    /// gives it (127, 126, 1).
     fn spawn(&self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
         spawn_program(prog, group).map_err(|e| match e {
             SpawnError::Fork(_) => crate::error::EXIT_FAILURE,
@@ -525,6 +524,13 @@ fn spawn_program(prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
         Ok(_) => {}
     }
     r
+}
+
+/// Log an orphan summary, when `OrphanLog` says one is due.
+fn log_orphans(due: Option<u32>) {
+    if let Some(n) = due {
+        info!("reaped {n} orphaned process{}", es(n as usize));
+    }
 }
 
 /// The plural ending of "process".
