@@ -12,7 +12,7 @@ use crate::resolve::{self, Probe};
 use crate::sys::args::getenv;
 use crate::sys::spawn::{Argv, ArgvBuilder, Exec};
 use crate::table::CmdText;
-use crate::words::{self, Span, SplitError, WORDS_MAX};
+use crate::words::{self, SplitError};
 
 /// A program ready to start. Its pointers point into the arena it was
 /// built in.
@@ -98,9 +98,8 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
         word: text,
     })?;
     copy.copy_from_slice(text);
-    let mut spans: heapless::Vec<Span, WORDS_MAX> = heapless::Vec::new();
-    match words::split(copy, &mut spans) {
-        Ok(()) => {}
+    let list = match words::split_words(copy) {
+        Ok(list) => list,
         Err(SplitError::UnterminatedQuote) => {
             return Err(Error::Usage {
                 what: "unterminated quote in",
@@ -113,12 +112,7 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
                 word: text,
             });
         }
-    }
-    let copy: &'x [u8] = copy;
-    let mut list: heapless::Vec<&'x [u8], WORDS_MAX> = heapless::Vec::new();
-    for s in &spans {
-        let _ = list.push(s.get(copy));
-    }
+    };
     if list.is_empty() {
         return Err(Error::Usage {
             what: "empty command",

@@ -11,7 +11,7 @@
 
 use crate::error::{EADDRINUSE, ECONNREFUSED, EINTR, EMFILE, ENFILE, ENOENT, Errno};
 use crate::sys;
-use crate::words::{self, LINE_MAX, Span, WORDS_MAX};
+use crate::words::{self, LINE_MAX, WORDS_MAX};
 use core::fmt::{self, Write as _};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -68,17 +68,11 @@ pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
         [rest @ .., b'\r'] => rest,
         l => l,
     };
-    let mut spans: heapless::Vec<Span, WORDS_MAX> = heapless::Vec::new();
-    match words::split(line, &mut spans) {
-        Ok(()) => {}
+    let list = match words::split_words(line) {
+        Ok(list) => list,
         Err(words::SplitError::UnterminatedQuote) => return Err("bad quoting: unterminated \""),
         Err(_) => return Err("too many words"),
-    }
-    let line: &[u8] = line;
-    let mut list: heapless::Vec<&[u8], WORDS_MAX> = heapless::Vec::new();
-    for s in &spans {
-        let _ = list.push(s.get(line));
-    }
+    };
     match list.first().copied() {
         None => Err("empty line"),
         Some(b"-list") if list.len() == 1 => Ok(Request::List),

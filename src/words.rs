@@ -112,6 +112,19 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// `split`, then the words themselves: slices of the rewritten buffer.
+pub fn split_words(buf: &mut [u8]) -> Result<heapless::Vec<&[u8], WORDS_MAX>, SplitError> {
+    let mut spans: heapless::Vec<Span, WORDS_MAX> = heapless::Vec::new();
+    split(buf, &mut spans)?;
+    let buf: &[u8] = buf;
+    let mut words = heapless::Vec::new();
+    for s in &spans {
+        // As many words as spans: it fits.
+        let _ = words.push(s.get(buf));
+    }
+    Ok(words)
+}
+
 /// Write `word` so that `split` gives it back unchanged: as is when it is
 /// non-empty and has no space, tab, `\r`, `\n` or `"`; otherwise in double
 /// quotes with every `"` doubled. Bytes go to `sink` one at a time, so the
@@ -179,6 +192,16 @@ impl<'w, 'a> Iterator for Groups<'w, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_words_gives_the_unquoted_words() {
+        let mut buf = *b" -r  echo \"a b\" \"\" x\"\"\"y\"";
+        let words = split_words(&mut buf).unwrap();
+        let want: [&[u8]; 5] = [b"-r", b"echo", b"a b", b"", b"x\"y"];
+        assert_eq!(&words[..], &want[..]);
+        let mut bad = *b"-r \"open";
+        assert_eq!(split_words(&mut bad), Err(SplitError::UnterminatedQuote));
+    }
     use proptest::prelude::*;
     use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
 
