@@ -127,9 +127,14 @@ pub enum Group {
 pub fn spawn(exec: &Exec<'_>, group: Group) -> Result<i32, SpawnError> {
     let pgroup = group != Group::Inherit;
     // dinit's own group, read here: in the child it could already be the
-    // child's own, since the parent also moves it (below).
-    // SAFETY: getpgid takes an integer.
-    let own_group = unsafe { sc::syscall!(GETPGID, 0) };
+    // child's own, since the parent also moves it (below). Only the
+    // terminal hand-over needs it; other spawns skip the syscall.
+    let own_group = if group == Group::OwnWithTerminal {
+        // SAFETY: getpgid takes an integer.
+        unsafe { sc::syscall!(GETPGID, 0) }
+    } else {
+        0
+    };
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two ints into `fds`.
     check(unsafe { sc::syscall!(PIPE2, fds.as_mut_ptr(), O_CLOEXEC) }).map_err(SpawnError::Fork)?;
