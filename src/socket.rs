@@ -103,6 +103,9 @@ impl Server {
             return None;
         }
         let cpath = core::ffi::CStr::from_bytes_with_nul(&p).ok()?;
+        // Taken first, so nothing can fail after the socket file exists
+        // without removing it again.
+        let conns = crate::sys::storage::connections()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
                 "unable to {what} socket {}: {}; running without the socket",
@@ -159,19 +162,14 @@ impl Server {
             let _ = rustix::fs::unlink(cpath);
             return fail("listen on", e.raw_os_error());
         }
-        if let Err(e) = epoll::add(
-            epoll,
-            &fd,
-            epoll::EventData::new_u64(TOKEN_LISTENER),
-            epoll::EventFlags::IN,
-        ) {
+        if let Err(e) = watch(epoll, &fd, TOKEN_LISTENER) {
             let _ = rustix::fs::unlink(cpath);
             return fail("watch", e.raw_os_error());
         }
         Some(Server {
             listener: fd,
             path: p,
-            conns: crate::sys::storage::connections()?,
+            conns,
             paused_until: None,
         })
     }
@@ -205,12 +203,7 @@ impl Server {
         }
         if self.paused_until.is_some_and(|t| now >= t) {
             self.paused_until = None;
-            let _ = epoll::add(
-                epoll,
-                &self.listener,
-                epoll::EventData::new_u64(TOKEN_LISTENER),
-                epoll::EventFlags::IN,
-            );
+            let _ = watch(epoll, &self.listener, TOKEN_LISTENER);
         }
     }
 
@@ -256,14 +249,7 @@ impl Server {
                 continue;
             }
             let token = TOKEN_CONN_BASE + fd.as_raw_fd() as u64;
-            if epoll::add(
-                epoll,
-                &fd,
-                epoll::EventData::new_u64(token),
-                epoll::EventFlags::IN,
-            )
-            .is_err()
-            {
+            if watch(epoll, &fd, token).is_err() {
                 continue;
             }
             let conn = Conn {
@@ -413,6 +399,16 @@ fn has_input(fd: BorrowedFd<'_>) -> bool {
     !matches!(
         net::recv(fd, &mut one, net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT),
         Err(e) if e == rustix::io::Errno::AGAIN
+    )
+}
+
+/// Watch `fd` for input under `token` (level-triggered).
+fn watch(epoll: &OwnedFd, fd: &OwnedFd, token: u64) -> rustix::io::Result<()> {
+    epoll::add(
+        epoll,
+        fd,
+        epoll::EventData::new_u64(token),
+        epoll::EventFlags::IN,
     )
 }
 
