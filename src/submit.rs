@@ -146,7 +146,7 @@ fn say(args: core::fmt::Arguments<'_>) {
 }
 
 /// Connect, send the line, relay the reply. Errors are printed here.
-#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+#[inline(never)] // its 1 KiB reply buffer stays out of `main`'s frame
 fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     let p = crate::error::Bytes(path);
     let addr =
