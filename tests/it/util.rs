@@ -3,9 +3,10 @@
 //! * The binary is `CARGO_BIN_EXE_dinit` (the musl build of the profile under
 //!   test; `make test` uses release), or `$DINIT_BIN` to test another build
 //!   (the aarch64 one under qemu, say).
-//! * Every test gets a fresh directory (atomic counter) for its socket, its
-//!   scripts and dinit's captured stdout/stderr (files, not pipes, so a
-//!   test can watch the log while dinit runs and nothing can block).
+//! * Every test gets a fresh directory (`/tmp/dinit-it-UID/PID/NAME-N`, as
+//!   short wherever the checkout lives) for its socket, its scripts and
+//!   dinit's captured stdout/stderr (files, not pipes, so a test can watch
+//!   the log while dinit runs and nothing can block).
 //! * A clean environment (`PATH` only, plus what the test adds).
 //! * Every wait has a hard, generous bound; a timeout kills dinit and fails
 //!   with its status, stdout and stderr.
@@ -19,6 +20,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -38,12 +40,35 @@ pub fn is_root() -> bool {
     unsafe { libc::getuid() == 0 }
 }
 
+/// The directory holding this test run's directories:
+/// `/tmp/dinit-it-UID/PID`. Not the target directory: socket paths (108
+/// bytes at most) and logged commands (cut at 120 bytes) must not depend on
+/// how deep the checkout lives. Directories of earlier runs whose process is
+/// gone are removed the first time.
+fn run_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        // SAFETY: getuid has no preconditions.
+        let base = PathBuf::from(format!("/tmp/dinit-it-{}", unsafe { libc::getuid() }));
+        for entry in fs::read_dir(&base).into_iter().flatten().flatten() {
+            let alive = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        base.join(std::process::id().to_string())
+    })
+}
+
 /// A fresh, empty directory for one test.
 pub fn workdir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it");
-    let dir = root.join(format!("{name}-{}-{n}", std::process::id()));
+    let dir = run_root().join(format!("{name}-{n}"));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
