@@ -138,23 +138,6 @@ macro_rules! warn {
     ($($arg:tt)*) => { $crate::log::emit($crate::log::Level::Warn, format_args!($($arg)*)) };
 }
 
-/// `[/bin/sleep 2]`: a command's words the way the original dinit printed
-/// them (Go's `%v` of a string slice), without building a string.
-pub struct Cmd<'a>(pub &'a [&'a [u8]]);
-
-impl fmt::Display for Cmd<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[")?;
-        for (i, w) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            crate::error::Bytes(w).fmt(f)?;
-        }
-        f.write_str("]")
-    }
-}
-
 /// Summarizes reaped orphans so that a storm of zombies gives a handful of
 /// lines, not one per zombie: the first reap is logged at once, later ones
 /// are counted and logged as one line per interval. The interval starts at
@@ -258,13 +241,6 @@ mod tests {
         let mut l = LogLine::new();
         l.push(&[b'a'; LINE_MAX - CUT_MARKER.len()]);
         assert!(l.finish().ends_with(b"a\n"));
-    }
-
-    #[test]
-    fn cmd_display() {
-        let words: [&[u8]; 2] = [b"/bin/sleep", b"2"];
-        assert_eq!(Cmd(&words).to_string(), "[/bin/sleep 2]");
-        assert_eq!(Cmd(&[]).to_string(), "[]");
     }
 
     #[test]

@@ -64,10 +64,8 @@ pub enum Request<'l> {
 /// Parse one line (without its newline). The buffer is rewritten in place
 /// by unquoting.
 pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
-    let line = match line {
-        [rest @ .., b'\r'] => rest,
-        l => l,
-    };
+    // A trailing `\r` (a `\r\n` line end) needs no stripping: it separates
+    // words like a space.
     let list = match words::split_words(line) {
         Ok(list) => list,
         Err(words::SplitError::UnterminatedQuote) => return Err("bad quoting: unterminated \""),

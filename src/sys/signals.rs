@@ -16,11 +16,6 @@ use super::check;
 use crate::error::Error;
 use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
-/// A signal number as the kernel knows it (1..=64). A newtype, because it
-/// may be a real-time signal that rustix's `Signal` cannot represent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signo(pub i32);
-
 pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
 pub const SIGQUIT: i32 = 3;
@@ -198,7 +193,6 @@ pub fn signalfd(set: SigSet) -> Result<OwnedFd, Error<'static>> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SigInfo {
     pub signo: i32,
-    pub code: i32,
     pub pid: u32,
 }
 
@@ -216,10 +210,9 @@ pub fn read_signals(fd: BorrowedFd<'_>, out: &mut [SigInfo; 16]) -> usize {
     for (i, rec) in raw.chunks_exact(SIGINFO_SIZE).take(n).enumerate() {
         let field =
             |off: usize| u32::from_ne_bytes([rec[off], rec[off + 1], rec[off + 2], rec[off + 3]]);
-        // Layout: ssi_signo u32 @0, ssi_errno i32 @4, ssi_code i32 @8, ssi_pid u32 @12.
+        // Layout: ssi_signo u32 @0, ssi_pid u32 @12.
         out[i] = SigInfo {
             signo: field(0) as i32,
-            code: field(8) as i32,
             pid: field(12),
         };
     }

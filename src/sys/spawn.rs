@@ -166,11 +166,10 @@ pub fn spawn(exec: &Exec<'_>, group: Group) -> Result<i32, SpawnError> {
     let mut errno = [0u8; 4];
     let mut got = 0;
     while got < errno.len() {
+        // `read` retries EINTR itself.
         match super::read(rd, &mut errno[got..]) {
-            Ok(0) => break,
+            Ok(0) | Err(_) => break,
             Ok(n) => got += n,
-            Err(EINTR) => {}
-            Err(_) => break,
         }
     }
     super::close(rd);
