@@ -117,8 +117,9 @@ fn one(a: Action) -> Actions {
 }
 
 impl Machine {
-    /// The machine and the first actions to perform.
-    pub fn new(s: Settings) -> (Machine, Actions) {
+    /// The machine before anything has started; `begin` says what to do
+    /// first.
+    pub fn new(s: Settings) -> Machine {
         let phase = if s.has_start {
             Phase::Starting {
                 interrupted: None,
@@ -127,15 +128,13 @@ impl Machine {
         } else {
             Phase::Running
         };
-        let m = Machine {
+        Machine {
             phase,
             s,
             code: None,
             prestop_termed: false,
             signalled: false,
-        };
-        let first = m.begin();
-        (m, first)
+        }
     }
 
     /// What to do first: start the `-start` command, or the commands.
@@ -241,25 +240,9 @@ impl Machine {
                 one(Action::Signal(sig))
             }
             // A second one: skip the rest of the wait.
-            Phase::PreStop { .. } | Phase::Terminating { .. } => {
-                self.phase = Phase::Killing {
-                    until: now + KILL_WAIT_MS,
-                };
-                one(Action::KillAll)
-            }
-            Phase::Stopping { killed: false, .. } => {
-                self.phase = Phase::Stopping {
-                    until: now + KILL_WAIT_MS,
-                    killed: true,
-                };
-                one(Action::KillStop)
-            }
-            Phase::Draining { .. } => {
-                self.phase = Phase::Done;
-                let mut v = one(Action::KillLeftovers);
-                let _ = v.push(Action::Exit);
-                v
-            }
+            Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
+            Phase::Stopping { killed: false, .. } => self.kill_stop(now),
+            Phase::Draining { .. } => self.kill_leftovers(),
             _ => Actions::new(),
         }
     }
@@ -380,31 +363,43 @@ impl Machine {
                 };
                 one(Action::Signal(sig))
             }
-            Phase::Terminating { .. } => {
-                self.phase = Phase::Killing {
-                    until: now + KILL_WAIT_MS,
-                };
-                one(Action::KillAll)
-            }
+            Phase::Terminating { .. } => self.kill_all(now),
             // SIGKILLed processes that still are not reaped are stuck in the
             // kernel; dinit stops waiting for them rather than hang forever.
             Phase::Killing { .. } => self.after_managed(now),
-            Phase::Stopping { killed: false, .. } => {
-                self.phase = Phase::Stopping {
-                    until: now + KILL_WAIT_MS,
-                    killed: true,
-                };
-                one(Action::KillStop)
-            }
+            Phase::Stopping { killed: false, .. } => self.kill_stop(now),
             Phase::Stopping { killed: true, .. } => self.finish(now),
-            Phase::Draining { .. } => {
-                self.phase = Phase::Done;
-                let mut v = one(Action::KillLeftovers);
-                let _ = v.push(Action::Exit);
-                v
-            }
+            Phase::Draining { .. } => self.kill_leftovers(),
             _ => Actions::new(),
         }
+    }
+
+    // The three kills, each reached by its deadline or by a second
+    // SIGTERM/SIGINT that cuts the wait short.
+
+    /// SIGKILL the managed processes; wait `KILL_WAIT_MS` for them.
+    fn kill_all(&mut self, now: u64) -> Actions {
+        self.phase = Phase::Killing {
+            until: now + KILL_WAIT_MS,
+        };
+        one(Action::KillAll)
+    }
+
+    /// SIGKILL the stop command; wait `KILL_WAIT_MS` for it.
+    fn kill_stop(&mut self, now: u64) -> Actions {
+        self.phase = Phase::Stopping {
+            until: now + KILL_WAIT_MS,
+            killed: true,
+        };
+        one(Action::KillStop)
+    }
+
+    /// SIGKILL the leftovers (PID 1) and leave.
+    fn kill_leftovers(&mut self) -> Actions {
+        self.phase = Phase::Done;
+        let mut v = one(Action::KillLeftovers);
+        let _ = v.push(Action::Exit);
+        v
     }
 }
 
@@ -433,7 +428,8 @@ mod tests {
 
     #[test]
     fn primary_exit_plain() {
-        let (mut m, a) = Machine::new(settings());
+        let mut m = Machine::new(settings());
+        let a = m.begin();
         assert_eq!(acts(a), [SpawnCommands]);
         assert!(m.accepting());
         assert_eq!(acts(m.primary_exited(100)), [Signal(TERM)]);
@@ -448,14 +444,14 @@ mod tests {
 
     #[test]
     fn all_gone_before_timeout_ends_at_once() {
-        let (mut m, _) = Machine::new(settings());
+        let mut m = Machine::new(settings());
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 5)), [Exit]);
     }
 
     #[test]
     fn sigterm_without_prestop_forwards_that_signal() {
-        let (mut m, _) = Machine::new(settings());
+        let mut m = Machine::new(settings());
         assert_eq!(acts(m.stop_signal(INT, 0)), [Signal(INT)]);
         // A second one kills at once.
         assert_eq!(acts(m.stop_signal(TERM, 1)), [KillAll]);
@@ -476,7 +472,7 @@ mod tests {
             has_stop: true,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         assert_eq!(acts(m.stop_signal(TERM, 1_000)), [SpawnPrestop]);
         assert_eq!(m.deadline(), Some(4_000));
         assert_eq!(acts(m.tick(3_999)), []);
@@ -498,7 +494,7 @@ mod tests {
             has_prestop: true,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         assert_eq!(acts(m.stop_signal(TERM, 0)), [SpawnPrestop, Signal(TERM)]);
     }
 
@@ -509,7 +505,7 @@ mod tests {
             prestop_timer_ms: 5_000,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.stop_signal(INT, 0);
         assert_eq!(acts(m.primary_exited(10)), [Signal(INT)]);
     }
@@ -521,7 +517,7 @@ mod tests {
             prestop_timer_ms: 5_000,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.stop_signal(TERM, 0);
         assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
         assert_eq!(m.deadline(), Some(10_010));
@@ -535,24 +531,25 @@ mod tests {
             has_start: true,
             ..settings()
         };
-        let (mut m, a) = Machine::new(s);
+        let mut m = Machine::new(s);
+        let a = m.begin();
         assert_eq!(acts(a), [SpawnStart]);
         assert!(!m.accepting());
         assert_eq!(acts(m.start_exited(true, 0)), [SpawnCommands]);
         assert!(m.accepting());
 
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         assert_eq!(acts(m.start_exited(false, 0)), [Exit]);
         assert_eq!(m.code, Some(1));
 
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         assert_eq!(acts(m.stop_signal(TERM, 0)), []);
         assert_eq!(acts(m.start_exited(true, 0)), [Exit]);
         assert_eq!(m.code, Some(143));
 
         // A start command that ignores the signal is killed after the
         // grace period, or at once on a second signal.
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.stop_signal(INT, 100);
         assert_eq!(m.deadline(), Some(10_100));
         assert_eq!(acts(m.tick(10_099)), []);
@@ -561,7 +558,7 @@ mod tests {
         assert_eq!(acts(m.start_exited(false, 10_200)), [Exit]);
         assert_eq!(m.code, Some(130));
 
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.stop_signal(TERM, 0);
         assert_eq!(acts(m.stop_signal(TERM, 1)), [KillStart]);
         assert_eq!(acts(m.stop_signal(TERM, 2)), []);
@@ -573,7 +570,7 @@ mod tests {
             has_stop: true,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
         assert_eq!(acts(m.tick(10_001)), [KillStop]);
@@ -586,12 +583,12 @@ mod tests {
             pid1: true,
             ..settings()
         };
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [TermLeftovers]);
         assert_eq!(acts(m.leftovers_gone()), [Exit]);
 
-        let (mut m, _) = Machine::new(s);
+        let mut m = Machine::new(s);
         m.primary_exited(0);
         m.managed_gone(false, 1);
         assert_eq!(acts(m.tick(10_001)), [KillLeftovers, Exit]);
@@ -599,7 +596,7 @@ mod tests {
 
     #[test]
     fn first_signal_after_primary_exit_keeps_the_grace_period() {
-        let (mut m, _) = Machine::new(settings());
+        let mut m = Machine::new(settings());
         m.primary_exited(0);
         assert_eq!(acts(m.stop_signal(TERM, 10)), [Signal(TERM)]);
         assert_eq!(m.deadline(), Some(10_000));
@@ -608,7 +605,7 @@ mod tests {
 
     #[test]
     fn abort_keeps_its_code() {
-        let (mut m, _) = Machine::new(settings());
+        let mut m = Machine::new(settings());
         assert_eq!(acts(m.abort(127, 0)), [Signal(TERM)]);
         assert_eq!(acts(m.managed_gone(false, 0)), [Exit]);
         assert_eq!(m.code, Some(127));
@@ -616,7 +613,7 @@ mod tests {
 
     #[test]
     fn killing_gives_up_after_kill_wait() {
-        let (mut m, _) = Machine::new(settings());
+        let mut m = Machine::new(settings());
         m.primary_exited(0);
         m.tick(10_000);
         assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [Exit]);

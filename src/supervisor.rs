@@ -118,7 +118,7 @@ impl<'a> Supervisor<'a> {
             has_stop: plan.stop.is_some(),
             pid1: self_pid == 1,
         };
-        let (machine, _) = Machine::new(settings);
+        let machine = Machine::new(settings);
         // Created before the first command starts (SPEC §5); optional.
         let server = if cfg.socket.is_empty() {
             None
