@@ -138,26 +138,32 @@ pub fn cloexec_inherited_fds() {
     }
 }
 
+/// `wait4(pid, options)`, retrying EINTR: the pid it returns (0 with
+/// WNOHANG when nothing has exited) and the raw status.
+fn wait4(pid: isize, options: usize) -> Result<(usize, i32), i32> {
+    let mut status = 0i32;
+    loop {
+        // SAFETY: wait4 writes one int into `status`; no rusage is asked for.
+        let r = check(unsafe { sc::syscall!(WAIT4, pid, &mut status as *mut i32, options, 0) });
+        if r != Err(crate::error::EINTR) {
+            return r.map(|pid| (pid, status));
+        }
+    }
+}
+
 /// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
 /// children exist but none has exited, `Err(ECHILD)` when there are none.
 pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
     const WNOHANG: usize = 1;
-    let mut status = 0i32;
-    loop {
-        // SAFETY: wait4 writes one int into `status`; no rusage is asked for.
-        let r = check(unsafe { sc::syscall!(WAIT4, -1isize, &mut status as *mut i32, WNOHANG, 0) });
-        match r {
-            Err(crate::error::EINTR) => {}
-            Err(e) => return Err(e),
-            Ok(0) => return Ok(None),
-            Ok(pid) => {
-                return Ok(Some((
-                    pid as i32,
-                    crate::error::ExitStatus::from_raw(status),
-                )));
-            }
-        }
-    }
+    Ok(match wait4(-1, WNOHANG)? {
+        (0, _) => None,
+        (pid, status) => Some((pid as i32, crate::error::ExitStatus::from_raw(status))),
+    })
+}
+
+/// Wait for the child `pid` to end (blocking); its status is dropped.
+pub fn reap(pid: i32) {
+    let _ = wait4(pid as isize, 0);
 }
 
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.

@@ -12,7 +12,7 @@
 //! whatever dinit itself inherited).
 
 use super::{Static, check};
-use crate::error::{EINTR, EPIPE};
+use crate::error::EPIPE;
 
 /// Why a spawn failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,14 +178,7 @@ pub fn spawn(exec: &Exec<'_>, group: Group) -> Result<i32, SpawnError> {
     }
     // The child failed before or at execve and is exiting: reap it now so
     // it never appears as a process that ran.
-    let mut status = 0i32;
-    loop {
-        // SAFETY: wait4 writes the status int; no rusage is asked for.
-        let r = unsafe { sc::syscall!(WAIT4, pid, &mut status as *mut i32, 0, 0) };
-        if check(r) != Err(EINTR) {
-            break;
-        }
-    }
+    super::reap(pid);
     let e = if got == errno.len() {
         i32::from_ne_bytes(errno)
     } else {
@@ -219,9 +212,8 @@ unsafe fn child(exec: &Exec<'_>, wr: i32, group: Group, parent_group: usize) -> 
             let _ = unsafe { sc::syscall!(IOCTL, 0, TIOCSPGRP, &me as *const i32) };
         }
     }
-    let empty = 0u64;
-    // SAFETY: the pointer is to a live u64, the kernel sigset size.
-    let _ = unsafe { sc::syscall!(RT_SIGPROCMASK, 2usize, &empty as *const u64, 0, 8) };
+    // A raw rt_sigprocmask, safe here like every call in this function.
+    super::signals::set_mask(super::signals::SigSet::EMPTY);
     // SAFETY: the pointers are valid and NUL/NULL-terminated by
     // construction of `Exec` and `Argv`.
     let r = unsafe {
