@@ -93,11 +93,10 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
 /// is copied into the arena first, since splitting rewrites it.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
-    let copy = b.bytes.alloc(text.len()).ok_or(Error::Usage {
+    let copy = b.bytes.copy(text).ok_or(Error::Usage {
         what: "command too long",
         word: text,
     })?;
-    copy.copy_from_slice(text);
     let list = match words::split_words(copy) {
         Ok(list) => list,
         Err(SplitError::UnterminatedQuote) => {

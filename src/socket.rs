@@ -355,7 +355,13 @@ impl Reply<'_> {
         }
         let mut l = crate::log::LogLine::new();
         let _ = l.write_fmt(args);
-        if send_all(self.fd, l.finish()).is_err() {
+        if send_all(
+            self.fd,
+            l.finish(),
+            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+        )
+        .is_err()
+        {
             self.failed = true;
         }
     }
@@ -379,12 +385,15 @@ fn drain(fd: BorrowedFd<'_>) {
     }
 }
 
-fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), ()> {
+/// `send` until everything is sent, retrying EINTR; the errno of any other
+/// failure. The server passes DONTWAIT (it never waits for a client), the
+/// submit client does not.
+pub fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8], flags: SendFlags) -> Result<(), i32> {
     while !bytes.is_empty() {
-        match net::send(fd, bytes, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+        match net::send(fd, bytes, flags) {
             Ok(n) => bytes = &bytes[n.min(bytes.len())..],
             Err(e) if e.raw_os_error() == EINTR => {}
-            Err(_) => return Err(()),
+            Err(e) => return Err(e.raw_os_error()),
         }
     }
     Ok(())

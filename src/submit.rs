@@ -9,6 +9,7 @@
 use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno};
 use crate::words::{self, LINE_MAX};
 use core::fmt::Write as _;
+use rustix::fd::AsFd;
 use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 
 /// How long to wait for dinit's reply.
@@ -181,18 +182,7 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     // A server that refuses us (permission denied, too many clients) may
     // answer and close before our line is sent: then the send fails, but the
     // reply is waiting, and it is the better message.
-    let mut send_error = None;
-    let mut rest = line;
-    while !rest.is_empty() {
-        match net::send(&fd, rest, net::SendFlags::NOSIGNAL) {
-            Ok(n) => rest = &rest[n.min(rest.len())..],
-            Err(e) if e.raw_os_error() == EINTR => {}
-            Err(e) => {
-                send_error = Some(e.raw_os_error());
-                break;
-            }
-        }
-    }
+    let send_error = crate::socket::send_all(fd.as_fd(), line, net::SendFlags::NOSIGNAL).err();
     // Relay the reply line by line: `ok ...` and list lines to stdout,
     // `error: ...` lines to stderr.
     let mut buf = [0u8; 1024];
