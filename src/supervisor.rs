@@ -458,12 +458,8 @@ impl<'a> Supervisor<'a> {
                 g => g,
             };
             match self.spawn(prog, group) {
-                Ok(pid) => {
-                    // Capacity was checked at startup; the table cannot be
-                    // full here.
-                    let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
-                    info!("pid {pid} started: {}", prog.cmd);
-                }
+                // Capacity was checked at startup; the table cannot be full.
+                Ok(pid) => self.started(pid, primary, prog),
                 Err(code) => {
                     let now = self.now;
                     let acts = self.machine.abort(code, now);
@@ -473,6 +469,13 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
+    }
+
+    /// Record a managed process that has just started, and log it. The
+    /// caller has made sure the table has room.
+    fn started(&mut self, pid: i32, primary: bool, prog: &Program<'_>) {
+        let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
+        info!("pid {pid} started: {}", prog.cmd);
     }
 
     /// Start a helper command; false when there is none or it could not

@@ -50,8 +50,6 @@ impl Supervisor<'_> {
     /// before any starts, so a bad one starts nothing.
     #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn submit(&mut self, words: &[&[u8]], reply: &mut Reply<'_>) {
-        /// The most commands one line may start.
-        const SUBMIT_MAX: usize = 16;
         if !self.machine.accepting() {
             reply.line(format_args!(
                 "error: not accepting commands (dinit is starting or stopping)"
@@ -62,68 +60,61 @@ impl Supervisor<'_> {
         // built in it can live while `self` is used.
         let bytes = core::mem::take(&mut self.plan.socket_bytes);
         let ptrs = core::mem::take(&mut self.plan.socket_ptrs);
-        {
-            let mut b = Builder {
-                bytes: Bump::new(&mut *bytes),
-                ptrs: Bump::new(&mut *ptrs),
-                envp: self.plan.envp,
-            };
-            let mut progs: heapless::Vec<Program<'_>, SUBMIT_MAX> = heapless::Vec::new();
-            let mut failed = false;
-            for group in words::groups(words) {
-                match command::build(group, &mut b) {
-                    Ok(p) if progs.push(p).is_ok() => {}
-                    Ok(_) => {
-                        reply.line(format_args!(
-                            "error: too many commands in one line (the most is {SUBMIT_MAX})"
-                        ));
-                        failed = true;
-                        break;
-                    }
-                    Err(e) => {
-                        reply.line(format_args!("error: {e}"));
-                        failed = true;
-                        break;
-                    }
+        let mut b = Builder {
+            bytes: Bump::new(&mut *bytes),
+            ptrs: Bump::new(&mut *ptrs),
+            envp: self.plan.envp,
+        };
+        self.build_and_start(words, &mut b, reply);
+        self.plan.socket_bytes = bytes;
+        self.plan.socket_ptrs = ptrs;
+    }
+
+    /// Build every group in `b`, then start them in order; one reply line.
+    fn build_and_start<'x>(
+        &mut self,
+        words: &[&'x [u8]],
+        b: &mut Builder<'x>,
+        reply: &mut Reply<'_>,
+    ) {
+        /// The most commands one line may start.
+        const SUBMIT_MAX: usize = 16;
+        let mut progs: heapless::Vec<Program<'x>, SUBMIT_MAX> = heapless::Vec::new();
+        for group in words::groups(words) {
+            match command::build(group, b) {
+                Ok(p) if progs.push(p).is_ok() => {}
+                Ok(_) => {
+                    return reply.line(format_args!(
+                        "error: too many commands in one line (the most is {SUBMIT_MAX})"
+                    ));
                 }
+                Err(e) => return reply.line(format_args!("error: {e}")),
             }
-            if !failed && self.table.len() + progs.len() > crate::table::PROC_MAX {
-                reply.line(format_args!(
-                    "error: process table full ({} processes)",
-                    crate::table::PROC_MAX
-                ));
-                failed = true;
-            }
-            if !failed {
-                let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
-                let mut error = None;
-                for p in &progs {
-                    match spawn_program(p, self.group()) {
-                        Ok(pid) => {
-                            let _ = self.table.insert(pid, false, self.now, &p.cmd);
-                            info!("pid {pid} started: {}", p.cmd);
-                            let _ = pids.push(pid);
-                        }
-                        Err(e) => {
-                            error = Some((p.cmd, e));
-                            break;
-                        }
-                    }
+        }
+        if self.table.len() + progs.len() > crate::table::PROC_MAX {
+            return reply.line(format_args!(
+                "error: process table full ({} processes)",
+                crate::table::PROC_MAX
+            ));
+        }
+        let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
+        for p in &progs {
+            match spawn_program(p, self.group()) {
+                Ok(pid) => {
+                    self.started(pid, false, p);
+                    let _ = pids.push(pid);
                 }
-                match error {
-                    None => reply.line(format_args!("ok{}", Pids(&pids))),
-                    Some((cmd, SpawnError::Exec(errno) | SpawnError::Fork(errno))) => {
-                        reply.line(format_args!(
-                            "error: unable to start {cmd}: {} (started:{})",
-                            Errno(errno),
-                            Pids(&pids)
-                        ))
-                    }
+                Err(SpawnError::Exec(errno) | SpawnError::Fork(errno)) => {
+                    return reply.line(format_args!(
+                        "error: unable to start {}: {} (started:{})",
+                        p.cmd,
+                        Errno(errno),
+                        Pids(&pids)
+                    ));
                 }
             }
         }
-        self.plan.socket_bytes = bytes;
-        self.plan.socket_ptrs = ptrs;
+        reply.line(format_args!("ok{}", Pids(&pids)));
     }
 }
 
