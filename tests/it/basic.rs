@@ -38,22 +38,7 @@ fn version_line() {
 #[test]
 fn not_found_is_127_and_nothing_starts() {
     let d = Dinit::new("notfound");
-    let marker = d.dir.join("ran");
-    let out = d
-        .args([
-            "-socket",
-            "",
-            "-r",
-            "/bin/sh",
-            "-c",
-            &format!("touch {}", marker.display()),
-            "-r",
-            "no-such-program-xyz",
-        ])
-        .run();
-    assert_eq!(out.code, 127, "{}", out.dump());
-    assert!(out.stderr.contains("no-such-program-xyz"), "{}", out.dump());
-    assert!(!marker.exists(), "the first command ran");
+    assert_nothing_started(d, "no-such-program-xyz", 127, "no-such-program-xyz");
 }
 
 // ---------------------------------------------------------------------------
@@ -68,44 +53,6 @@ fn marker_cmd(dir: &Path) -> Vec<String> {
         "-c".into(),
         format!("touch {}", dir.join("ran").display()),
     ]
-}
-
-/// Find `pid N <rest>` among the log messages and return N.
-fn pid_of(msgs: &[String], rest: &str) -> Option<i32> {
-    msgs.iter().find_map(|m| {
-        let tail = m.strip_prefix("pid ")?;
-        let (num, after) = tail.split_once(' ')?;
-        (after == rest).then(|| num.parse().ok()).flatten()
-    })
-}
-
-/// Like `pid_of`, but fail the test with the whole log when it is missing.
-fn must_pid(out: &Output, rest: &str) -> i32 {
-    pid_of(&out.messages(), rest)
-        .unwrap_or_else(|| panic!("no `pid N {rest}` line\n{}", out.dump()))
-}
-
-/// Creates the file when dropped: a command waiting for it ends even when
-/// the test fails first, so no process outlives a failed test.
-struct Release(std::path::PathBuf);
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        let _ = fs::write(&self.0, "");
-    }
-}
-
-/// Wait (bounded) until `path` exists.
-fn wait_exists(path: &Path) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !path.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Fail (after killing it) if `pid` is still a live `/bin/sleep`.
@@ -143,6 +90,18 @@ fn has_stamp(line: &str) -> bool {
                 s == c
             }
         })
+}
+
+/// A program that cannot be started (SPEC §2 Program lookup): after the
+/// marker command, `-r prog`; dinit exits `code` naming `named`, and the
+/// marker command never ran.
+fn assert_nothing_started(d: Dinit, prog: &str, code: i32, named: &str) {
+    let marker = d.dir.join("ran");
+    let m = marker_cmd(&d.dir);
+    let out = d.args(["-socket", ""]).args(m).args(["-r", prog]).run();
+    assert_eq!(out.code, code, "{}", out.dump());
+    assert!(out.stderr.contains(named), "{}", out.dump());
+    assert!(!marker.exists(), "the first command ran");
 }
 
 /// A usage error: exit 2, exactly one stderr line naming `word`, nothing on
@@ -207,8 +166,6 @@ fn env_lines(stdout: &str) -> Vec<String> {
     v.sort();
     v
 }
-
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // ---------------------------------------------------------------------------
 // Command line: usage errors and option spellings
@@ -433,16 +390,7 @@ fn version_spellings() {
 #[test]
 fn not_found_with_slash_is_127() {
     let d = Dinit::new("notfound-slash");
-    let m = marker_cmd(&d.dir);
-    let marker = d.dir.join("ran");
-    let out = d
-        .args(["-socket", ""])
-        .args(m)
-        .args(["-r", "/no/such/dir/prog"])
-        .run();
-    assert_eq!(out.code, 127, "{}", out.dump());
-    assert!(out.stderr.contains("/no/such/dir/prog"), "{}", out.dump());
-    assert!(!marker.exists(), "the first command ran");
+    assert_nothing_started(d, "/no/such/dir/prog", 127, "/no/such/dir/prog");
 }
 
 /// SPEC §2 Program lookup: a file without the x bit is 126, nothing started.
@@ -451,16 +399,7 @@ fn not_executable_file_is_126() {
     let d = Dinit::new("noexec");
     let prog = script(&d.dir, "noexec.sh", "exit 0\n");
     fs::set_permissions(&prog, fs::Permissions::from_mode(0o644)).unwrap();
-    let m = marker_cmd(&d.dir);
-    let marker = d.dir.join("ran");
-    let out = d
-        .args(["-socket", ""])
-        .args(m)
-        .args(["-r", prog.to_str().unwrap()])
-        .run();
-    assert_eq!(out.code, 126, "{}", out.dump());
-    assert!(out.stderr.contains("noexec.sh"), "{}", out.dump());
-    assert!(!marker.exists(), "the first command ran");
+    assert_nothing_started(d, prog.to_str().unwrap(), 126, "noexec.sh");
 }
 
 /// SPEC §2 Program lookup: a non-executable file found in `$PATH` is 126.
@@ -471,18 +410,13 @@ fn not_executable_in_path_is_126() {
     fs::create_dir(&bin).unwrap();
     let prog = script(&bin, "dinit-test-noexec", "exit 0\n");
     fs::set_permissions(&prog, fs::Permissions::from_mode(0o644)).unwrap();
-    let m = marker_cmd(&d.dir);
-    let marker = d.dir.join("ran");
     let path = format!("{}:{PATH}", bin.display());
-    let out = d
-        .env("PATH", &path)
-        .args(["-socket", ""])
-        .args(m)
-        .args(["-r", "dinit-test-noexec"])
-        .run();
-    assert_eq!(out.code, 126, "{}", out.dump());
-    assert!(out.stderr.contains("dinit-test-noexec"), "{}", out.dump());
-    assert!(!marker.exists(), "the first command ran");
+    assert_nothing_started(
+        d.env("PATH", &path),
+        "dinit-test-noexec",
+        126,
+        "dinit-test-noexec",
+    );
 }
 
 /// SPEC §2 Program lookup: a directory is 126, nothing started.
@@ -491,16 +425,7 @@ fn directory_is_126() {
     let d = Dinit::new("dir");
     let sub = d.dir.join("subdir");
     fs::create_dir(&sub).unwrap();
-    let m = marker_cmd(&d.dir);
-    let marker = d.dir.join("ran");
-    let out = d
-        .args(["-socket", ""])
-        .args(m)
-        .args(["-r", sub.to_str().unwrap()])
-        .run();
-    assert_eq!(out.code, 126, "{}", out.dump());
-    assert!(out.stderr.contains("subdir"), "{}", out.dump());
-    assert!(!marker.exists(), "the first command ran");
+    assert_nothing_started(d, sub.to_str().unwrap(), 126, "subdir");
 }
 
 /// SPEC §2 Program lookup: a program found in `$PATH` runs.
@@ -563,7 +488,7 @@ fn later_exec_failure_tears_down_earlier() {
         .run();
     assert_eq!(out.code, 126, "{}", out.dump());
     assert!(out.stderr.contains("exec format error"), "{}", out.dump());
-    let sleep = must_pid(&out, "started: [/bin/sleep 100]");
+    let sleep = out.pid_of("started: [/bin/sleep 100]");
     assert_sleep_gone(sleep, &out);
     assert!(
         out.messages()
@@ -630,17 +555,13 @@ fn expansion_in_program_name() {
 fn unterminated_brace_is_usage_error() {
     let d = Dinit::new("expand-unterminated");
     let m = marker_cmd(&d.dir);
-    let marker = d.dir.join("ran");
-    let out = d
-        .env("FOO", "foo")
-        .args(["-socket", ""])
-        .args(m)
-        .args(["-r", "/bin/echo", "${FOO"])
-        .run();
-    assert_eq!(out.code, 2, "{}", out.dump());
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.dump());
-    assert!(out.stderr.contains("${FOO"), "{}", out.dump());
-    assert!(!marker.exists(), "a command ran");
+    assert_usage_error(
+        d.env("FOO", "foo")
+            .args(["-socket", ""])
+            .args(m)
+            .args(["-r", "/bin/echo", "${FOO"]),
+        "${FOO",
+    );
     let out = Dinit::new("expand-unterminated-prog")
         .args(["-socket", "", "-r", "${PROG"])
         .run();
@@ -819,14 +740,7 @@ fn children_get_only_stdio() {
         .args(["-socket", sock.to_str().unwrap(), "-r", "/bin/sleep", "60"])
         .spawn();
     r.wait_log("started: [/bin/sleep 60]");
-    let msgs = Output {
-        code: 0,
-        stdout: String::new(),
-        stderr: r.stderr(),
-        elapsed: Duration::ZERO,
-    }
-    .messages();
-    let pid = pid_of(&msgs, "started: [/bin/sleep 60]").expect("pid in log");
+    let pid = find_pid(&messages_of(&r.stderr()), "started: [/bin/sleep 60]").expect("pid in log");
     let child = fd_table(pid);
     let own = fd_table(r.pid());
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -853,21 +767,14 @@ fn children_get_only_stdio() {
         own.iter().any(|(fd, _)| *fd > 2 && !inherited.contains(fd)),
         "dinit had no fd of its own open: {own:?}"
     );
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-            .unwrap_or("?")
-            .to_string()
-    };
+    let field = |name: &str| status_field(&status, name).unwrap_or("?").to_string();
     assert_eq!(
-        field("SigBlk:"),
+        field("SigBlk"),
         "0000000000000000",
         "child signal mask not empty"
     );
     assert_eq!(
-        field("SigIgn:"),
+        field("SigIgn"),
         "0000000000000000",
         "child has ignored signals"
     );
@@ -995,7 +902,7 @@ fn primary_all_first_exit_decides() {
         .args(["-r", "/bin/sleep", "101"])
         .run();
     assert_eq!(out.code, 6, "{}", out.dump());
-    let sh = must_pid(&out, "started: [/bin/sh -c exit 6]");
+    let sh = out.pid_of("started: [/bin/sh -c exit 6]");
     assert!(
         out.messages()
             .contains(&format!("pid {sh} was primary, signalling other processes")),
@@ -1003,7 +910,7 @@ fn primary_all_first_exit_decides() {
         out.dump()
     );
     for arg in ["100", "101"] {
-        let pid = must_pid(&out, &format!("started: [/bin/sleep {arg}]"));
+        let pid = out.pid_of(&format!("started: [/bin/sleep {arg}]"));
         assert_sleep_gone(pid, &out);
     }
 }
@@ -1089,30 +996,25 @@ fn log_format_and_messages() {
     }
     assert!(out.stderr.ends_with('\n'));
 
-    let sleep0 = must_pid(&out, "started: [/bin/sleep 0]");
-    must_pid(&out, "finished: [/bin/sleep 0]");
-    assert_eq!(must_pid(&out, "finished: [/bin/sleep 0]"), sleep0);
-    let exit1 = must_pid(&out, "started: [/bin/sh -c exit 1]");
+    let sleep0 = out.pid_of("started: [/bin/sleep 0]");
+    assert_eq!(out.pid_of("finished: [/bin/sleep 0]"), sleep0);
+    let exit1 = out.pid_of("started: [/bin/sh -c exit 1]");
     assert_eq!(
-        must_pid(
-            &out,
-            "finished: [/bin/sh -c exit 1] with error: exit status 1"
-        ),
+        out.pid_of("finished: [/bin/sh -c exit 1] with error: exit status 1"),
         exit1
     );
     let stubborn_cmd = "[/bin/sh -c trap '' TERM; touch ready; exec sleep 100]";
-    let stubborn = must_pid(&out, &format!("started: {stubborn_cmd}"));
+    let stubborn = out.pid_of(&format!("started: {stubborn_cmd}"));
     assert_eq!(
-        must_pid(
-            &out,
-            &format!("finished: {stubborn_cmd} with error: signal: killed")
-        ),
+        out.pid_of(&format!(
+            "finished: {stubborn_cmd} with error: signal: killed"
+        )),
         stubborn
     );
     let primary_cmd = "[/bin/sh -c until [ -e go ]; do sleep 0.02; done]";
-    let primary = must_pid(&out, &format!("started: {primary_cmd}"));
+    let primary = out.pid_of(&format!("started: {primary_cmd}"));
     assert_eq!(
-        must_pid(&out, "was primary, signalling other processes"),
+        out.pid_of("was primary, signalling other processes"),
         primary
     );
     assert_eq!(

@@ -6,33 +6,12 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Find `pid N <rest>` among the log messages and return N.
-fn pid_of(out: &Output, rest: &str) -> i32 {
-    out.messages()
-        .iter()
-        .find_map(|m| {
-            let (num, after) = m.strip_prefix("pid ")?.split_once(' ')?;
-            (after == rest).then(|| num.parse().ok()).flatten()
-        })
-        .unwrap_or_else(|| panic!("no `pid N {rest}` line\n{}", out.dump()))
-}
-
 /// Log lines about reaped orphans.
 fn orphan_lines(out: &Output) -> usize {
     out.messages()
         .iter()
         .filter(|m| m.contains("orphan"))
         .count()
-}
-
-/// Creates the file when dropped: a command waiting for it ends even when
-/// the test fails first, so no process outlives a failed test.
-struct Release(std::path::PathBuf);
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        let _ = fs::write(&self.0, "");
-    }
 }
 
 /// Host pids of processes whose command line is exactly `argv`.
@@ -48,12 +27,7 @@ fn pids_with_cmdline(argv: &[&str]) -> Vec<i32> {
 /// The parent pid of `pid` from /proc, if it still exists.
 fn ppid(pid: i32) -> Option<i32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))?
-        .trim()
-        .parse()
-        .ok()
+    status_field(&status, "PPid")?.parse().ok()
 }
 
 /// SPEC §1, §4: dinit runs as PID 1 and is the parent of its commands.
@@ -203,12 +177,12 @@ exit 7
             .args(["-socket", "", "-r", prog.to_str().unwrap()])
             .run();
         assert_eq!(out.code, 7, "round {round}\n{}", out.dump());
-        let pid = pid_of(&out, &format!("started: [{}]", prog.display()));
+        let pid = out.pid_of(&format!("started: [{}]", prog.display()));
         assert_eq!(
-            pid_of(
-                &out,
-                &format!("finished: [{}] with error: exit status 7", prog.display())
-            ),
+            out.pid_of(&format!(
+                "finished: [{}] with error: exit status 7",
+                prog.display()
+            )),
             pid,
             "{}",
             out.dump()

@@ -122,7 +122,6 @@ struct Container {
     /// foreground `runc run`'s stdout and stderr (dinit's log).
     dir: PathBuf,
     run: Option<Child>,
-    started: Option<Instant>,
 }
 
 impl Container {
@@ -149,12 +148,7 @@ impl Container {
         let mut argv = vec!["/dinit"];
         argv.extend_from_slice(args);
         fs::write(dir.join("config.json"), config(&argv, &shared)).unwrap();
-        Container {
-            id,
-            dir,
-            run: None,
-            started: None,
-        }
+        Container { id, dir, run: None }
     }
 
     /// Start `runc run` in the foreground (its stdout and stderr go to
@@ -170,7 +164,6 @@ impl Container {
             .spawn()
             .expect("cannot run runc");
         self.run = Some(child);
-        self.started = Some(Instant::now());
     }
 
     /// `run`, then wait for the container to exit: its status, the
@@ -297,17 +290,7 @@ fn runc_cmd(dir: &Path, id: &str, args: &[&str]) -> Output {
         .stderr(fs::File::create(&err_path).unwrap())
         .spawn()
         .expect("cannot run runc");
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("runc {args:?} did not finish within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let st = wait_child(&mut child, &format!("runc {args:?}"));
     Output {
         code: st.code().unwrap_or(-1),
         stdout: fs::read_to_string(&out_path).unwrap_or_default(),
@@ -326,21 +309,6 @@ fn json_int(json: &str, key: &str) -> Option<i32> {
         .take_while(|c| c.is_ascii_digit())
         .collect();
     digits.parse().ok()
-}
-
-/// The state letter of host pid `pid` ('?' when gone).
-fn proc_state(pid: i32) -> char {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()?
-                .split_whitespace()
-                .next()?
-                .chars()
-                .next()
-        })
-        .unwrap_or('?')
 }
 
 /// Host pids of the children of host pid `pid`, zombies included.

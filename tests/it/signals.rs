@@ -175,27 +175,11 @@ fn now() -> f64 {
 
 /// A hexadecimal mask line of /proc/PID/status (`SigBlk`, `SigIgn`, ...).
 fn status_mask(status: &str, field: &str) -> u64 {
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(&format!("{field}:")))
-        .unwrap();
-    u64::from_str_radix(line[field.len() + 1..].trim(), 16).unwrap()
+    u64::from_str_radix(status_field(status, field).unwrap(), 16).unwrap()
 }
 
 fn bit(sig: i32) -> u64 {
     1 << (sig - 1)
-}
-
-/// The process state letter from /proc/PID/stat (R, S, T, Z, ...).
-fn state(pid: i32) -> char {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    s.rsplit(')')
-        .next()
-        .unwrap_or("")
-        .trim_start()
-        .chars()
-        .next()
-        .unwrap_or('?')
 }
 
 /// The pid in dinit's "pid N started: CMD" line for `cmd`.
@@ -292,7 +276,7 @@ fn job_control_signals_are_not_forwarded() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(got_sigs(&d.dir, "main"), [SIGRTMIN], "{}", d.stderr());
     assert!(d.is_running());
-    assert_ne!(state(d.pid()), 'T', "dinit is stopped");
+    assert_ne!(proc_state(d.pid()), 'T', "dinit is stopped");
     let log = d.stderr();
     assert!(
         !log.contains("SIGTSTP") && !log.contains("SIGTTIN") && !log.contains("SIGTTOU"),
@@ -429,7 +413,7 @@ fn stopped_child_is_continued_after_the_stop_signal() {
     let child = read_pid(&d.dir, "pid");
     assert!(kill(child, SIGSTOP));
     let deadline = Instant::now() + WAIT;
-    while state(child) != 'T' {
+    while proc_state(child) != 'T' {
         assert!(Instant::now() < deadline, "child {child} never stopped");
         std::thread::sleep(Duration::from_millis(10));
     }

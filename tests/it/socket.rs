@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 const SIGHUP: i32 = 1;
 const SIGTERM: i32 = 15;
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// The longest line the server takes, newline included (SPEC §5).
 const LINE_MAX: usize = 512;
 
@@ -183,23 +182,21 @@ fn which(name: &str) -> PathBuf {
 }
 
 /// A field of /proc/PID/status.
-fn status_field(pid: i32, name: &str) -> String {
+fn proc_status_field(pid: i32, name: &str) -> String {
     let text = fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_else(|e| panic!("/proc/{pid}/status: {e}"));
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+    status_field(&text, name)
         .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
-        .trim()
         .to_string()
 }
 
 fn ppid(pid: i32) -> i32 {
-    status_field(pid, "PPid").parse().unwrap()
+    proc_status_field(pid, "PPid").parse().unwrap()
 }
 
 /// VmRSS of `pid` in KiB.
 fn rss_kib(pid: i32) -> u64 {
-    let v = status_field(pid, "VmRSS");
+    let v = proc_status_field(pid, "VmRSS");
     v.trim_end_matches("kB").trim().parse().unwrap()
 }
 
@@ -236,19 +233,6 @@ fn wait_no_zombies(parent: i32) {
             "zombie children of dinit ({parent}) left unreaped: {z:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Wait until `path` exists (bounded by `WAIT`).
-fn wait_exists(path: &Path) {
-    let deadline = Instant::now() + WAIT;
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -1350,7 +1334,7 @@ fn own_uid_is_served() {
     ]));
     let dinit = d.pid();
     assert_eq!(
-        status_field(dinit, "Uid").split_whitespace().next(),
+        proc_status_field(dinit, "Uid").split_whitespace().next(),
         Some("65534")
     );
     let c = submit_as_nobody(&sock, &["-r", "/bin/sleep", "80"]);

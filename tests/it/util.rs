@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 /// machines have two busy cores.
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// The `PATH` every test gives dinit (and so its children): SPEC §2's
+/// default, spelled out so tests can check what children see.
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 pub fn bin() -> PathBuf {
     match std::env::var_os("DINIT_BIN") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -100,10 +104,7 @@ impl Dinit {
         Dinit {
             dir: workdir(name),
             args: Vec::new(),
-            env: vec![(
-                "PATH".into(),
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-            )],
+            env: vec![("PATH".into(), PATH.into())],
             pid1: false,
             stdin: None,
             argv0: None,
@@ -216,16 +217,35 @@ impl Output {
 
     /// Log lines (stderr) without their time stamps.
     pub fn messages(&self) -> Vec<String> {
-        self.stderr
-            .lines()
-            .map(|l| {
-                l.get(20..)
-                    .unwrap_or(l)
-                    .trim_start_matches("dinit: ")
-                    .to_string()
-            })
-            .collect()
+        messages_of(&self.stderr)
     }
+
+    /// N from the message `pid N <rest>`; fails the test, showing
+    /// everything dinit wrote, when there is none.
+    pub fn pid_of(&self, rest: &str) -> i32 {
+        find_pid(&self.messages(), rest)
+            .unwrap_or_else(|| panic!("no `pid N {rest}` line\n{}", self.dump()))
+    }
+}
+
+/// The messages of a log text, without their time stamps.
+pub fn messages_of(log: &str) -> Vec<String> {
+    log.lines()
+        .map(|l| {
+            l.get(20..)
+                .unwrap_or(l)
+                .trim_start_matches("dinit: ")
+                .to_string()
+        })
+        .collect()
+}
+
+/// N from the message `pid N <rest>` (exactly `rest` after the pid).
+pub fn find_pid(msgs: &[String], rest: &str) -> Option<i32> {
+    msgs.iter().find_map(|m| {
+        let (num, after) = m.strip_prefix("pid ")?.split_once(' ')?;
+        (after == rest).then(|| num.parse().ok()).flatten()
+    })
 }
 
 pub struct Running {
@@ -338,20 +358,55 @@ impl Running {
     }
 }
 
+/// The state letter of host pid `pid` from /proc/PID/stat (R, S, T, Z,
+/// ...; '?' when it is gone).
+pub fn proc_state(pid: i32) -> char {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()?
+                .split_whitespace()
+                .next()?
+                .chars()
+                .next()
+        })
+        .unwrap_or('?')
+}
+
 /// Whether `pid` is alive (not a zombie and not gone).
 pub fn alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => {
-            let state = s
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            state != "Z" && state != "X"
-        }
-        Err(_) => false,
+    !matches!(proc_state(pid), 'Z' | 'X' | '?')
+}
+
+/// The value of `name:` in a /proc/PID/status text, trimmed.
+pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// Creates the file when dropped: a command waiting for it ends even when
+/// the test fails first, so no process outlives a failed test.
+pub struct Release(pub PathBuf);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let _ = fs::write(&self.0, "");
+    }
+}
+
+/// Wait until `path` exists (bounded by `WAIT`).
+pub fn wait_exists(path: &Path) {
+    let deadline = Instant::now() + WAIT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
