@@ -342,20 +342,27 @@ fn primary_own_code_after_sigterm() {
     assert_eq!(out.code, 7, "{}", out.dump());
 }
 
+/// dinit with `-timeout TIMEOUT` and a primary that ignores SIGTERM, once
+/// the primary runs.
+fn deaf_primary(name: &str, timeout: &str) -> Running {
+    let d = dinit(name);
+    let sh = script(
+        &d.dir,
+        "main.sh",
+        "trap '' TERM\necho ready > ready\nexec /bin/sleep 100\n",
+    );
+    let mut d = d.args(["-timeout", timeout, "-r", &path(&sh)]).spawn();
+    d.wait_file("ready", "ready");
+    d.wait_log("started:");
+    d
+}
+
 /// SPEC §2 `-timeout`, §3: a child ignoring SIGTERM is SIGKILLed once the
 /// grace period is over, not before.
 #[test]
 fn timeout_escalates_to_sigkill() {
     for (timeout, secs) in [("1", 1.0), ("500ms", 0.5)] {
-        let d = dinit("escalate");
-        let sh = script(
-            &d.dir,
-            "main.sh",
-            "trap '' TERM\necho ready > ready\nexec /bin/sleep 100\n",
-        );
-        let mut d = d.args(["-timeout", timeout, "-r", &path(&sh)]).spawn();
-        d.wait_file("ready", "ready");
-        d.wait_log("started:");
+        let d = deaf_primary("escalate", timeout);
         d.signal(SIGTERM);
         let out = d.wait_for(Duration::from_secs(20));
         assert_eq!(out.code, 137, "{}", out.dump());
@@ -376,15 +383,7 @@ fn timeout_escalates_to_sigkill() {
 /// SPEC §3: a second SIGTERM during the grace period kills at once.
 #[test]
 fn second_sigterm_kills_at_once() {
-    let d = dinit("second-term");
-    let sh = script(
-        &d.dir,
-        "main.sh",
-        "trap '' TERM\necho ready > ready\nexec /bin/sleep 100\n",
-    );
-    let mut d = d.args(["-timeout", "60", "-r", &path(&sh)]).spawn();
-    d.wait_file("ready", "ready");
-    d.wait_log("started:");
+    let mut d = deaf_primary("second-term", "60");
     d.signal(SIGTERM);
     d.wait_log("sent SIGTERM to 1 process");
     d.signal(SIGTERM);
@@ -880,18 +879,23 @@ fn hanging_stop_is_killed_after_the_timeout() {
 const GROUP_SH: &str =
     "/bin/sleep 100 &\necho $! > p1\n/bin/sleep 100 &\necho $! > p2\necho ready > ready\nwait\n";
 
-/// SPEC §2 `-pgroup`: the stop signal reaches the child's whole group.
-#[test]
-fn pgroup_teardown_reaches_grandchildren() {
-    let d = dinit("pgroup-term");
+/// dinit (with `-pgroup` or not) running `GROUP_SH`, sent SIGTERM once both
+/// sleeps run: its output and the two sleeps' pids.
+fn term_group(name: &str, pgroup: bool) -> (Output, i32, i32) {
+    let d = dinit(name);
     let sh = script(&d.dir, "group.sh", GROUP_SH);
-    let mut d = d
-        .args(["-pgroup", "-timeout", "20", "-r", &path(&sh)])
-        .spawn();
+    let d = if pgroup { d.args(["-pgroup"]) } else { d };
+    let mut d = d.args(["-timeout", "20", "-r", &path(&sh)]).spawn();
     d.wait_file("ready", "ready");
     let (p1, p2) = (read_pid(&d.dir, "p1"), read_pid(&d.dir, "p2"));
     d.signal(SIGTERM);
-    let out = d.wait_for(Duration::from_secs(10));
+    (d.wait_for(Duration::from_secs(10)), p1, p2)
+}
+
+/// SPEC §2 `-pgroup`: the stop signal reaches the child's whole group.
+#[test]
+fn pgroup_teardown_reaches_grandchildren() {
+    let (out, p1, p2) = term_group("pgroup-term", true);
     assert_eq!(out.code, 143, "{}", out.dump());
     wait_gone(p1);
     wait_gone(p2);
@@ -923,13 +927,7 @@ fn pgroup_forwards_to_grandchildren() {
 /// does not sweep leftovers). Deterministic: nothing else signals them.
 #[test]
 fn without_pgroup_grandchildren_are_not_signalled() {
-    let d = dinit("no-pgroup");
-    let sh = script(&d.dir, "group.sh", GROUP_SH);
-    let mut d = d.args(["-timeout", "20", "-r", &path(&sh)]).spawn();
-    d.wait_file("ready", "ready");
-    let (p1, p2) = (read_pid(&d.dir, "p1"), read_pid(&d.dir, "p2"));
-    d.signal(SIGTERM);
-    let out = d.wait_for(Duration::from_secs(10));
+    let (out, p1, p2) = term_group("no-pgroup", false);
     let survived = (alive(p1), alive(p2));
     // Clean up before asserting: these are this test's own grandchildren.
     for p in [p1, p2] {
