@@ -145,19 +145,18 @@ def count_lines(path):
 
 def linkage(path):
     hdr = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
-    dynamic = "INTERP" in hdr or "DYNAMIC" in hdr
-    if not dynamic:
-        return "static"
     if "INTERP" in hdr:
         return "dynamic (needs ld.so + libc)"
-    return "static-pie"
+    if "DYNAMIC" in hdr:
+        return "static-pie"
+    return "static"
 
 
 def version(init):
     if init.name == "dinit":
         r = subprocess.run([init.path, "-version"], capture_output=True, text=True)
         return (r.stdout or r.stderr).strip()
-    pkg = {"tini": "tini", "dumb-init": "dumb-init", "catatonit": "catatonit"}[init.name]
+    pkg = init.name  # the peers' Debian package names are their names
     try:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True)
     except OSError:
@@ -227,11 +226,7 @@ def bench_idle(inits, secs):
     try:
         time.sleep(0.5)
         for name, (pid, _) in procs.items():
-            res[name] = {
-                "hwm": P.status_field(pid, "VmHWM"),
-                "rss": P.status_field(pid, "VmRSS"),
-                "threads": P.status_field(pid, "Threads"),
-            }
+            res[name] = {"hwm": P.status_field(pid, "VmHWM")}
         before = {n: (P.ctxt_switches(p), P.cpu_ns(p)) for n, (p, _) in procs.items()}
         time.sleep(secs)
         for n, (p, _) in procs.items():
@@ -408,7 +403,6 @@ def bench_socket(dinit_path, total, block):
         res["sub_s"] += time.perf_counter() - t0
         res["reaped"] = bool(ok)
         res["n"] = total
-        res["log_lines"] = count_lines(err)
     finally:
         P.kill_tree(pid)
         waitpid(pid)
@@ -738,11 +732,7 @@ def notes_for(R, tg):
 
 def cleanup():
     """Kill whatever we started that is still around; remove the stderr files."""
-    for c in P.descendants(os.getpid()):
-        try:
-            os.kill(c, signal.SIGKILL)
-        except OSError:
-            pass
+    P.kill_descendants(os.getpid())
     P.reap_all_children()
     if ERRDIR:
         shutil.rmtree(ERRDIR, ignore_errors=True)

@@ -12,7 +12,6 @@ import socket
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -52,11 +51,6 @@ def stat_fields(pid):
     return text[text.rindex(")") + 2 :].split()
 
 
-def state(pid):
-    f = stat_fields(pid)
-    return f[0] if f else None
-
-
 def cpu_ticks(pid):
     """utime + stime of the process (all threads), in clock ticks."""
     f = stat_fields(pid)
@@ -66,29 +60,31 @@ def cpu_ticks(pid):
     return int(f[11]) + int(f[12])
 
 
-def cpu_ns(pid):
-    """CPU time of every thread in nanoseconds (schedstat: exact, not ticks)."""
-    total = 0
+def _task_files(pid, name):
+    """The text of /proc/PID/task/*/NAME for every thread ("" where a read
+    fails: the thread is gone), or None when the task list cannot be read."""
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return None
-    for t in tids:
-        text = read(f"/proc/{pid}/task/{t}/schedstat")
-        if text:
-            total += int(text.split()[0])
-    return total
+    return [read(f"/proc/{pid}/task/{t}/{name}", "") for t in tids]
+
+
+def cpu_ns(pid):
+    """CPU time of every thread in nanoseconds (schedstat: exact, not ticks)."""
+    texts = _task_files(pid, "schedstat")
+    if texts is None:
+        return None
+    return sum(int(text.split()[0]) for text in texts if text)
 
 
 def ctxt_switches(pid):
     """voluntary + nonvoluntary context switches summed over all threads."""
-    total = 0
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
+    texts = _task_files(pid, "status")
+    if texts is None:
         return None
-    for t in tids:
-        text = read(f"/proc/{pid}/task/{t}/status", "")
+    total = 0
+    for text in texts:
         for line in text.splitlines():
             if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
                 total += int(line.split()[1])
@@ -98,12 +94,7 @@ def ctxt_switches(pid):
 def children(pid):
     """Direct children of pid (all threads), from /proc/PID/task/*/children."""
     out = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for t in tids:
-        text = read(f"/proc/{pid}/task/{t}/children", "")
+    for text in _task_files(pid, "children") or []:
         out.extend(int(x) for x in text.split())
     return out
 
@@ -172,13 +163,23 @@ def reap_all_children():
             return
 
 
+def _kill(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def kill_descendants(pid, sig=signal.SIGKILL):
+    """Kill everything under pid (children first found), not pid itself."""
+    for p in descendants(pid):
+        _kill(p, sig)
+
+
 def kill_tree(pid, sig=signal.SIGKILL):
     """Kill pid and everything under it (children first found, then pid)."""
-    for p in descendants(pid) + [pid]:
-        try:
-            os.kill(p, sig)
-        except OSError:
-            pass
+    kill_descendants(pid, sig)
+    _kill(pid, sig)
 
 
 def submit(path, line, timeout=10.0):
@@ -188,15 +189,19 @@ def submit(path, line, timeout=10.0):
     try:
         s.connect(path)
         s.sendall(line)
-        buf = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
+        return recv_all(s)
     finally:
         s.close()
+
+
+def recv_all(s):
+    """Everything the peer sends until it closes (bytes)."""
+    buf = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return buf
+        buf += chunk
 
 
 # The primary process of an orphan storm, run as `python3 -c STORM_SCRIPT

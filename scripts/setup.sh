@@ -2,7 +2,9 @@
 # Installs what `make run`, `make test` and `make bench` need on a fresh
 # Debian machine: the pinned toolchain's musl targets and the Debian packages
 # the tests drive (busybox-static for scratch roots, qemu-user-static for the
-# aarch64 binary, runc for a real OCI runtime, strace for the idle check).
+# aarch64 binary, runc for a real OCI runtime, Debian's /usr/bin/python3 for
+# the tests' helper processes and scripts/stress.py), plus strace, which only
+# scripts/bench.py uses (idle system calls).
 # Safe to run again: every step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ done
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
-want="${SETUP_PACKAGES:-busybox-static qemu-user-static runc strace util-linux binutils}"
+want="${SETUP_PACKAGES:-busybox-static qemu-user-static runc strace util-linux binutils python3}"
 missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -44,5 +46,9 @@ if [ "$(id -u)" = 0 ] && [ -x /usr/bin/qemu-aarch64-static ] && [ ! -e /proc/sys
     if [ -w /proc/sys/fs/binfmt_misc/register ]; then
         printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F' \
             > /proc/sys/fs/binfmt_misc/register 2>/dev/null || true
+    fi
+    # Not fatal (only `make it-arm` needs it), but say so.
+    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        echo "setup: warning: could not register qemu-aarch64 with binfmt_misc; the aarch64 binary will not run directly (make it-arm will fail)" >&2
     fi
 fi

@@ -35,6 +35,7 @@ this script makes itself a child subreaper so nothing escapes. It prints
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -129,11 +130,7 @@ def cleanup_all():
             os.killpg(g, signal.SIGKILL)
         except OSError:
             pass
-    for c in P.descendants(os.getpid()):
-        try:
-            os.kill(c, signal.SIGKILL)
-        except OSError:
-            pass
+    P.kill_descendants(os.getpid())
     P.reap_all_children()
     for d in TMPDIRS:
         shutil.rmtree(d, ignore_errors=True)
@@ -440,14 +437,22 @@ class Storm:
         s.connect(self.sock)
         return s
 
-    @staticmethod
-    def read_all(s):
-        buf = b""
-        while True:
-            c = s.recv(4096)
-            if not c:
-                return buf
-            buf += c
+    @contextlib.contextmanager
+    def _hostile_conn(self):
+        """A hostile client's connection: closed and counted however it ends."""
+        s = self.conn()
+        try:
+            yield s
+        finally:
+            s.close()
+            self.hostile += 1
+
+    def _hostile(self, data):
+        """A hostile client that sends `data`, reads the reply, and goes."""
+        with self._hostile_conn() as s:
+            s.sendall(data)
+            P.recv_all(s)
+        time.sleep(0.005)
 
     def good(self):
         line = random.choice([f"-r {TRUE}", f"-r {SLEEP} 0.01", '-r /bin/sh -c "exit 0"'])
@@ -462,7 +467,7 @@ class Storm:
             time.sleep(0.001)
             return
         try:
-            r = self.read_all(s).decode(errors="replace")
+            r = P.recv_all(s).decode(errors="replace")
         except OSError as e:
             r = f"EXC: {e!r}"
         finally:
@@ -476,7 +481,7 @@ class Storm:
         try:
             s.sendall(f"-r {TRUE}".encode())
             s.shutdown(socket.SHUT_WR)
-            r = self.read_all(s).decode(errors="replace")
+            r = P.recv_all(s).decode(errors="replace")
         except OSError as e:
             r = f"EXC: {e!r}"
         finally:
@@ -486,8 +491,7 @@ class Storm:
         time.sleep(0.01)
 
     def silent(self):
-        s = self.conn()
-        try:
+        with self._hostile_conn() as s:
             s.settimeout(0.2)
             while not self.stopping.is_set():
                 try:
@@ -497,9 +501,6 @@ class Storm:
                     continue
                 except OSError:
                     break
-        finally:
-            s.close()
-            self.hostile += 1
 
     def crowd(self):
         # More silent clients than dinit has slots, re-connecting when dropped.
@@ -540,38 +541,20 @@ class Storm:
             self.hostile += len(socks)
 
     def garbage(self):
-        s = self.conn()
-        try:
-            n = random.randint(1, 400)
-            junk = bytes(random.choice(b'\x00\xff"\\ -r\t\r\x7fab') for _ in range(n))
-            s.sendall(junk + b"\n")
-            self.read_all(s)
-        finally:
-            s.close()
-            self.hostile += 1
-        time.sleep(0.005)
+        n = random.randint(1, 400)
+        junk = bytes(random.choice(b'\x00\xff"\\ -r\t\r\x7fab') for _ in range(n))
+        self._hostile(junk + b"\n")
 
     def oversized(self):
-        s = self.conn()
-        try:
-            s.sendall(b"-r /bin/echo " + b"x" * random.randint(600, 4000))
-            self.read_all(s)
-        finally:
-            s.close()
-            self.hostile += 1
-        time.sleep(0.005)
+        self._hostile(b"-r /bin/echo " + b"x" * random.randint(600, 4000))
 
     def dribble(self):
-        s = self.conn()
-        try:
+        with self._hostile_conn() as s:
             for b in b"-r /bin/true":
                 if self.stopping.is_set():
                     break
                 s.sendall(bytes([b]))
                 time.sleep(0.3)
-        finally:
-            s.close()
-            self.hostile += 1
 
 
 def peer_closed(s):
@@ -775,9 +758,8 @@ def test_fds(dinit, short, R):
         code = wait_exit(p)
         R.check("fds: SIGTERM → dinit exits 143", code == 143, f"exit {code}")
     finally:
-        for x in (good,):
-            if x:
-                x.stop()
+        if good:
+            good.stop()
         if holders:
             holders.stop()
         kill_group(p)
