@@ -4,6 +4,7 @@
 mod util;
 
 mod basic;
+mod engines;
 mod pid1;
 mod runc;
 mod signals;
