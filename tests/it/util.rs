@@ -616,3 +616,28 @@ pub fn on_path(prog: &str) -> bool {
         .split(':')
         .any(|d| Path::new(d).join(prog).exists())
 }
+
+/// Now in UTC as `date -u +FORMAT` prints it (`%Y/%m/%d %H:%M:%S` is the
+/// format of dinit's stamps).
+pub fn utc(format: &str) -> String {
+    let out = Command::new("date")
+        .arg("-u")
+        .arg(format!("+{format}"))
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Whether `line` starts with `YYYY/MM/DD HH:MM:SS dinit: `.
+pub fn has_stamp(line: &str) -> bool {
+    let b = line.as_bytes();
+    let shape = b"####/##/## ##:##:## dinit: ";
+    b.len() > shape.len()
+        && shape.iter().zip(b).all(|(&s, &c)| {
+            if s == b'#' {
+                c.is_ascii_digit()
+            } else {
+                s == c
+            }
+        })
+}
