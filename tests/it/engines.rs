@@ -8,13 +8,14 @@
 //!
 //! * One [`Engine`] per engine and test binary owns everything that engine
 //!   writes: a directory `/tmp/dinit-engines-UID/PID/KIND` (short, for the
-//!   108-byte socket path) holding dockerd's data-root, exec-root, socket,
-//!   pidfile and log, or podman's containers.conf, storage.conf, graphroot
-//!   and runroot; plus the few files the engines put elsewhere whatever
-//!   they are told (`Kind::host_paths`), removed again when this run created
-//!   them. Its `Drop` stops the engine: containers removed, dockerd stopped
-//!   by pid (SIGTERM, then SIGKILL), whatever still runs from the directory
-//!   killed, its mounts unmounted, the directory removed.
+//!   108-byte socket path) holding dockerd's data-root, exec-root, socket
+//!   and pidfile, or podman's containers.conf, storage.conf, graphroot and
+//!   runroot; plus the few files the engines put elsewhere whatever they
+//!   are told (`Kind::host_paths`), removed again when this run created
+//!   them. (Its log goes to a test directory, kept after the run like the
+//!   tests' own.) Its `Drop` stops the engine: containers removed, dockerd
+//!   stopped by pid (SIGTERM, then SIGKILL), whatever still runs from the
+//!   directory killed, its mounts unmounted, the directory removed.
 //! * Statics are never dropped, so the engines live in `SLOTS` behind an
 //!   `atexit` handler that drops them when libtest has finished, whether
 //!   the tests passed or failed (a failing test unwinds; its `Case` guard
@@ -29,7 +30,7 @@
 //!   `examples/Dockerfile.scratch`.
 //! * Tests run in parallel: container names are unique, each test has its
 //!   own directory (mounted at `/shared`, with the test's scripts), and
-//!   every engine command is bounded by `WAIT`.
+//!   every engine command is bounded by `ENGINE_WAIT`.
 use crate::util::*;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -46,6 +47,12 @@ const QEMU_ENGINES: &str = "the images are built for this x86_64 host: the \
     aarch64 dinit in them would run through the host's qemu-user binfmt \
     handler, which changes what these tests check (PID 1's command line, \
     the child-subreaper role); `make it` runs them against the x86_64 binary";
+
+/// The bound on every engine command and on what a container is waited
+/// for. More than `WAIT`: a command that creates a container mounts an
+/// overlay and runs runc, and the machines are busy; but a bound, so that a
+/// hung engine fails the test instead of holding up CI.
+const ENGINE_WAIT: Duration = Duration::from_secs(90);
 
 /// The images every engine builds (`build_images`).
 const IMAGE: &str = "localhost/dinit-it:dinit";
@@ -150,6 +157,10 @@ struct Engine {
     kind: Kind,
     /// `/tmp/dinit-engines-UID/PID/KIND`.
     dir: PathBuf,
+    /// dockerd's log, podman's event log: in a test directory
+    /// (`/tmp/dinit-it-UID/PID/KIND-engine-N`), kept after the run like the
+    /// tests' own.
+    log: PathBuf,
     /// dockerd (podman has no daemon).
     daemon: Option<Child>,
 }
@@ -264,9 +275,14 @@ impl Engine {
             .collect();
         fs::write(dir.join("created"), created.join("\n")).unwrap();
         // From here on, Drop cleans up whatever happens.
+        let log = workdir(&format!("{}-engine", kind.name())).join(match kind {
+            Kind::Docker => "dockerd.log",
+            Kind::Podman => "events.log",
+        });
         let mut e = Engine {
             kind,
             dir,
+            log,
             daemon: None,
         };
         match kind {
@@ -285,7 +301,7 @@ impl Engine {
         // Its own (empty) daemon.json: the machine's /etc/docker/daemon.json
         // could contradict these flags.
         fs::write(d.join("daemon.json"), "{}\n").unwrap();
-        let log = fs::File::create(d.join("dockerd.log")).unwrap();
+        let log = fs::File::create(&self.log).unwrap();
         let child = Command::new("dockerd")
             .arg("--config-file")
             .arg(p("daemon.json"))
@@ -331,9 +347,9 @@ impl Engine {
             if UnixStream::connect(&sock).is_ok() {
                 break;
             }
-            if start.elapsed() > WAIT {
+            if start.elapsed() > ENGINE_WAIT {
                 return Err(format!(
-                    "dockerd not serving {} after {WAIT:?}; {}",
+                    "dockerd not serving {} after {ENGINE_WAIT:?}; {}",
                     sock.display(),
                     self.log_tail()
                 ));
@@ -354,7 +370,7 @@ impl Engine {
     /// Give podman a configuration whose every path is under the engine's
     /// directory, and check that it works.
     fn configure_podman(&self) -> Result<(), String> {
-        let d = self.dir.display();
+        let (d, log) = (self.dir.display(), self.log.display());
         for sub in ["home", "tmp", "cni", "netconf"] {
             fs::create_dir_all(self.dir.join(sub)).unwrap();
         }
@@ -392,7 +408,7 @@ network_config_dir = "{d}/netconf"
 # No systemd here.
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-events_logfile_path = "{d}/events.log"
+events_logfile_path = "{log}"
 tmp_dir = "{d}/libpod"
 static_dir = "{d}/storage/libpod"
 volume_path = "{d}/storage/volumes"
@@ -455,16 +471,12 @@ lock_type = "file"
     fn cli_within(&self, args: &[&str]) -> Result<Output, String> {
         let mut cmd = self.cli();
         cmd.args(args);
-        run_within(cmd, &self.dir, WAIT)
+        run_within(cmd, &self.dir, ENGINE_WAIT)
     }
 
     fn log_tail(&self) -> String {
-        let log = fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default();
-        format!(
-            "last lines of {}/dockerd.log:\n{}",
-            self.dir.display(),
-            tail(&log, 20)
-        )
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        format!("last lines of {}:\n{}", self.log.display(), tail(&log, 20))
     }
 }
 
@@ -484,7 +496,7 @@ fn teardown(kind: Kind, dir: &Path, daemon: Option<Child>) {
     let cli = |args: &[&str]| {
         let mut cmd = kind.cli(dir);
         cmd.args(args);
-        run_within(cmd, dir, WAIT).ok()
+        run_within(cmd, dir, ENGINE_WAIT).ok()
     };
     match kind {
         Kind::Docker => {
@@ -748,9 +760,9 @@ impl Case {
         cmd
     }
 
-    /// Run the engine's client with `args` (bounded by `WAIT`).
+    /// Run the engine's client with `args` (bounded by `ENGINE_WAIT`).
     fn cli(&self, args: &[&str]) -> Output {
-        run_cmd(self.command(args), &self.dir)
+        run_within(self.command(args), &self.dir, ENGINE_WAIT).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// `run` with no network and `/shared`, then `opts`, then `args` (the
@@ -782,7 +794,7 @@ impl Case {
         c
     }
 
-    /// `/shared/NAME` once it contains `what` (bounded by `WAIT`; a
+    /// `/shared/NAME` once it contains `what` (bounded by `ENGINE_WAIT`; a
     /// container `c` that exits before fails the test at once).
     fn wait_shared(&self, c: &str, name: &str, what: &str) -> String {
         let start = Instant::now();
@@ -803,7 +815,7 @@ impl Case {
                     );
                 }
             }
-            if start.elapsed() > WAIT {
+            if start.elapsed() > ENGINE_WAIT {
                 panic!(
                     "timed out waiting for {what:?} in {name}: {text:?}\n{}",
                     self.logs(c).dump()
@@ -853,7 +865,7 @@ impl Drop for Case {
                     .collect::<Vec<_>>(),
             ]
             .concat();
-            let _ = run_within(self.command(&args), &self.dir, WAIT);
+            let _ = run_within(self.command(&args), &self.dir, ENGINE_WAIT);
         }
     }
 }
@@ -1300,7 +1312,8 @@ impl Tmux {
         self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout
     }
 
-    /// The command's exit status once it has exited (bounded by `WAIT`).
+    /// The command's exit status once it has exited (bounded by
+    /// `ENGINE_WAIT`).
     fn status(&self) -> i32 {
         let start = Instant::now();
         loop {
@@ -1308,7 +1321,11 @@ impl Tmux {
             if let Ok(code) = status.trim().parse() {
                 return code;
             }
-            assert!(start.elapsed() < WAIT, "still running:\n{}", self.screen());
+            assert!(
+                start.elapsed() < ENGINE_WAIT,
+                "still running:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -1467,7 +1484,7 @@ impl Drop for Pod<'_> {
         let _ = run_within(
             self.0.command(&["pod", "rm", "-f", "-t", "0", self.1]),
             &self.0.dir,
-            WAIT,
+            ENGINE_WAIT,
         );
     }
 }
@@ -1528,7 +1545,7 @@ fn kube_example(shared_pid: bool) {
     let start = Instant::now();
     let list = loop {
         let list = t.exec(c, &["/dinit", "-submit", "-list"]);
-        if list.code == 0 || start.elapsed() > WAIT {
+        if list.code == 0 || start.elapsed() > ENGINE_WAIT {
             break list;
         }
         std::thread::sleep(Duration::from_millis(100));
