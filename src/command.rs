@@ -1,5 +1,6 @@
 //! Turning words into a program ready for `execve`: `\-r` unescaped, `$`
-//! expanded against dinit's environment, the program looked up in `$PATH`,
+//! expanded against dinit's environment (neither for the verbatim words
+//! after `--`, SPEC §8), the program looked up in `$PATH`,
 //! and NUL-terminated argv built in a caller-owned arena (every word is
 //! copied there, so the arena alone backs the program). Shared by the
 //! command line, the start/prestop/stop strings and the socket. Nothing
@@ -38,8 +39,26 @@ const TOO_LONG: Error<'static> = Error::Usage {
 
 /// Build `words` (one `-r` group, `-r` itself excluded) into a program:
 /// every word is unescaped, expanded and copied with its NUL into the arena.
-#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
+    build_words(words, false, b)
+}
+
+/// Build the words after `--` (SPEC §8) into a program: copied as they are,
+/// nothing unescaped or expanded, since an engine hands over exec-form
+/// words meant for the program itself. The lookup in `$PATH` is the same.
+pub fn build_verbatim<'x>(
+    words: &[&'x [u8]],
+    b: &mut Builder<'x>,
+) -> Result<Program<'x>, Error<'x>> {
+    build_words(words, true, b)
+}
+
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+fn build_words<'x>(
+    words: &[&'x [u8]],
+    verbatim: bool,
+    b: &mut Builder<'x>,
+) -> Result<Program<'x>, Error<'x>> {
     let Some(&first) = words.first() else {
         return Err(Error::Usage {
             what: "-r needs a command",
@@ -50,10 +69,10 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
     let mut cmd = CmdText::EMPTY;
     let mut program: &'x [u8] = first;
     for (i, &raw) in words.iter().enumerate() {
-        let w = words::unescape(raw);
+        let w = if verbatim { raw } else { words::unescape(raw) };
         let room = b.bytes.spare();
         let cap = room.len().saturating_sub(1);
-        let n = if expand::needs_expansion(w) {
+        let n = if !verbatim && expand::needs_expansion(w) {
             match expand::expand(w, &getenv, &mut room[..cap]) {
                 Ok(n) => n,
                 Err(ExpandError::Unterminated) => {
