@@ -68,4 +68,25 @@ mod tests {
         assert_eq!(role(&["dinit", "-timeout", "1", "-version"]), Role::Init);
         assert_eq!(role(&["/x/dinit-submitter", "-r"]), Role::Init);
     }
+
+    /// SPEC §8: the words after `--` are the command's, so none of them
+    /// picks a role (`dinit -- -version` runs a program called `-version`).
+    #[test]
+    fn nothing_after_dashdash_picks_a_role() {
+        for word in [
+            "-version",
+            "--version",
+            "-V",
+            "-submit",
+            "--submit",
+            "-h",
+            "-help",
+            "--help",
+        ] {
+            assert_eq!(role(&["dinit", "--", word]), Role::Init, "{word}");
+            assert_eq!(role(&["dinit", "--", "/bin/echo", word]), Role::Init);
+            assert_eq!(role(&["dinit", "-quiet", "--", "x", word]), Role::Init);
+            assert_eq!(role(&["dinit", "-timeout", "1", "--", word]), Role::Init);
+        }
+    }
 }
