@@ -4,6 +4,7 @@
 mod util;
 
 mod basic;
+mod dashdash;
 mod pid1;
 mod runc;
 mod signals;
