@@ -36,10 +36,25 @@ const TOO_LONG: Error<'static> = Error::Usage {
     word: b"",
 };
 
+/// A `${...}` form `expand` refuses (SPEC §2); the message says how to
+/// hand one to a shell instead.
+const UNSUPPORTED: &str = "unsupported ${...} form (only ${NAME} and ${NAME:-default} are expanded; write $${...} to pass it to a shell)";
+/// The program word is empty, as given (`-r ""`) or once expanded.
+const EMPTY_PROGRAM: &str = "empty program name after -r";
+
 /// Build `words` (one `-r` group, `-r` itself excluded) into a program:
 /// every word is unescaped, expanded and copied with its NUL into the arena.
-#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
+    build_named(words, b, EMPTY_PROGRAM)
+}
+
+/// `build`, with the message for an empty program name.
+#[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+fn build_named<'x>(
+    words: &[&'x [u8]],
+    b: &mut Builder<'x>,
+    empty: &'static str,
+) -> Result<Program<'x>, Error<'x>> {
     let Some(&first) = words.first() else {
         return Err(Error::Usage {
             what: "-r needs a command",
@@ -62,6 +77,12 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
                         word: raw,
                     });
                 }
+                Err(ExpandError::Unsupported) => {
+                    return Err(Error::Usage {
+                        what: UNSUPPORTED,
+                        word: raw,
+                    });
+                }
                 Err(ExpandError::TooLong) => return Err(TOO_LONG),
             }
         } else if w.len() <= cap {
@@ -76,6 +97,14 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
         let word = &with_nul[..n];
         cmd.push_word(word);
         if i == 0 {
+            // An empty name would be "not found" (127) with a message that
+            // names nothing; it is a mistake on the command line instead.
+            if word.is_empty() {
+                return Err(Error::Usage {
+                    what: empty,
+                    word: raw,
+                });
+            }
             program = word;
         }
     }
@@ -118,7 +147,7 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
             word: text,
         });
     }
-    build(&list, b)
+    build_named(&list, b, "empty program name")
 }
 
 /// Look at a candidate path the way `execve` will: missing, a directory or
