@@ -340,7 +340,7 @@ fn nested_defaults_expand() {
 fn unsupported_brace_forms_on_the_socket() {
     let d = Dinit::new("edge-brace-sock");
     let sock = d.sock();
-    let d = up(d
+    let mut d = up(d
         .env("FOO", "bar")
         .args(["-socket", &sock, "-r", "/bin/sleep", "120"]));
     for word in UNSUPPORTED {
@@ -349,7 +349,8 @@ fn unsupported_brace_forms_on_the_socket() {
         assert!(reason.contains(word), "{word}: {reply:?}");
     }
     let reply = raw(&sock, b"-r /bin/echo ${X:-${FOO}}\n");
-    ok_pids(&reply);
+    let echo = ok_pids(&reply)[0];
+    d.wait_log(&format!("pid {echo} finished: [/bin/echo bar]"));
     d.signal(SIGTERM);
     let out = d.wait();
     assert_eq!(started_count(&out.stderr), 2, "{}", out.dump());
@@ -482,8 +483,11 @@ fn emfile_at_spawn_is_told_plainly() {
     let sock = d.sock();
     let mut d = up(d.args(["-socket", &sock, "-r", "/bin/sleep", "120"]));
     let pid = d.pid();
-    // Room for the client's connection, none for the error pipe.
-    set_nofile(pid, lowest_free_fd(pid) + 1);
+    // Room for the client's connection and one more (so that the accept
+    // after it finds nobody waiting, instead of EMFILE and making room by
+    // dropping a client whose line is still on its way), but not for the
+    // two ends of the error pipe.
+    set_nofile(pid, lowest_free_fd(pid) + 2);
     let reply = raw(&sock, b"-r /bin/echo x\n");
     assert_eq!(
         error_reason(&reply),
