@@ -85,7 +85,13 @@ fn root_client_outside_the_pid_namespace_is_served() {
         &[],
     ));
     assert_eq!(c.code, 0, "{c:?}");
-    assert!(c.stdout.starts_with("pid 2 primary yes"), "{c:?}");
+    let list: Vec<&str> = c.stdout.lines().collect();
+    assert!(
+        list.len() == 1
+            && list[0].contains(" primary yes ")
+            && list[0].ends_with("[/bin/sleep 120]"),
+        "{c:?}"
+    );
     // And a raw client from the host, as socat would be.
     let reply = raw(&sock, b"-r /bin/true\n");
     assert_eq!(ok_pids(&reply).len(), 1, "{reply:?}");
