@@ -81,9 +81,6 @@ const UNKNOWN: &str = "flag provided but not defined";
 const NEEDS_VALUE: &str = "option needs a value";
 /// Message for a word before `-r` or `--` that is not an option.
 const UNEXPECTED: &str = "unexpected argument before -r or --";
-/// Message for `-submit` anywhere but first (the role dispatcher takes it
-/// there, before `parse` is called).
-const SUBMIT_NOT_FIRST: &str = "-submit must be the first option";
 
 /// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,7 +154,7 @@ const OPTIONS: &[OptSpec] = &[
     opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
     opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
     opt(b"success", Setting::Success, "invalid value for -success"),
-    opt(b"submit", Setting::Submit, SUBMIT_NOT_FIRST),
+    opt(b"submit", Setting::Submit, "invalid value for -submit"),
     opt(b"h", Setting::Help, "invalid value for -h"),
     opt(b"help", Setting::Help, "invalid value for -help"),
 ];
@@ -419,9 +416,12 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///   environment variable whose option was given as a flag is not read.
 /// * `-` alone is an unexpected argument. `---x`, `-=x` are unknown
 ///   options. `-h`/`-help` anywhere among the options ask for the usage
-///   (`Error::Help`, exit 0), as with Go's flag package; `-version` is a
-///   role only as the first word (`role.rs`), later an unknown option.
-/// * `-submit` in any spelling, with or without a value, is an error here.
+///   (`Error::Help`, exit 0), as with Go's flag package. `-version`,
+///   `--version` and `-V` anywhere among the options are taken by the role
+///   dispatcher (`role.rs`) before this runs; here they are unknown.
+/// * `-submit[=BOOL]` is a boolean that is validated and otherwise ignored:
+///   the dispatcher chose the init role, so it ended up false
+///   (`-submit=false`, or `-submit -submit=false`: the last one wins).
 /// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
 ///   here; `commands` is handed on as it is.
 pub fn parse<'a>(
@@ -467,12 +467,6 @@ pub fn parse<'a>(
             value,
         } = flag?;
         match spec.setting {
-            Setting::Submit => {
-                return Err(Error::Usage {
-                    what: SUBMIT_NOT_FIRST,
-                    word: b"",
-                });
-            }
             Setting::Help if value.is_none_or(|v| parse_bool(v) == Some(true)) => {
                 return Err(Error::Help);
             }
@@ -607,6 +601,40 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
         first = false;
     }
     u64::try_from(total.div_ceil(MILLI_NS)).ok()
+}
+
+/// One of the init role's option words, read the way the lexer reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionWord<'a> {
+    /// The option's name without dashes, as in the table: `socket`.
+    pub name: &'static [u8],
+    /// The option as written, without any `=value`: `--socket`.
+    pub written: &'a [u8],
+    /// The text after `=`, if any.
+    pub value: Option<&'a [u8]>,
+    /// The next word is the value (a value option written without `=`).
+    pub takes_next: bool,
+}
+
+/// `word` as one of the init role's options in any Go-flag spelling, or
+/// `None` when it names none. For the role dispatcher and the submit client,
+/// which step over option values exactly as `parse` does: in
+/// `-start -submit -r x`, `-submit` is the start command (Go semantics).
+pub fn option_word(word: &[u8]) -> Option<OptionWord<'_>> {
+    let body = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))?;
+    let (name, value) = match body.iter().position(|&c| c == b'=') {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let spec = OPTIONS.iter().find(|o| o.name == name)?;
+    Some(OptionWord {
+        name: spec.name,
+        written: &word[..word.len() - body.len() + name.len()],
+        value,
+        takes_next: value.is_none() && !spec.setting.is_bool(),
+    })
 }
 
 /// Parse a boolean the way Go's strconv.ParseBool does:
@@ -1035,11 +1063,13 @@ mod tests {
                 NEEDS_VALUE,
                 "--core-fraction",
             ),
-            // -submit belongs to the dispatcher.
-            (&["-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["--submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["-submit=false", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["-quiet", "-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+            // -submit is a checked boolean (the dispatcher acts on it).
+            (
+                &["-submit=maybe", "-r", "x"],
+                "invalid value for -submit",
+                "maybe",
+            ),
+            (&["-submit", "x", "-r", "y"], UNEXPECTED, "x"),
         ];
         for &(args, what, word) in table {
             let got = err(args, &[]);
@@ -1106,8 +1136,73 @@ mod tests {
         assert_eq!(e.to_string(), "invalid value for -timeout: 1x");
         let e = run(&["-r", "x"], &[("DINIT_QUIET", "yes")]).unwrap_err();
         assert_eq!(e.to_string(), "invalid value for DINIT_QUIET: yes");
-        let e = run(&["-submit", "-r", "x"], &[]).unwrap_err();
-        assert_eq!(e.to_string(), "-submit must be the first option");
+        let e = run(&["--submit=2", "-r", "x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid value for -submit: 2");
+    }
+
+    #[test]
+    fn submit_that_ended_up_false_is_ignored() {
+        // The dispatcher (role.rs) picked the init role for these.
+        for args in [
+            &["-submit=false", "-r", "x"][..],
+            &["-submit", "-submit=false", "-r", "x"],
+            &["-quiet", "--submit=0", "-r", "x"],
+        ] {
+            let c = ok(args, &[]);
+            assert_eq!(c.commands, &[b"-r" as &[u8], b"x"], "{args:?}");
+        }
+    }
+
+    #[test]
+    fn option_words_read_as_the_lexer_reads_them() {
+        // (word, (name, written, value, takes_next))
+        type Read = Option<(&'static str, &'static str, Option<&'static str>, bool)>;
+        let table: &[(&str, Read)] = &[
+            ("-socket", Some(("socket", "-socket", None, true))),
+            ("--socket", Some(("socket", "--socket", None, true))),
+            ("-socket=/s", Some(("socket", "-socket", Some("/s"), false))),
+            ("--socket=", Some(("socket", "--socket", Some(""), false))),
+            ("-start", Some(("start", "-start", None, true))),
+            ("-submit", Some(("submit", "-submit", None, false))),
+            (
+                "--submit=false",
+                Some(("submit", "--submit", Some("false"), false)),
+            ),
+            ("-quiet", Some(("quiet", "-quiet", None, false))),
+            ("-h", Some(("h", "-h", None, false))),
+            (
+                "-core-fraction",
+                Some(("core-fraction", "-core-fraction", None, true)),
+            ),
+            ("-version", None),
+            ("-V", None),
+            ("-list", None),
+            ("---socket", None),
+            ("-", None),
+            ("--", None),
+            ("-=x", None),
+            ("socket", None),
+            ("-r", None),
+        ];
+        for &(word, want) in table {
+            let got = option_word(word.as_bytes()).map(|o| {
+                (
+                    core::str::from_utf8(o.name).unwrap(),
+                    core::str::from_utf8(o.written).unwrap(),
+                    o.value.map(|v| core::str::from_utf8(v).unwrap()),
+                    o.takes_next,
+                )
+            });
+            assert_eq!(got, want, "{word}");
+        }
+        // Every option the lexer knows is known here, with the same arity:
+        // a value option followed by a value parses.
+        for spec in OPTIONS {
+            let w: &'static str =
+                Box::leak(format!("-{}", core::str::from_utf8(spec.name).unwrap()).into());
+            let o = option_word(w.as_bytes()).unwrap();
+            assert_eq!(o.takes_next, !spec.setting.is_bool(), "{w}");
+        }
     }
 
     #[test]
@@ -1249,7 +1344,6 @@ mod tests {
             ),
             (&["sleep", "--", "x"], UNEXPECTED, "sleep"),
             (&["-", "--", "x"], UNEXPECTED, "-"),
-            (&["-submit", "--", "x"], SUBMIT_NOT_FIRST, ""),
             // Option errors come first, as with -r.
             (&["-foo", "--"], UNKNOWN, "-foo"),
             (&["-foo", "-r", "x", "--"], UNKNOWN, "-foo"),

@@ -5,6 +5,7 @@ mod util;
 
 mod basic;
 mod dashdash;
+mod edges;
 mod pid1;
 mod runc;
 mod signals;
