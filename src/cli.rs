@@ -1,12 +1,18 @@
 //! The init role's command line (SPEC §2), in two steps as in ripgrep:
 //! a lexer that accepts Go-flag syntax (`-name value`, `-name=value`,
 //! `--name value`, `--name=value`, booleans as `-name` or
-//! `-name=true|false`) up to the first `-r`, then `Config` with
+//! `-name=true|false`) up to the first `-r` or `--`, then `Config` with
 //! flag > environment > default applied and every value validated.
+//!
+//! `--` (the engines' `INIT -- CMD [ARGS...]`, SPEC §8) is a lexer state,
+//! not a second parser: it ends the options like `-r` and marks the words
+//! after it as one verbatim command; they are built like a `-r` group
+//! except that nothing is unescaped or expanded (`command::build_verbatim`).
 //!
 //! Works on the argument words in place; nothing here allocates.
 
 use crate::error::Error;
+use crate::words::{self, END_OF_OPTIONS};
 
 /// `/tmp/dinit.sock`, the socket path when neither `-socket` nor
 /// `DINIT_SOCKET` says otherwise.
@@ -54,24 +60,27 @@ pub struct Config<'a> {
     pub quiet: bool,
     /// `-success CODE`, repeatable.
     pub success: CodeSet,
-    /// The words from the first `-r` on (that `-r` included).
+    /// Without `verbatim`: the words from the first `-r` on (that `-r`
+    /// included). With it: the words after `--`, one command (never empty).
     pub commands: &'a [&'a [u8]],
+    /// The command line used the `--` form (SPEC §8): `commands` is one
+    /// command whose words are passed on verbatim.
+    pub verbatim: bool,
 }
 
-/// The word that ends the options and starts the first command.
-const RUN: &[u8] = b"-r";
-
-/// Message for a missing `-r`.
-const NO_COMMAND: &str = "no command given; use -r CMD [ARGS...]";
+/// Message for a missing `-r` or `--`.
+const NO_COMMAND: &str = "no command given; use -r CMD [ARGS...] or -- CMD [ARGS...]";
+/// Message for a `--` with no word after it.
+const NO_COMMAND_AFTER_DASHDASH: &str = "no command after --; use -- CMD [ARGS...]";
+/// Message for `-r` groups with a `--` among their words (SPEC §8: the two
+/// forms do not mix), with the escape that makes `--` an argument.
+const MIXED: &str = "-r and -- do not mix on one command line (a literal -- argument of a -r command is written \\--)";
 /// Message for an option name that is not in [`OPTIONS`] (Go's wording).
 const UNKNOWN: &str = "flag provided but not defined";
-/// Message for a value option that is the last word before `-r`.
+/// Message for a value option that is the last word before `-r` or `--`.
 const NEEDS_VALUE: &str = "option needs a value";
-/// Message for a word before `-r` that is not an option.
-const UNEXPECTED: &str = "unexpected argument before -r";
-/// Message for `-submit` anywhere but first (the role dispatcher takes it
-/// there, before `parse` is called).
-const SUBMIT_NOT_FIRST: &str = "-submit must be the first option";
+/// Message for a word before `-r` or `--` that is not an option.
+const UNEXPECTED: &str = "unexpected argument before -r or --";
 
 /// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,7 +154,7 @@ const OPTIONS: &[OptSpec] = &[
     opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
     opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
     opt(b"success", Setting::Success, "invalid value for -success"),
-    opt(b"submit", Setting::Submit, SUBMIT_NOT_FIRST),
+    opt(b"submit", Setting::Submit, "invalid value for -submit"),
     opt(b"h", Setting::Help, "invalid value for -h"),
     opt(b"help", Setting::Help, "invalid value for -help"),
 ];
@@ -233,7 +242,8 @@ struct Flag<'a> {
     value: Option<&'a [u8]>,
 }
 
-/// Step one: turn the words before the first `-r` into [`Flag`]s, in order.
+/// Step one: turn the words before the first `-r` or `--` into [`Flag`]s,
+/// in order.
 struct Lexer<'a> {
     words: &'a [&'a [u8]],
 }
@@ -250,9 +260,9 @@ impl<'a> Iterator for Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn lex(&mut self, word: &'a [u8]) -> Result<Flag<'a>, Error<'a>> {
-        // `-` is Go's "not a flag" and `--` its terminator; neither has a
-        // use before `-r`, so both are unexpected arguments.
-        if word.first() != Some(&b'-') || word == b"-" || word == b"--" {
+        // `-` is Go's "not a flag": an unexpected argument. (`--`, Go's
+        // terminator, never gets here: it ends the options, see `parse`.)
+        if word.first() != Some(&b'-') || word == b"-" {
             return Err(Error::Usage {
                 what: UNEXPECTED,
                 word,
@@ -281,7 +291,8 @@ impl<'a> Lexer<'a> {
             None if spec.setting.is_bool() => None,
             None => {
                 // Go semantics: the next word is the value even when it
-                // starts with `-` (it cannot be `-r`: the options end there).
+                // starts with `-` (it cannot be `-r` or `--`: the options
+                // end there).
                 let (&v, rest) = self.words.split_first().ok_or(Error::Usage {
                     what: NEEDS_VALUE,
                     word: written,
@@ -382,12 +393,18 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 /// option (or environment variable) and its problem.
 ///
 /// Details SPEC §2 leaves open, decided here:
-/// * The options are exactly the words before the first word that is `-r`;
-///   without any `-r` the options are still checked first (so a missing
-///   value is named), then "no command given" is reported. A value
-///   option right before `-r` (`-start -r ...`) is missing its value: `-r`
-///   is never taken as a value. Any other next word is, even one starting
-///   with `-` (Go semantics: `-timeout -1` is a bad value, not an option).
+/// * The options are exactly the words before the first word that is `-r`
+///   or `--`; without either the options are still checked first (so a
+///   missing value is named), then "no command given" is reported. A value
+///   option right before `-r` or `--` (`-start -r ...`, `-socket -- x`) is
+///   missing its value: neither is ever taken as a value (`-socket=--`
+///   is). Any other next word is, even one starting with `-` (Go
+///   semantics: `-timeout -1` is a bad value, not an option).
+/// * After `--` (SPEC §8) every word, `-r`, `--`, `-h` and `$X` included,
+///   belongs to the one command; `--` with nothing after it is a usage
+///   error. `-r` groups with a `--` anywhere among their words are a usage
+///   error naming both (SPEC: a `-r` before `--`); `\--` is the literal
+///   argument there (see `words::unescape`).
 /// * Options are applied left to right, the last one winning (`-success`
 ///   adds instead); every occurrence is validated, and the first problem is
 ///   reported. Flags are checked before the environment.
@@ -397,12 +414,14 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 /// * An environment variable set to the empty string counts as unset, except
 ///   `DINIT_SOCKET=` which disables the socket (as `-socket=` does). An
 ///   environment variable whose option was given as a flag is not read.
-/// * `-` and `--` alone are unexpected arguments (Go would end the options
-///   there; here the options end at `-r`). `---x`, `-=x` are unknown
+/// * `-` alone is an unexpected argument. `---x`, `-=x` are unknown
 ///   options. `-h`/`-help` anywhere among the options ask for the usage
-///   (`Error::Help`, exit 0), as with Go's flag package; `-version` is a
-///   role only as the first word (`role.rs`), later an unknown option.
-/// * `-submit` in any spelling, with or without a value, is an error here.
+///   (`Error::Help`, exit 0), as with Go's flag package. `-version`,
+///   `--version` and `-V` anywhere among the options are taken by the role
+///   dispatcher (`role.rs`) before this runs; here they are unknown.
+/// * `-submit[=BOOL]` is a boolean that is validated and otherwise ignored:
+///   the dispatcher chose the init role, so it ended up false
+///   (`-submit=false`, or `-submit -submit=false`: the last one wins).
 /// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
 ///   here; `commands` is handed on as it is.
 pub fn parse<'a>(
@@ -412,7 +431,17 @@ pub fn parse<'a>(
     // Options are checked even without a `-r`, so `dinit -timeout` names
     // the option that lacks its value (SPEC §2) rather than only saying
     // that no command was given.
-    let run = args.iter().position(|&w| w == RUN).unwrap_or(args.len());
+    let end = args
+        .iter()
+        .position(|w| words::is_run_flag(w) || *w == END_OF_OPTIONS)
+        .unwrap_or(args.len());
+    // The lexer state `--` puts the rest in: one command, verbatim.
+    let verbatim = args.get(end).is_some_and(|w| *w == END_OF_OPTIONS);
+    let commands = if verbatim {
+        &args[end + 1..]
+    } else {
+        &args[end..]
+    };
     let mut cfg = Config {
         timeout_ms: DEFAULT_TIMEOUT_MS,
         primary_all: false,
@@ -425,11 +454,12 @@ pub fn parse<'a>(
         pgroup: false,
         quiet: false,
         success: CodeSet::default(),
-        commands: &args[run..],
+        commands,
+        verbatim,
     };
     let mut given: u16 = 0;
     for flag in (Lexer {
-        words: &args[..run],
+        words: &args[..end],
     }) {
         let Flag {
             spec,
@@ -437,12 +467,6 @@ pub fn parse<'a>(
             value,
         } = flag?;
         match spec.setting {
-            Setting::Submit => {
-                return Err(Error::Usage {
-                    what: SUBMIT_NOT_FIRST,
-                    word: b"",
-                });
-            }
             Setting::Help if value.is_none_or(|v| parse_bool(v) == Some(true)) => {
                 return Err(Error::Help);
             }
@@ -454,11 +478,17 @@ pub fn parse<'a>(
         })?;
         given |= spec.setting.bit();
     }
-    if run == args.len() {
-        return Err(Error::Usage {
-            what: NO_COMMAND,
-            word: b"",
-        });
+    let what = if end == args.len() {
+        Some(NO_COMMAND)
+    } else if verbatim && commands.is_empty() {
+        Some(NO_COMMAND_AFTER_DASHDASH)
+    } else if !verbatim && commands.contains(&END_OF_OPTIONS) {
+        Some(MIXED)
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        return Err(Error::Usage { what, word: b"" });
     }
     for var in ENV {
         if given & var.setting.bit() != 0 {
@@ -573,6 +603,40 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
     u64::try_from(total.div_ceil(MILLI_NS)).ok()
 }
 
+/// One of the init role's option words, read the way the lexer reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionWord<'a> {
+    /// The option's name without dashes, as in the table: `socket`.
+    pub name: &'static [u8],
+    /// The option as written, without any `=value`: `--socket`.
+    pub written: &'a [u8],
+    /// The text after `=`, if any.
+    pub value: Option<&'a [u8]>,
+    /// The next word is the value (a value option written without `=`).
+    pub takes_next: bool,
+}
+
+/// `word` as one of the init role's options in any Go-flag spelling, or
+/// `None` when it names none. For the role dispatcher and the submit client,
+/// which step over option values exactly as `parse` does: in
+/// `-start -submit -r x`, `-submit` is the start command (Go semantics).
+pub fn option_word(word: &[u8]) -> Option<OptionWord<'_>> {
+    let body = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))?;
+    let (name, value) = match body.iter().position(|&c| c == b'=') {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let spec = OPTIONS.iter().find(|o| o.name == name)?;
+    Some(OptionWord {
+        name: spec.name,
+        written: &word[..word.len() - body.len() + name.len()],
+        value,
+        takes_next: value.is_none() && !spec.setting.is_bool(),
+    })
+}
+
 /// Parse a boolean the way Go's strconv.ParseBool does:
 /// 1 t T TRUE true True / 0 f F FALSE false False.
 pub fn parse_bool(text: &[u8]) -> Option<bool> {
@@ -669,7 +733,7 @@ mod tests {
             }),
             // Values that start with `-` are still values.
             ("start", "-x", |c| c.start == Some(b"-x")),
-            ("socket", "--", |c| c.socket == b"--"),
+            ("socket", "--x", |c| c.socket == b"--x"),
         ];
         for &(name, value, check) in table {
             for args in spellings(name, value) {
@@ -985,7 +1049,7 @@ mod tests {
             // Not options.
             (&["sleep", "-r", "x"], UNEXPECTED, "sleep"),
             (&["-", "-r", "x"], UNEXPECTED, "-"),
-            (&["--", "-r", "x"], UNEXPECTED, "--"),
+            (&["\\--", "x"], UNEXPECTED, "\\--"),
             (&["", "-r", "x"], UNEXPECTED, ""),
             (&["-quiet", "x", "-r", "y"], UNEXPECTED, "x"),
             (&["-primary", "false", "-r", "x"], UNEXPECTED, "false"),
@@ -999,11 +1063,13 @@ mod tests {
                 NEEDS_VALUE,
                 "--core-fraction",
             ),
-            // -submit belongs to the dispatcher.
-            (&["-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["--submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["-submit=false", "-r", "x"], SUBMIT_NOT_FIRST, ""),
-            (&["-quiet", "-submit", "-r", "x"], SUBMIT_NOT_FIRST, ""),
+            // -submit is a checked boolean (the dispatcher acts on it).
+            (
+                &["-submit=maybe", "-r", "x"],
+                "invalid value for -submit",
+                "maybe",
+            ),
+            (&["-submit", "x", "-r", "y"], UNEXPECTED, "x"),
         ];
         for &(args, what, word) in table {
             let got = err(args, &[]);
@@ -1050,15 +1116,93 @@ mod tests {
         assert_eq!(e.to_string(), "flag provided but not defined: -foo");
         assert_eq!(e.exit_code(), 2);
         let e = run(&[], &[]).unwrap_err();
-        assert_eq!(e.to_string(), "no command given; use -r CMD [ARGS...]");
+        assert_eq!(
+            e.to_string(),
+            "no command given; use -r CMD [ARGS...] or -- CMD [ARGS...]"
+        );
+        let e = run(&["--"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "no command after --; use -- CMD [ARGS...]");
+        assert_eq!(e.exit_code(), 2);
+        let e = run(&["-r", "x", "--", "y"], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-r and -- do not mix on one command line \
+             (a literal -- argument of a -r command is written \\--)"
+        );
+        assert_eq!(e.exit_code(), 2);
         let e = run(&["-timeout"], &[]).unwrap_err();
         assert_eq!(e.to_string(), "option needs a value: -timeout");
         let e = run(&["-timeout", "1x", "-r", "x"], &[]).unwrap_err();
         assert_eq!(e.to_string(), "invalid value for -timeout: 1x");
         let e = run(&["-r", "x"], &[("DINIT_QUIET", "yes")]).unwrap_err();
         assert_eq!(e.to_string(), "invalid value for DINIT_QUIET: yes");
-        let e = run(&["-submit", "-r", "x"], &[]).unwrap_err();
-        assert_eq!(e.to_string(), "-submit must be the first option");
+        let e = run(&["--submit=2", "-r", "x"], &[]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid value for -submit: 2");
+    }
+
+    #[test]
+    fn submit_that_ended_up_false_is_ignored() {
+        // The dispatcher (role.rs) picked the init role for these.
+        for args in [
+            &["-submit=false", "-r", "x"][..],
+            &["-submit", "-submit=false", "-r", "x"],
+            &["-quiet", "--submit=0", "-r", "x"],
+        ] {
+            let c = ok(args, &[]);
+            assert_eq!(c.commands, &[b"-r" as &[u8], b"x"], "{args:?}");
+        }
+    }
+
+    #[test]
+    fn option_words_read_as_the_lexer_reads_them() {
+        // (word, (name, written, value, takes_next))
+        type Read = Option<(&'static str, &'static str, Option<&'static str>, bool)>;
+        let table: &[(&str, Read)] = &[
+            ("-socket", Some(("socket", "-socket", None, true))),
+            ("--socket", Some(("socket", "--socket", None, true))),
+            ("-socket=/s", Some(("socket", "-socket", Some("/s"), false))),
+            ("--socket=", Some(("socket", "--socket", Some(""), false))),
+            ("-start", Some(("start", "-start", None, true))),
+            ("-submit", Some(("submit", "-submit", None, false))),
+            (
+                "--submit=false",
+                Some(("submit", "--submit", Some("false"), false)),
+            ),
+            ("-quiet", Some(("quiet", "-quiet", None, false))),
+            ("-h", Some(("h", "-h", None, false))),
+            (
+                "-core-fraction",
+                Some(("core-fraction", "-core-fraction", None, true)),
+            ),
+            ("-version", None),
+            ("-V", None),
+            ("-list", None),
+            ("---socket", None),
+            ("-", None),
+            ("--", None),
+            ("-=x", None),
+            ("socket", None),
+            ("-r", None),
+        ];
+        for &(word, want) in table {
+            let got = option_word(word.as_bytes()).map(|o| {
+                (
+                    core::str::from_utf8(o.name).unwrap(),
+                    core::str::from_utf8(o.written).unwrap(),
+                    o.value.map(|v| core::str::from_utf8(v).unwrap()),
+                    o.takes_next,
+                )
+            });
+            assert_eq!(got, want, "{word}");
+        }
+        // Every option the lexer knows is known here, with the same arity:
+        // a value option followed by a value parses.
+        for spec in OPTIONS {
+            let w: &'static str =
+                Box::leak(format!("-{}", core::str::from_utf8(spec.name).unwrap()).into());
+            let o = option_word(w.as_bytes()).unwrap();
+            assert_eq!(o.takes_next, !spec.setting.is_bool(), "{w}");
+        }
     }
 
     #[test]
@@ -1073,8 +1217,8 @@ mod tests {
                 &["-r", "cmd", "-timeout", "5"],
             ),
             (
-                &["-r", "cmd", "-foo", "--", "-"],
-                &["-r", "cmd", "-foo", "--", "-"],
+                &["-r", "cmd", "-foo", "\\--", "-"],
+                &["-r", "cmd", "-foo", "\\--", "-"],
             ),
             (
                 &["-quiet", "-r", "a", "\\-r", "-r", "b"],
@@ -1102,6 +1246,116 @@ mod tests {
         let words: Vec<&[u8]> = vec![b"-quiet", b"-r", b"a"];
         let c = parse(&words, &|_| None).unwrap();
         assert!(core::ptr::eq(c.commands, &words[1..]));
+    }
+
+    /// SPEC §8: `-- CMD [ARGS...]` ends the options like `-r` and hands on
+    /// every later word as one verbatim command.
+    #[test]
+    fn dashdash_form() {
+        let table: &[(&[&str], &[&str])] = &[
+            (&["--", "x"], &["x"]),
+            (&["--", "x", "a", "b"], &["x", "a", "b"]),
+            (&["-timeout", "5", "--", "cmd"], &["cmd"]),
+            // Nothing after `--` is an option, a group or an escape here.
+            (
+                &["--", "sh", "-r", "y", "--", "\\-r", "\\--", "-quiet"],
+                &["sh", "-r", "y", "--", "\\-r", "\\--", "-quiet"],
+            ),
+            (&["--", "--"], &["--"]),
+            (&["--", "-r"], &["-r"]),
+            (&["--", "$HOME", "$$", "${X"], &["$HOME", "$$", "${X"]),
+            // What would be roles or help before `--` are arguments after it.
+            (&["--", "-h"], &["-h"]),
+            (&["--", "/bin/echo", "-help"], &["/bin/echo", "-help"]),
+            (&["--", "-version"], &["-version"]),
+            (&["--", "/bin/echo", "-submit"], &["/bin/echo", "-submit"]),
+            (&["--", ""], &[""]),
+        ];
+        for &(args, want) in table {
+            let c = ok(args, &[]);
+            assert!(c.verbatim, "{args:?}");
+            let got: Vec<&str> = c
+                .commands
+                .iter()
+                .map(|w| core::str::from_utf8(w).unwrap())
+                .collect();
+            assert_eq!(got, want, "{args:?}");
+        }
+        // Options before `--` apply; words after it that look like options
+        // do not.
+        let c = ok(
+            &["-timeout", "5", "--quiet", "--", "x", "-timeout", "1"],
+            &[],
+        );
+        assert_eq!((c.timeout_ms, c.quiet), (5_000, true));
+        let c = ok(&["--", "x", "-quiet", "-timeout", "1", "-primary"], &[]);
+        assert_eq!(c.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert!(!c.quiet && !c.primary_all);
+        // The environment still applies.
+        let c = ok(
+            &["--", "x"],
+            &[("DINIT_TIMEOUT", "3"), ("DINIT_QUIET", "1")],
+        );
+        assert_eq!((c.timeout_ms, c.quiet), (3_000, true));
+        // `--` as a value only with `=`.
+        let c = ok(&["-socket=--", "--", "x"], &[]);
+        assert_eq!(
+            (c.socket, c.commands),
+            (b"--" as &[u8], &[b"x" as &[u8]][..])
+        );
+        // Help before `--` is help; -h=false is not.
+        assert_eq!(run(&["-h", "--", "x"], &[]), Err(Error::Help));
+        assert!(ok(&["-h=false", "--", "x"], &[]).verbatim);
+        // The -r form is not verbatim, and \-- is an ordinary word there.
+        let c = ok(&["-r", "x", "\\--", "-r", "y"], &[]);
+        assert!(!c.verbatim);
+        assert_eq!(c.commands.len(), 5);
+        // The commands slice borrows from args, past the `--`.
+        let words: Vec<&[u8]> = vec![b"-quiet", b"--", b"a", b"b"];
+        let c = parse(&words, &|_| None).unwrap();
+        assert!(core::ptr::eq(c.commands, &words[2..]));
+    }
+
+    #[test]
+    fn dashdash_errors() {
+        let table: &[(&[&str], &str, &str)] = &[
+            // Nothing after `--`.
+            (&["--"], NO_COMMAND_AFTER_DASHDASH, ""),
+            (
+                &["-quiet", "-timeout", "5", "--"],
+                NO_COMMAND_AFTER_DASHDASH,
+                "",
+            ),
+            // `-r` groups and `--` do not mix, wherever the `--` stands.
+            (&["-r", "x", "--", "y"], MIXED, ""),
+            (&["-r", "x", "--"], MIXED, ""),
+            (&["-r", "--"], MIXED, ""),
+            (&["-r", "a", "-r", "b", "--", "c"], MIXED, ""),
+            (&["-quiet", "-r", "x", "a", "--", "-r", "y"], MIXED, ""),
+            // Options before `--` are checked as before -r.
+            (&["-timeout", "--", "x"], NEEDS_VALUE, "-timeout"),
+            (&["-socket", "--", "--", "x"], NEEDS_VALUE, "-socket"),
+            (&["-success", "--"], NEEDS_VALUE, "-success"),
+            (&["-foo", "--", "x"], UNKNOWN, "-foo"),
+            (
+                &["-timeout", "x", "--", "y"],
+                "invalid value for -timeout",
+                "x",
+            ),
+            (&["sleep", "--", "x"], UNEXPECTED, "sleep"),
+            (&["-", "--", "x"], UNEXPECTED, "-"),
+            // Option errors come first, as with -r.
+            (&["-foo", "--"], UNKNOWN, "-foo"),
+            (&["-foo", "-r", "x", "--"], UNKNOWN, "-foo"),
+        ];
+        for &(args, what, word) in table {
+            assert_eq!(err(args, &[]), (what, word.into()), "{args:?}");
+        }
+        // A bad environment value is still reported with the `--` form.
+        assert_eq!(
+            err(&["--", "x"], &[("DINIT_TIMEOUT", "x")]),
+            ("invalid value for DINIT_TIMEOUT", "x".into())
+        );
     }
 
     #[test]

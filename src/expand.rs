@@ -2,15 +2,22 @@
 //! `${NAME}` become the variable's value (nothing when unset),
 //! `${NAME:-default}` the default when NAME is unset or empty, `$$` a
 //! literal `$`; a `$` not followed by a name character or `{` stays as it
-//! is; a `${` without its `}` is an error. Name characters are ASCII
-//! letters, digits and `_` (a name may start with a digit, as Go's
-//! os.Expand allows). The default is taken literally (no nested expansion).
+//! is. Name characters are ASCII letters, digits and `_` (a name may start
+//! with a digit, as Go's os.Expand allows).
 //!
-//! Inside braces the name is everything up to the first `}` or `:-`, with no
-//! check on its characters: `${A B}` or `${A-x}` look up the name `A B` or
-//! `A-x`, which no environment entry normally has, so they expand to nothing
-//! rather than fail. `${}` is the empty name and expands to nothing, and
-//! `${:-x}` to `x`. The default runs to the first `}`, so it cannot hold one.
+//! Every other `${...}` form is refused (`Unsupported`), never guessed at:
+//! `${X-d}`, `${X:=d}`, `${#X}`, `${X#p}`, `${}`, `${A B}`, ... are shell
+//! syntax dinit does not implement, and a silently empty or mangled
+//! argument is worse than a usage error naming the word (`$${` passes the
+//! text on to a shell). A `${` without its `}` is `Unterminated`.
+//!
+//! The default is expanded in turn: it may hold `$Y`, `${Y}`, `${Y:-z}` and
+//! `$$`, and it ends at the first `}` that closes no `${` inside it (so it
+//! cannot hold a literal `}`; bash reads `${U:-{x}y}` as `{xy}` too). When
+//! NAME is set the default is still parsed, without lookups, so a bad form
+//! in it is refused whatever the environment holds: nothing is ever left
+//! half-parsed. Nesting costs no stack: the parser keeps only how many
+//! defaults are open and from which one on output is suppressed.
 //! Bytes need not be UTF-8; NUL is an ordinary byte.
 //!
 //! Output goes into a caller-owned buffer; nothing here allocates.
@@ -19,6 +26,8 @@
 pub enum ExpandError {
     /// `${` without its closing `}`.
     Unterminated,
+    /// A `${...}` form other than `${NAME}` and `${NAME:-default}`.
+    Unsupported,
     /// The result does not fit the output buffer.
     TooLong,
 }
@@ -30,72 +39,95 @@ pub fn needs_expansion(word: &[u8]) -> bool {
 
 /// Expand `word` into `out`, looking variables up with `lookup`; returns the
 /// number of bytes written. The first error met wins: a word that overflows
-/// `out` before an unterminated `${` is `TooLong`. On `TooLong`, `out` holds
-/// as much of the result as fits.
+/// `out` before a bad `${` is `TooLong`. On `TooLong`, `out` holds as much
+/// of the result as fits.
 pub fn expand<'e>(
     word: &[u8],
     lookup: &dyn Fn(&[u8]) -> Option<&'e [u8]>,
     out: &mut [u8],
 ) -> Result<usize, ExpandError> {
     let mut w = Writer { out, len: 0 };
-    let mut rest = word;
-    while let Some(dollar) = rest.iter().position(|&b| b == b'$') {
-        let (lit, tail) = rest.split_at(dollar);
-        w.put(lit)?;
-        // `tail` starts with the `$`.
-        let after = tail.get(1..).unwrap_or_default();
-        rest = match after.first() {
+    // `${NAME:-` defaults open around `i`, and the depth from which output
+    // is suppressed (the default of a NAME that is set), if any.
+    let mut depth = 0usize;
+    let mut quiet: Option<usize> = None;
+    let mut i = 0;
+    while let Some(&b) = word.get(i) {
+        if b == b'}' && depth > 0 {
+            // Closes the innermost open default.
+            if quiet == Some(depth) {
+                quiet = None;
+            }
+            depth -= 1;
+            i += 1;
+            continue;
+        }
+        if b != b'$' {
+            let rest = word.get(i..).unwrap_or_default();
+            let n = rest
+                .iter()
+                .position(|&c| c == b'$' || (c == b'}' && depth > 0))
+                .unwrap_or(rest.len());
+            w.put_unless(quiet.is_some(), rest.get(..n).unwrap_or_default())?;
+            i += n;
+            continue;
+        }
+        match word.get(i + 1) {
             Some(b'$') => {
-                w.put(b"$")?;
-                after.get(1..).unwrap_or_default()
+                w.put_unless(quiet.is_some(), b"$")?;
+                i += 2;
             }
             Some(b'{') => {
-                let inner = after.get(1..).unwrap_or_default();
-                let close = inner
-                    .iter()
-                    .position(|&b| b == b'}')
-                    .ok_or(ExpandError::Unterminated)?;
-                let (body, closed) = inner.split_at(close);
-                let (name, default) = match find(body, b":-") {
-                    Some(i) => (body.get(..i).unwrap_or_default(), body.get(i + 2..)),
-                    None => (body, None),
-                };
-                let value = if name.is_empty() { None } else { lookup(name) };
-                match (value, default) {
-                    (Some(v), Some(_)) if !v.is_empty() => w.put(v)?,
-                    (_, Some(d)) => w.put(d)?,
-                    (v, None) => w.put(v.unwrap_or_default())?,
+                let start = i + 2;
+                let tail = word.get(start..).unwrap_or_default();
+                let n = tail.iter().take_while(|&&c| is_name_byte(c)).count();
+                let name = tail.get(..n).unwrap_or_default();
+                let after = tail.get(n..).unwrap_or_default();
+                match after {
+                    [] | [b':'] => return Err(ExpandError::Unterminated),
+                    [b'}', ..] if n > 0 => {
+                        if quiet.is_none() {
+                            w.put(lookup(name).unwrap_or_default())?;
+                        }
+                        i = start + n + 1;
+                    }
+                    [b':', b'-', ..] if n > 0 => {
+                        depth += 1;
+                        if quiet.is_none()
+                            && let Some(v) = lookup(name).filter(|v| !v.is_empty())
+                        {
+                            w.put(v)?;
+                            quiet = Some(depth);
+                        }
+                        i = start + n + 2;
+                    }
+                    _ => return Err(ExpandError::Unsupported),
                 }
-                closed.get(1..).unwrap_or_default()
             }
-            Some(&b) if is_name_byte(b) => {
-                let n = after
-                    .iter()
-                    .position(|&b| !is_name_byte(b))
-                    .unwrap_or(after.len());
-                let (name, tail) = after.split_at(n);
-                w.put(lookup(name).unwrap_or_default())?;
-                tail
+            Some(&c) if is_name_byte(c) => {
+                let tail = word.get(i + 1..).unwrap_or_default();
+                let n = tail.iter().take_while(|&&c| is_name_byte(c)).count();
+                if quiet.is_none() {
+                    w.put(lookup(tail.get(..n).unwrap_or_default()).unwrap_or_default())?;
+                }
+                i += 1 + n;
             }
             // A lone `$`: kept, and whatever follows is read normally.
             _ => {
-                w.put(b"$")?;
-                after
+                w.put_unless(quiet.is_some(), b"$")?;
+                i += 1;
             }
-        };
+        }
     }
-    w.put(rest)?;
+    if depth > 0 {
+        return Err(ExpandError::Unterminated);
+    }
     Ok(w.len)
 }
 
 /// ASCII letters, digits and `_`, as in Go's os.Expand.
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The index of the first `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A bounded cursor over the output buffer.
@@ -105,6 +137,11 @@ struct Writer<'o> {
 }
 
 impl Writer<'_> {
+    /// `put`, unless inside the default of a variable that is set.
+    fn put_unless(&mut self, quiet: bool, bytes: &[u8]) -> Result<(), ExpandError> {
+        if quiet { Ok(()) } else { self.put(bytes) }
+    }
+
     fn put(&mut self, bytes: &[u8]) -> Result<(), ExpandError> {
         let end = self
             .len
@@ -198,8 +235,6 @@ mod tests {
             (b"\\$A", b"\\a"),
             (b"$D", b"$A"),
             (b"${D}", b"$A"),
-            (b"${}", b""),
-            (b"a${}b", b"ab"),
             (b"}", b"}"),
             (b"{A}", b"{A}"),
             (b"${A:-x}", b"a"),
@@ -208,23 +243,30 @@ mod tests {
             (b"${A:-}", b"a"),
             (b"${E:-}", b""),
             (b"${UNSET:-}", b""),
-            (b"${:-x}", b"x"),
-            (b"${UNSET:-$B}", b"$B"),
-            (b"${UNSET:-${B}", b"${B"),
-            (b"${A:-${B}", b"a"),
             (b"${UNSET:-a b}", b"a b"),
             (b"${UNSET:-x:-y}", b"x:-y"),
             (b"${UNSET:-{x}y}", b"{xy}"),
             (b"${A}}", b"a}"),
-            (b"${A-x}", b""),
-            (b"${A:x}", b""),
-            (b"${A:=x}", b""),
-            (b"${A B}", b"spaced"),
-            (b"${ A}", b""),
-            (b"${N\0}", b"nul\0"),
             (b"$N\0", b"\0"),
-            (b"${\xff}", b"\xfe"),
             (b"${A}${E:-e}$$${UNSET:-u}", b"ae$u"),
+            // The default is expanded in turn.
+            (b"${UNSET:-$B}", b"bee"),
+            (b"${UNSET:-${B}}", b"bee"),
+            (b"${UNSET:-x${B}y}", b"xbeey"),
+            (b"${UNSET:-${UNSET:-z}}", b"z"),
+            (b"${UNSET:-${E:-${UNSET:-deep}}}", b"deep"),
+            (b"${UNSET:-${B:-q}x}", b"beex"),
+            (b"${UNSET:-$$}", b"$"),
+            (b"${UNSET:-$$B}", b"$B"),
+            (b"${UNSET:-$}", b"$"),
+            (b"${UNSET:-a}b}", b"ab}"),
+            (b"${UNSET:-}}", b"}"),
+            // A set variable wins; its default is parsed but not looked at.
+            (b"${A:-${B}}", b"a"),
+            (b"${B:-${B}}", b"bee"),
+            (b"${A:-${UNSET:-x}y}z", b"az"),
+            (b"${A:-$B}$B", b"abee"),
+            (b"${UNSET:-${A:-${B}}}", b"a"),
         ];
         for (word, want) in table {
             assert_eq!(
@@ -236,17 +278,87 @@ mod tests {
         }
     }
 
+    /// Every word in `table` fails with `err`.
+    fn assert_all(table: &[&[u8]], err: ExpandError) {
+        for word in table {
+            let shown = word.escape_ascii().to_string();
+            assert_eq!(run(word), Err(err), "word {shown:?}");
+        }
+    }
+
+    #[test]
+    fn unsupported_forms_are_refused() {
+        let table: &[&[u8]] = &[
+            b"${A-x}",
+            b"${UNSET-x}",
+            b"${A:=x}",
+            b"${A=x}",
+            b"${A:?x}",
+            b"${A:+x}",
+            b"${A+x}",
+            b"${#A}",
+            b"${A#p}",
+            b"${A##p}",
+            b"${A%p}",
+            b"${A/a/b}",
+            b"${A:1}",
+            b"${A:x}",
+            b"${!A}",
+            b"${A[0]}",
+            b"${}",
+            b"a${}b",
+            b"${:-x}",
+            b"${A B}",
+            b"${ A}",
+            b"${A }",
+            b"${N\0}",
+            b"${\xff}",
+            b"${A-x",
+            // Inside a default, whether the variable is set or not.
+            b"${UNSET:-${B-x}}",
+            b"${A:-${B-x}}",
+            b"${A:-${#B}}",
+            b"${UNSET:-${}}",
+            b"${UNSET:-${UNSET:-${A:=x}}}",
+            // Later in the word than a good form.
+            b"$A${B}${C-d}",
+        ];
+        assert_all(table, ExpandError::Unsupported);
+        // `$${` passes any of them on literally (to a shell).
+        assert_eq!(run(b"$${A-x}"), Ok(b"${A-x}".to_vec()));
+        assert_eq!(run(b"$${#A}"), Ok(b"${#A}".to_vec()));
+    }
+
+    #[test]
+    fn deep_nesting_needs_no_stack() {
+        let n = 100_000;
+        let mut word = b"${UNSET:-".repeat(n);
+        word.push(b'x');
+        word.extend(std::iter::repeat_n(b'}', n));
+        assert_eq!(run(&word), Ok(b"x".to_vec()));
+        word.pop();
+        assert_eq!(run(&word), Err(ExpandError::Unterminated));
+    }
+
     #[test]
     fn unterminated() {
-        let table: &[&[u8]] = &[b"${", b"${A", b"x${A:-y", b"$A${", b"$${A}${"];
-        for word in table {
-            assert_eq!(
-                run(word),
-                Err(ExpandError::Unterminated),
-                "word {:?}",
-                word.escape_ascii().to_string()
-            );
-        }
+        let table: &[&[u8]] = &[
+            b"${",
+            b"${A",
+            b"${A:",
+            b"${:",
+            b"x${A:-y",
+            b"$A${",
+            b"$${A}${",
+            // Nested: the inner one closes, the outer does not.
+            b"${UNSET:-${B}",
+            b"${A:-${B}",
+            b"${UNSET:-${B:-x}",
+            b"${UNSET:-${",
+            b"${A:-${B",
+            b"${A:-${UNSET:-${B:-}}",
+        ];
+        assert_all(table, ExpandError::Unterminated);
         // `$${` is a literal `$` and `{`, not an open brace.
         assert_eq!(run(b"$${"), Ok(b"${".to_vec()));
     }
@@ -290,8 +402,19 @@ mod tests {
             None
         };
         let mut out = [0u8; 64];
-        expand(b"$$ $A ${B} ${C:-d} ${} ${:-e} $ $-", &lookup, &mut out).unwrap();
-        assert_eq!(*seen.borrow(), [&b"A"[..], b"B", b"C"].map(<[u8]>::to_vec));
+        expand(b"$$ $A ${B} ${C:-d$F} $ $-", &lookup, &mut out).unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            [&b"A"[..], b"B", b"C", b"F"].map(<[u8]>::to_vec)
+        );
+        // The default of a variable that is set is not looked into.
+        let seen = RefCell::new(Vec::new());
+        let lookup = |name: &[u8]| {
+            seen.borrow_mut().push(name.to_vec());
+            Some(&b"v"[..])
+        };
+        assert_eq!(expand(b"${S:-${T}$U}", &lookup, &mut out), Ok(1));
+        assert_eq!(*seen.borrow(), [b"S".to_vec()]);
     }
 
     #[test]
@@ -350,12 +473,12 @@ mod tests {
                     let mut big = vec![0u8; 8 * word.len() + 8];
                     match expand(&word, &env, &mut big) {
                         Ok(m) => prop_assert!(m > cap),
-                        Err(e) => prop_assert_eq!(e, ExpandError::Unterminated),
+                        Err(e) => prop_assert_ne!(e, ExpandError::TooLong),
                     }
                     prop_assert_eq!(&out[..], &big[..cap]);
                 }
-                Err(ExpandError::Unterminated) => {
-                    let opens = find(&word, b"${").is_some();
+                Err(ExpandError::Unterminated | ExpandError::Unsupported) => {
+                    let opens = word.windows(2).any(|w| w == b"${");
                     prop_assert!(opens);
                 }
             }

@@ -55,12 +55,19 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         set_gomaxprocs(cfg.maxproc, &mut b)?;
     }
 
-    for group in words::groups(cfg.commands) {
-        let prog = command::build(group, &mut b)?;
-        st.programs.push(prog).map_err(|_| Error::Usage {
-            what: "too many commands (the most is 256)",
-            word: b"-r",
-        })?;
+    if cfg.verbatim {
+        // `-- CMD [ARGS...]` (SPEC §8): one command, the primary, its words
+        // as given. The table is empty, so it fits.
+        let prog = command::build_verbatim(cfg.commands, &mut b)?;
+        let _ = st.programs.push(prog);
+    } else {
+        for group in words::groups(cfg.commands) {
+            let prog = command::build(group, &mut b)?;
+            st.programs.push(prog).map_err(|_| Error::Usage {
+                what: "too many commands (the most is 256)",
+                word: b"-r",
+            })?;
+        }
     }
     let start = match cfg.start {
         // SPEC §2: a start command that cannot start aborts dinit with 1;

@@ -34,10 +34,10 @@ use role::Role;
 pub fn run(args: &'static [&'static [u8]], old_mask: sys::signals::SigSet) -> u8 {
     match role::select(args) {
         Role::Init => init::run(args),
-        Role::Submit { skip } => {
+        Role::Submit { symlink } => {
             // The client is an ordinary program: let Ctrl-C work.
             sys::signals::set_mask(old_mask);
-            submit::run(args.get(1 + skip..).unwrap_or(&[]), skip == 0)
+            submit::run(args.get(1..).unwrap_or(&[]), symlink)
         }
         Role::Version => {
             let _ = sys::write_all(1, version::VERSION_LINE.as_bytes());

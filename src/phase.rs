@@ -72,14 +72,23 @@ pub enum Action {
     TermPrestop,
     /// Start the `-stop` command.
     SpawnStop,
-    /// SIGKILL the stop command.
-    KillStop,
+    /// SIGKILL the stop command, and why (for the log line).
+    KillStop(Why),
     /// SIGTERM (+SIGCONT) every process left in the PID namespace.
     TermLeftovers,
     /// SIGKILL every process left in the PID namespace.
     KillLeftovers,
     /// Leave with the exit status.
     Exit,
+}
+
+/// Why a kill comes before its process is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Its deadline passed.
+    Timeout,
+    /// A stop request (this signal) arrived meanwhile.
+    Signal(i32),
 }
 
 pub type Actions = Vec<Action, 4>;
@@ -241,7 +250,7 @@ impl Machine {
             }
             // A second one: skip the rest of the wait.
             Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now),
+            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Signal(sig)),
             Phase::Draining { .. } => self.kill_leftovers(),
             _ => Actions::new(),
         }
@@ -367,7 +376,7 @@ impl Machine {
             // SIGKILLed processes that still are not reaped are stuck in the
             // kernel; dinit stops waiting for them rather than hang forever.
             Phase::Killing { .. } => self.after_managed(now),
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now),
+            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Timeout),
             Phase::Stopping { killed: true, .. } => self.finish(now),
             Phase::Draining { .. } => self.kill_leftovers(),
             _ => Actions::new(),
@@ -386,12 +395,12 @@ impl Machine {
     }
 
     /// SIGKILL the stop command; wait `KILL_WAIT_MS` for it.
-    fn kill_stop(&mut self, now: u64) -> Actions {
+    fn kill_stop(&mut self, now: u64, why: Why) -> Actions {
         self.phase = Phase::Stopping {
             until: now + KILL_WAIT_MS,
             killed: true,
         };
-        one(Action::KillStop)
+        one(Action::KillStop(why))
     }
 
     /// SIGKILL the leftovers (PID 1) and leave.
@@ -573,8 +582,32 @@ mod tests {
         let mut m = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
-        assert_eq!(acts(m.tick(10_001)), [KillStop]);
+        assert_eq!(acts(m.tick(10_001)), [KillStop(Why::Timeout)]);
         assert_eq!(acts(m.tick(10_001 + KILL_WAIT_MS)), [Exit]);
+    }
+
+    #[test]
+    fn stop_request_during_the_stop_command_kills_it_and_says_so() {
+        let s = Settings {
+            has_stop: true,
+            ..settings()
+        };
+        // After a primary exit, and after a first SIGTERM.
+        for first_term in [false, true] {
+            let mut m = Machine::new(s);
+            if first_term {
+                assert_eq!(acts(m.stop_signal(TERM, 0)), [Signal(TERM)]);
+            } else {
+                m.primary_exited(0);
+            }
+            assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
+            assert_eq!(acts(m.stop_signal(INT, 500)), [KillStop(Why::Signal(INT))]);
+            // Once only; the deadline now waits for the kill.
+            assert_eq!(acts(m.stop_signal(TERM, 501)), []);
+            assert_eq!(m.deadline(), Some(500 + KILL_WAIT_MS));
+            assert_eq!(acts(m.tick(500 + KILL_WAIT_MS - 1)), []);
+            assert_eq!(acts(m.stop_exited(600)), [Exit]);
+        }
     }
 
     #[test]

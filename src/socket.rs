@@ -64,6 +64,12 @@ pub enum Request<'l> {
 /// Parse one line (without its newline). The buffer is rewritten in place
 /// by unquoting.
 pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
+    // A NUL cannot reach a program: execve would end the word there, so
+    // what ran would not be what was logged and answered. Refused, like any
+    // line that cannot be run as written.
+    if line.contains(&0) {
+        return Err("NUL byte in line");
+    }
     // A trailing `\r` (a `\r\n` line end) needs no stripping: it separates
     // words like a space.
     let list = match words::split_words(line) {
@@ -439,15 +445,21 @@ fn bind_0600(fd: &OwnedFd, addr: &SocketAddrUnix) -> Result<(), i32> {
     r.map_err(|e| e.raw_os_error())
 }
 
-/// SO_PEERCRED: only root and dinit's own user may start processes.
+/// SO_PEERCRED: only root and dinit's own user may start processes. The
+/// uid alone decides, whatever the pid: a client outside dinit's PID
+/// namespace (a Kubernetes sidecar sharing `/tmp` through an `emptyDir`
+/// without `shareProcessNamespace`, a root shell on the host) has pid 0
+/// here, and is served like any other peer of the same uid.
 fn peer_allowed(fd: &OwnedFd) -> bool {
-    match net::sockopt::socket_peercred(fd) {
-        Ok(cred) => {
-            let uid = cred.uid.as_raw();
-            uid == 0 || uid == sys::getuid()
-        }
+    match sys::peer_cred(fd.as_fd()) {
+        Ok(cred) => uid_allowed(cred.uid, sys::getuid()),
         Err(_) => false,
     }
+}
+
+/// The server's rule (SPEC §5): root, or dinit's own uid.
+pub fn uid_allowed(peer: u32, own: u32) -> bool {
+    peer == 0 || peer == own
 }
 
 #[cfg(test)]
@@ -488,7 +500,26 @@ mod tests {
         assert!(run_words("sleep 1").is_err());
         assert!(run_words("-list extra").is_err());
         assert_eq!(run_words("-r \"a"), Err("bad quoting: unterminated \""));
-        assert!(run_words("-r \0\u{ff}").is_ok());
+        assert!(run_words("-r \u{ff}").is_ok());
+        // A NUL anywhere, quoted or not, refuses the whole line.
+        for line in [
+            "-r /bin/echo a\0b",
+            "-r \0",
+            "\0-list",
+            "-list\0",
+            "-r a \"\0\"",
+        ] {
+            assert_eq!(run_words(line), Err("NUL byte in line"), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn uid_rule() {
+        assert!(uid_allowed(0, 1000));
+        assert!(uid_allowed(1000, 1000));
+        assert!(uid_allowed(0, 0));
+        assert!(!uid_allowed(1000, 0));
+        assert!(!uid_allowed(65534, 1000));
     }
 
     #[test]

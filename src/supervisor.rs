@@ -12,10 +12,10 @@
 //! machine's `Exit`: a failing syscall is logged and survived.
 
 use crate::cli::Config;
-use crate::command::Program;
+use crate::command::{Program, StartFailure};
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
 use crate::log::OrphanLog;
-use crate::phase::{Action, Actions, Machine, Settings};
+use crate::phase::{Action, Actions, Machine, Settings, Why};
 use crate::socket::Server;
 use crate::sys;
 use crate::sys::signals::{
@@ -423,9 +423,15 @@ impl<'a> Supervisor<'a> {
                     self.perform(acts);
                 }
             }
-            Action::KillStop => {
+            Action::KillStop(why) => {
                 if let Some(pid) = self.aux[Aux::Stop as usize] {
-                    warn!("stop command pid {pid} timed out, killing it");
+                    match why {
+                        Why::Timeout => warn!("stop command pid {pid} timed out, killing it"),
+                        Why::Signal(sig) => warn!(
+                            "stop command pid {pid} killed on {} received during teardown",
+                            SigName(sig)
+                        ),
+                    }
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
@@ -509,24 +515,18 @@ impl<'a> Supervisor<'a> {
     /// Start a program; on failure log why and return the exit code SPEC §3
     /// gives it (127, 126, 1).
     fn spawn(&self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
-        spawn_program(prog, group).map_err(|e| match e {
-            SpawnError::Fork(_) => crate::error::EXIT_FAILURE,
-            SpawnError::Exec(errno) => {
-                crate::error::Error::from_exec_errno(prog.cmd.bytes(), errno).exit_code()
-            }
-        })
+        spawn_program(prog, group).map_err(crate::command::exit_code)
     }
 }
 
 /// Start a program, logging a failure.
 fn spawn_program(prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
-    let r = spawn::spawn(&prog.exec, group);
-    match r {
-        Err(SpawnError::Exec(errno)) => warn!("unable to start {}: {}", prog.cmd, Errno(errno)),
-        Err(SpawnError::Fork(errno)) => warn!("unable to fork for {}: {}", prog.cmd, Errno(errno)),
-        Ok(_) => {}
-    }
-    r
+    spawn::spawn(&prog.exec, group).inspect_err(|&e| log_failure(prog, e))
+}
+
+#[inline(never)] // cold path: its file buffer stays out of the loop's frame
+fn log_failure(prog: &Program<'_>, e: SpawnError) {
+    warn!("{}", StartFailure::new(prog, e));
 }
 
 /// Log an orphan summary, when `OrphanLog` says one is due.

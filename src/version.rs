@@ -13,6 +13,7 @@ pub const VERSION_LINE: &str = concat!(
 
 pub const USAGE: &str = "\
 usage: dinit [OPTIONS] -r CMD [ARGS...] [-r CMD [ARGS...]]...
+       dinit [OPTIONS] -- CMD [ARGS...]   (one command, its words verbatim)
        dinit -submit [-socket PATH] -r CMD [ARGS...]   (or dinit-submit ...)
        dinit -submit [-socket PATH] -list
        dinit -version
@@ -33,8 +34,10 @@ command. Options (Go flag syntax: -name value, -name=value, --name value):
   -quiet            log only warnings and errors (DINIT_QUIET)
   -success CODE     treat the primary's exit status CODE as success (repeatable)
 
-A literal -r argument is written \\-r. $NAME, ${NAME} and ${NAME:-default}
-are expanded in commands and arguments; $$ is a literal $.
+A literal -r argument of a -r command is written \\-r, a literal -- \\--.
+$NAME, ${NAME} and ${NAME:-default} are expanded in -r commands and
+arguments; $$ is a literal $. After -- (the form docker/podman --init use)
+nothing is expanded or unescaped, and -r and -- do not mix.
 ";
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! * A `"` anywhere in a word opens a quoted part that runs to the next lone
 //!   `"`; inside it spaces are kept and `""` stands for one `"`. `a"b c"d` is
 //!   the single word `ab cd`; `""` alone is an empty word.
-//! * `-r` starts a command group; the word `\-r` is a literal `-r`.
+//! * `-r` starts a command group; the word `\-r` is a literal `-r`, and
+//!   `\--` a literal `--` (on the command line `--` is the engines' form,
+//!   SPEC §8, which does not mix with `-r` groups).
 //! * Quoting is only `"`: a backslash is an ordinary byte, and so are NUL
 //!   and bytes that are not UTF-8.
 //!
@@ -146,15 +148,31 @@ pub fn quote(word: &[u8], sink: &mut impl FnMut(u8)) {
     sink(b'"');
 }
 
-/// `true` for the word that starts a command group.
+/// `true` for the word that starts a command group. The one place that
+/// says so: the command line, the socket, the submit client and
+/// [`unescape`] all ask here.
 pub fn is_run_flag(word: &[u8]) -> bool {
     word == b"-r"
 }
 
-/// The escaped `\-r` stands for a literal `-r` argument; other words are
-/// returned unchanged.
+/// The word that ends the options in the engines' `INIT -- CMD [ARGS...]`
+/// form (SPEC §8): what follows is one command, taken verbatim.
+pub const END_OF_OPTIONS: &[u8] = b"--";
+
+/// A backslash before a group starter or `--` makes it a literal argument:
+/// `\-r` is `-r`, `\--` is `--`; every other word is returned unchanged
+/// (`\\-r` too: only one backslash is ever removed, and only there).
+///
+/// `\--` is dinit's own decision (SPEC leaves it open): since `--` and
+/// `-r` groups do not mix on a command line, a `-r` command that needs a
+/// `--` argument (`-r git log \-- file`) escapes it the way `\-r` is.
+/// The socket and the start/prestop/stop strings unescape it the same way,
+/// so a word means one thing wherever it is written.
 pub fn unescape(word: &[u8]) -> &[u8] {
-    if word == b"\\-r" { b"-r" } else { word }
+    match word.strip_prefix(b"\\") {
+        Some(rest) if is_run_flag(rest) || rest == END_OF_OPTIONS => rest,
+        _ => word,
+    }
 }
 
 /// Iterate the command groups of `words`, which must start with `-r`: each
@@ -433,12 +451,26 @@ mod tests {
     }
 
     #[test]
-    fn unescape_only_touches_the_run_flag() {
-        assert_eq!(unescape(b"\\-r"), b"-r");
-        assert_eq!(unescape(b"-r"), b"-r");
-        assert_eq!(unescape(b"\\-x"), b"\\-x");
-        assert_eq!(unescape(b"\\\\-r"), b"\\\\-r");
+    fn unescape_only_touches_the_run_flag_and_dashdash() {
+        let table: &[(&[u8], &[u8])] = &[
+            (b"\\-r", b"-r"),
+            (b"\\--", b"--"),
+            (b"-r", b"-r"),
+            (b"--", b"--"),
+            (b"\\-x", b"\\-x"),
+            (b"\\\\-r", b"\\\\-r"),
+            (b"\\\\--", b"\\\\--"),
+            (b"\\---", b"\\---"),
+            (b"\\--x", b"\\--x"),
+            (b"\\-", b"\\-"),
+            (b"\\", b"\\"),
+            (b"", b""),
+        ];
+        for &(word, want) in table {
+            assert_eq!(unescape(word), want, "{}", word.escape_ascii());
+        }
         assert!(is_run_flag(b"-r") && !is_run_flag(b"\\-r") && !is_run_flag(b"r"));
+        assert!(!is_run_flag(END_OF_OPTIONS));
     }
 
     /// Deterministic: a fixed seed and no failure files, so CI runs the same

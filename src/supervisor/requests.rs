@@ -5,10 +5,8 @@
 
 use super::{Supervisor, spawn_program};
 use crate::arena::Bump;
-use crate::command::{self, Builder, Program};
-use crate::error::Errno;
+use crate::command::{self, Builder, Program, StartFailure};
 use crate::socket::{self, Reply, Request};
-use crate::sys::spawn::SpawnError;
 use crate::words;
 
 impl Supervisor<'_> {
@@ -104,17 +102,27 @@ impl Supervisor<'_> {
                     self.started(pid, false, p);
                     let _ = pids.push(pid);
                 }
-                Err(SpawnError::Exec(errno) | SpawnError::Fork(errno)) => {
-                    return reply.line(format_args!(
-                        "error: unable to start {}: {} (started:{})",
-                        p.cmd,
-                        Errno(errno),
-                        Pids(&pids)
-                    ));
+                Err(e) => {
+                    let failure = StartFailure::new(p, e);
+                    return reply.line(format_args!("error: {failure}{}", Started(&pids)));
                 }
             }
         }
         reply.line(format_args!("ok{}", Pids(&pids)));
+    }
+}
+
+/// ` (started: 12 13)` after an error reply: the commands of the line that
+/// did start before one failed (they run on, as managed processes); nothing
+/// when none did.
+struct Started<'a>(&'a [i32]);
+
+impl core::fmt::Display for Started<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, " (started:{})", Pids(self.0))
     }
 }
 

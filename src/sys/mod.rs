@@ -85,6 +85,50 @@ pub fn getuid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
+/// A Unix socket peer's credentials, as the kernel reports them to us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCred {
+    /// The peer's pid in *our* PID namespace; 0 when it has no number here
+    /// (it lives in a namespace that is not ours or below ours: a sidecar
+    /// container sharing only a volume, dinit seen from the host side).
+    pub pid: i32,
+    pub uid: u32,
+}
+
+/// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)`. A raw call, not rustix's
+/// `socket_peercred`: its `UCred` holds a non-zero `Pid`, so the pid 0 the
+/// kernel reports for a peer outside our PID namespace is not a valid value
+/// there (in practice the result reads as an error), and exactly the peers
+/// that must be judged by uid alone were refused.
+///
+/// # References
+/// - [Linux `unix(7)`](https://man7.org/linux/man-pages/man7/unix.7.html), SO_PEERCRED
+pub fn peer_cred(fd: rustix::fd::BorrowedFd<'_>) -> Result<PeerCred, i32> {
+    use rustix::fd::AsRawFd;
+    const SOL_SOCKET: usize = 1;
+    const SO_PEERCRED: usize = 17;
+    // `struct ucred { pid_t pid; uid_t uid; gid_t gid; }`
+    let mut cred = [0u32; 3];
+    let mut len = core::mem::size_of_val(&cred) as u32;
+    // SAFETY: the kernel writes at most `len` (12) bytes into `cred` and
+    // stores the length it wrote in `len`.
+    let r = unsafe {
+        sc::syscall!(
+            GETSOCKOPT,
+            fd.as_raw_fd(),
+            SOL_SOCKET,
+            SO_PEERCRED,
+            cred.as_mut_ptr(),
+            &mut len as *mut u32
+        )
+    };
+    check(r)?;
+    Ok(PeerCred {
+        pid: cred[0] as i32,
+        uid: cred[1],
+    })
+}
+
 /// `clock_gettime(clock)` as (seconds, nanoseconds). A plain syscall, not
 /// rustix's vDSO lookup: dinit reads the clock a few times per event, and
 /// the vDSO parser costs 2 KiB of a 64 KiB binary.

@@ -17,7 +17,10 @@ use crate::error::EPIPE;
 /// Why a spawn failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpawnError {
-    /// pipe2 or clone failed: dinit's own problem (exit 1).
+    /// pipe2 failed: no descriptors for the error pipe (EMFILE, ENFILE), so
+    /// nothing was forked; dinit's own problem (exit 1).
+    Pipe(i32),
+    /// clone failed (EAGAIN under a pids limit, ENOMEM): exit 1.
     Fork(i32),
     /// execve failed in the child with this errno (127/126 material).
     Exec(i32),
@@ -102,6 +105,11 @@ impl<'s> Exec<'s> {
     pub fn new(path: &'s [u8], argv: Argv<'s>, envp: Argv<'s>) -> Option<Self> {
         (path.last() == Some(&0)).then_some(Exec { path, argv, envp })
     }
+
+    /// The resolved path `execve` gets, with its NUL.
+    pub fn path(&self) -> &'s [u8] {
+        self.path
+    }
 }
 
 /// `SIGCHLD` as the clone exit signal: the child is an ordinary fork child.
@@ -137,7 +145,7 @@ pub fn spawn(exec: &Exec<'_>, group: Group) -> Result<i32, SpawnError> {
     };
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two ints into `fds`.
-    check(unsafe { sc::syscall!(PIPE2, fds.as_mut_ptr(), O_CLOEXEC) }).map_err(SpawnError::Fork)?;
+    check(unsafe { sc::syscall!(PIPE2, fds.as_mut_ptr(), O_CLOEXEC) }).map_err(SpawnError::Pipe)?;
     let [rd, wr] = fds;
 
     // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a

@@ -2,7 +2,6 @@
 use crate::util::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -44,17 +43,6 @@ fn not_found_is_127_and_nothing_starts() {
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// `-r /bin/sh -c 'touch <dir>/ran'`: a first command whose only effect is a
-/// marker file, to prove that nothing was started.
-fn marker_cmd(dir: &Path) -> Vec<String> {
-    vec![
-        "-r".into(),
-        "/bin/sh".into(),
-        "-c".into(),
-        format!("touch {}", dir.join("ran").display()),
-    ]
-}
-
 /// Fail (after killing it) if `pid` is still a live `/bin/sleep`.
 fn assert_sleep_gone(pid: i32, out: &Output) {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -79,31 +67,6 @@ fn assert_nothing_started(d: Dinit, prog: &str, code: i32, named: &str) {
     assert_eq!(out.code, code, "{}", out.dump());
     assert!(out.stderr.contains(named), "{}", out.dump());
     assert!(!marker.exists(), "the first command ran");
-}
-
-/// A usage error: exit 2, exactly one stderr line naming `word`, nothing on
-/// stdout, and the marker command (if any) never ran.
-fn assert_usage_error(d: Dinit, word: &str) {
-    let marker = d.dir.join("ran");
-    let out = d.run();
-    assert_eq!(out.code, 2, "{}", out.dump());
-    assert_eq!(
-        out.stderr.lines().count(),
-        1,
-        "not one line\n{}",
-        out.dump()
-    );
-    assert!(
-        out.stderr.contains(word),
-        "message does not name {word:?}\n{}",
-        out.dump()
-    );
-    assert!(out.stdout.is_empty(), "{}", out.dump());
-    assert!(
-        !marker.exists(),
-        "a command ran despite the usage error\n{}",
-        out.dump()
-    );
 }
 
 /// The number of CPUs dinit may use, computed the way SPEC §2 says: the

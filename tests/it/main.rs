@@ -4,6 +4,8 @@
 mod util;
 
 mod basic;
+mod dashdash;
+mod edges;
 mod engines;
 mod pid1;
 mod runc;

@@ -358,6 +358,43 @@ impl Running {
     }
 }
 
+/// `-r /bin/sh -c 'touch <dir>/ran'`: a first command whose only effect is a
+/// marker file, to prove that nothing was started.
+pub fn marker_cmd(dir: &Path) -> Vec<String> {
+    vec![
+        "-r".into(),
+        "/bin/sh".into(),
+        "-c".into(),
+        format!("touch {}", dir.join("ran").display()),
+    ]
+}
+
+/// A usage error: exit 2, exactly one stderr line naming `word`, nothing on
+/// stdout, and the marker file `ran` in the test directory (made by
+/// `marker_cmd`, or by a `-start` command the test gives) never appeared.
+pub fn assert_usage_error(d: Dinit, word: &str) {
+    let marker = d.dir.join("ran");
+    let out = d.run();
+    assert_eq!(out.code, 2, "{}", out.dump());
+    assert_eq!(
+        out.stderr.lines().count(),
+        1,
+        "not one line\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains(word),
+        "message does not name {word:?}\n{}",
+        out.dump()
+    );
+    assert!(out.stdout.is_empty(), "{}", out.dump());
+    assert!(
+        !marker.exists(),
+        "a command ran despite the usage error\n{}",
+        out.dump()
+    );
+}
+
 /// The state letter of host pid `pid` from /proc/PID/stat (R, S, T, Z,
 /// ...; '?' when it is gone).
 pub fn proc_state(pid: i32) -> char {
