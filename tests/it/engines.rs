@@ -1154,8 +1154,10 @@ fn read_only_root_runs_without_the_socket(kind: Kind) {
         list.dump()
     );
     assert!(list.stderr.contains("/tmp/dinit.sock"), "{}", list.dump());
+    // At once: well inside the client's 10 s wait for a reply, even with
+    // the engine's own `exec` overhead on a busy machine.
     assert!(
-        list.elapsed < Duration::from_secs(5),
+        list.elapsed < Duration::from_secs(8),
         "took {:?}",
         list.elapsed
     );
