@@ -1,5 +1,8 @@
 # Thin wrappers around cargo and scripts/. `make run` and `make test` are the
 # README's two commands; both install what they need first (scripts/setup.sh).
+# Every target that builds or runs anything depends on `setup`, which runs
+# once per make, for all the goals given, before any of them: `make -j` never
+# builds while setup is still installing.
 SHELL := /bin/bash
 TARGET  ?= x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/dinit
@@ -10,29 +13,31 @@ SIZE_MAX := 65536
 
 all: build
 
+# What the goals on the command line need (`make setup` alone: all `make
+# test` needs).
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh $(or $(filter-out setup,$(MAKECMDGOALS)),setup)
 
-build:
+build: setup
 	cargo build --release --target $(TARGET)
 
-build-arm:
+build-arm: setup
 	cargo build --release --target aarch64-unknown-linux-musl
 
 # Build dinit and run it on a real example (as PID 1 in a PID namespace when root).
-run: setup build
+run: build
 	@bash scripts/run-example.sh $(BIN)
 
 # Everything: formatting, lints, unit and integration tests against the musl
 # release binary, static linkage and size checks.
-test: setup lint build build-arm check-static check-size unit it it-arm stress-short
+test: lint build build-arm check-static check-size unit it it-arm stress-short
 
-lint:
+lint: setup
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --target aarch64-unknown-linux-musl --lib --bins -- -D warnings
 
-unit:
+unit: setup
 	cargo test --release --lib
 
 it: build
@@ -47,12 +52,11 @@ it-arm: build-arm
 stress-short: build
 	python3 scripts/stress.py --short $(BIN)
 
-stress: setup build
+stress: build
 	python3 scripts/stress.py $(BIN)
 
 # Side-by-side figures against tini, dumb-init and catatonit (writes BENCHMARKS.md).
-bench: setup build
-	SETUP_PACKAGES="tini dumb-init catatonit strace" bash scripts/setup.sh
+bench: build
 	python3 scripts/bench.py $(BIN)
 
 # Reproducible release tarballs for both targets in dist/.

@@ -57,29 +57,6 @@ fn assert_sleep_gone(pid: i32, out: &Output) {
     }
 }
 
-/// The UTC date as `YYYY/MM/DD`, from the system's `date`.
-fn utc_date() -> String {
-    let out = Command::new("date")
-        .args(["-u", "+%Y/%m/%d"])
-        .output()
-        .expect("date");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// Whether `line` starts with `YYYY/MM/DD HH:MM:SS dinit: `.
-fn has_stamp(line: &str) -> bool {
-    let b = line.as_bytes();
-    let shape = b"####/##/## ##:##:## dinit: ";
-    b.len() > shape.len()
-        && shape.iter().zip(b).all(|(&s, &c)| {
-            if s == b'#' {
-                c.is_ascii_digit()
-            } else {
-                s == c
-            }
-        })
-}
-
 /// A program that cannot be started (SPEC §2 Program lookup): after the
 /// marker command, `-r prog`; dinit exits `code` naming `named`, and the
 /// marker command never ran.
@@ -916,7 +893,7 @@ fn log_format_and_messages() {
     let d = Dinit::new("logfmt");
     let ready = d.dir.join("ready");
     let go = Release(d.dir.join("go"));
-    let before = utc_date();
+    let before = utc("%Y/%m/%d");
     let mut r = d
         .args(["-socket", "", "-timeout", "0.5"])
         .args([
@@ -946,7 +923,7 @@ fn log_format_and_messages() {
     wait_exists(&ready);
     drop(go);
     let out = r.wait();
-    let after = utc_date();
+    let after = utc("%Y/%m/%d");
     assert_eq!(out.code, 0, "{}", out.dump());
 
     for line in out.stderr.lines() {

@@ -6,6 +6,7 @@ mod util;
 mod basic;
 mod dashdash;
 mod edges;
+mod engines;
 mod pid1;
 mod runc;
 mod signals;

@@ -32,7 +32,7 @@ fn runc_usable() -> bool {
         return false;
     }
     assert!(
-        Path::new("/usr/sbin/runc").exists() || which("runc"),
+        Path::new("/usr/sbin/runc").exists() || on_path("runc"),
         "runc is missing: run scripts/setup.sh (Debian package runc)"
     );
     assert!(
@@ -40,13 +40,6 @@ fn runc_usable() -> bool {
         "/bin/busybox is missing: run scripts/setup.sh (Debian package busybox-static)"
     );
     true
-}
-
-fn which(prog: &str) -> bool {
-    std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .any(|d| Path::new(d).join(prog).exists())
 }
 
 /// A JSON string literal.
@@ -275,28 +268,9 @@ impl Drop for Container {
 /// Run `runc ARGS` (with `{id}` replaced), bounded by `WAIT`; output in
 /// files under `dir`, so nothing can block on a pipe.
 fn runc_cmd(dir: &Path, id: &str, args: &[&str]) -> Output {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let (out_path, err_path) = (
-        dir.join(format!("runc-{n}.out")),
-        dir.join(format!("runc-{n}.err")),
-    );
-    let args: Vec<String> = args.iter().map(|a| a.replace("{id}", id)).collect();
-    let start = Instant::now();
-    let mut child = Command::new("runc")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&out_path).unwrap())
-        .stderr(fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("cannot run runc");
-    let st = wait_child(&mut child, &format!("runc {args:?}"));
-    Output {
-        code: st.code().unwrap_or(-1),
-        stdout: fs::read_to_string(&out_path).unwrap_or_default(),
-        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
-        elapsed: start.elapsed(),
-    }
+    let mut cmd = Command::new("runc");
+    cmd.args(args.iter().map(|a| a.replace("{id}", id)));
+    run_cmd(cmd, dir)
 }
 
 /// The number after `"key":` in a JSON text (runc state's `pid`).

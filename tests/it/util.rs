@@ -549,6 +549,14 @@ pub const QEMU_SIGNAL_32: &str = "qemu-user keeps host signal 32 for itself, so 
 /// Put `/dinit` (the binary under test, 0755) and busybox-static with a
 /// symlink per applet in `/bin` into a root file system being built.
 pub fn install_dinit_and_busybox(root: &Path) {
+    install_busybox(root);
+    fs::copy(bin(), root.join("dinit")).unwrap();
+    fs::set_permissions(root.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Put busybox-static with a symlink per applet in `/bin` into a root file
+/// system being built.
+pub fn install_busybox(root: &Path) {
     let busybox = Path::new("/bin/busybox");
     assert!(
         busybox.exists(),
@@ -556,8 +564,6 @@ pub fn install_dinit_and_busybox(root: &Path) {
     );
     fs::create_dir_all(root.join("bin")).unwrap();
     fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    fs::copy(bin(), root.join("dinit")).unwrap();
-    fs::set_permissions(root.join("dinit"), fs::Permissions::from_mode(0o755)).unwrap();
     let list = Command::new(busybox)
         .arg("--list")
         .output()
@@ -585,4 +591,90 @@ pub fn wait_child(child: &mut Child, what: &str) -> std::process::ExitStatus {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Run `cmd` to its end with stdin from /dev/null and stdout and stderr in
+/// fresh files under `dir` (so nothing can block on a pipe). An error says
+/// why it could not be run, or that it was still running after `limit` (it
+/// is killed then).
+pub fn run_within(mut cmd: Command, dir: &Path, limit: Duration) -> Result<Output, String> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let (out_path, err_path) = (
+        dir.join(format!("cmd-{n}.out")),
+        dir.join(format!("cmd-{n}.err")),
+    );
+    let file =
+        |p: &Path| fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
+    cmd.stdin(Stdio::null())
+        .stdout(file(&out_path)?)
+        .stderr(file(&err_path)?);
+    let what = format!(
+        "{:?} {:?}",
+        cmd.get_program(),
+        cmd.get_args().collect::<Vec<_>>()
+    );
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run {what}: {e}"))?;
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{what} did not exit within {limit:?}\n--- stdout\n{}--- stderr\n{}",
+                fs::read_to_string(&out_path).unwrap_or_default(),
+                fs::read_to_string(&err_path).unwrap_or_default()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    Ok(Output {
+        code: st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+        stdout: fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: fs::read_to_string(&err_path).unwrap_or_default(),
+        elapsed: start.elapsed(),
+    })
+}
+
+/// `run_within` bounded by `WAIT`; a command that cannot be run or does not
+/// exit in time fails the test.
+pub fn run_cmd(cmd: Command, dir: &Path) -> Output {
+    run_within(cmd, dir, WAIT).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether `prog` is in one of the directories of this process's `PATH`.
+pub fn on_path(prog: &str) -> bool {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .any(|d| Path::new(d).join(prog).exists())
+}
+
+/// Now in UTC as `date -u +FORMAT` prints it (`%Y/%m/%d %H:%M:%S` is the
+/// format of dinit's stamps).
+pub fn utc(format: &str) -> String {
+    let out = Command::new("date")
+        .arg("-u")
+        .arg(format!("+{format}"))
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Whether `line` starts with `YYYY/MM/DD HH:MM:SS dinit: `.
+pub fn has_stamp(line: &str) -> bool {
+    let b = line.as_bytes();
+    let shape = b"####/##/## ##:##:## dinit: ";
+    b.len() > shape.len()
+        && shape.iter().zip(b).all(|(&s, &c)| {
+            if s == b'#' {
+                c.is_ascii_digit()
+            } else {
+                s == c
+            }
+        })
 }
