@@ -11,7 +11,7 @@ use crate::command::{self, Builder};
 use crate::error::{Errno, Error};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::args::getenv;
-use crate::sys::signals::{self, SigSet};
+use crate::sys::signals;
 use crate::sys::spawn::ArgvBuilder;
 use crate::{info, sys, warn, words};
 use core::fmt::Write as _;
@@ -85,7 +85,7 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         .map(|t| command::build_string(t, &mut b))
         .transpose()?;
 
-    let sigfd = signals::signalfd(SigSet::catchable())?;
+    let sigfd = signals::signalfd(signals::CATCHABLE)?;
     if sys::getpid() != 1 {
         // Orphans of our children come to us instead of the host's init.
         // Not fatal: qemu-user, for one, refuses it with EINVAL.

@@ -18,9 +18,7 @@ use crate::log::OrphanLog;
 use crate::phase::{Action, Actions, Machine, Settings};
 use crate::socket::Server;
 use crate::sys;
-use crate::sys::signals::{
-    self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo,
-};
+use crate::sys::signals::{self, Handling, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
 use crate::table::Table;
@@ -249,10 +247,8 @@ impl<'a> Supervisor<'a> {
         match sig {
             // Drives reaping; never forwarded.
             SIGCHLD => return true,
-            // Job control from a terminal is about dinit's own session;
-            // forwarding a stop would freeze the children with no one to
-            // resume them.
-            SIGTSTP | SIGTTIN | SIGTTOU => {}
+            // Job control is about dinit's own session (see the table).
+            _ if signals::default_handling(sig) == Some(Handling::JobControl) => {}
             // Teardown (SPEC §3). While the start command runs, it gets the
             // signal and dinit exits with 128+N once it has finished.
             SIGTERM | SIGINT => {
