@@ -12,7 +12,7 @@ pub const VERSION_LINE: &str = concat!(
 );
 
 pub const USAGE: &str = "\
-usage: dinit [OPTIONS] -r CMD [ARGS...] [-r CMD [ARGS...]]...
+usage: dinit [OPTIONS] -r[:SIG] CMD [ARGS...] [-r[:SIG] CMD [ARGS...]]...
        dinit -submit [-socket PATH] -r CMD [ARGS...]   (or dinit-submit ...)
        dinit -submit [-socket PATH] -list
        dinit -version
@@ -32,9 +32,14 @@ command. Options (Go flag syntax: -name value, -name=value, --name value):
   -pgroup           run each command in its own process group (DINIT_PGROUP)
   -quiet            log only warnings and errors (DINIT_QUIET)
   -success CODE     treat the primary's exit status CODE as success (repeatable)
+  -stopsignal SIG   stop signal instead of SIGTERM, also a stop request (DINIT_STOPSIGNAL)
+  -rewrite FROM:TO  forward FROM as TO; TO 0 drops it (repeatable, DINIT_REWRITE)
+  -pdeathsig SIG    ask for SIG when dinit's parent exits (DINIT_PDEATHSIG)
 
-A literal -r argument is written \\-r. $NAME, ${NAME} and ${NAME:-default}
-are expanded in commands and arguments; $$ is a literal $.
+-r:SIG CMD gives CMD its own stop signal. Without -prestop, -prestoptimer
+delays the stop signal. SIG: QUIT, SIGQUIT, RTMIN+3, 3. A literal -r or
+-r:SIG argument is written \\-r, \\-r:SIG. $NAME, ${NAME} and
+${NAME:-default} are expanded in commands and arguments; $$ is a literal $.
 ";
 
 #[cfg(test)]

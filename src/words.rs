@@ -146,15 +146,25 @@ pub fn quote(word: &[u8], sink: &mut impl FnMut(u8)) {
     sink(b'"');
 }
 
-/// `true` for the word that starts a command group.
+/// `true` for a word that starts a command group: `-r`, or `-r:SIG` with
+/// the command's own stop signal (SPEC §9; whether SIG names a signal is
+/// checked when the group is built).
 pub fn is_run_flag(word: &[u8]) -> bool {
-    word == b"-r"
+    word == b"-r" || word.starts_with(b"-r:")
 }
 
-/// The escaped `\-r` stands for a literal `-r` argument; other words are
-/// returned unchanged.
+/// The SIG of a `-r:SIG` group starter; `None` for a plain `-r`.
+pub fn run_flag_signal(flag: &[u8]) -> Option<&[u8]> {
+    flag.strip_prefix(b"-r:")
+}
+
+/// The escaped `\-r` and `\-r:SIG` stand for the literal words `-r` and
+/// `-r:SIG`; other words are returned unchanged.
 pub fn unescape(word: &[u8]) -> &[u8] {
-    if word == b"\\-r" { b"-r" } else { word }
+    match word.strip_prefix(b"\\") {
+        Some(w) if is_run_flag(w) => w,
+        _ => word,
+    }
 }
 
 /// Iterate the command groups of `words`, which must start with `-r`: each
@@ -439,6 +449,16 @@ mod tests {
         assert_eq!(unescape(b"\\-x"), b"\\-x");
         assert_eq!(unescape(b"\\\\-r"), b"\\\\-r");
         assert!(is_run_flag(b"-r") && !is_run_flag(b"\\-r") && !is_run_flag(b"r"));
+        // -r:SIG starts a group too; \-r:SIG is the literal word.
+        assert!(is_run_flag(b"-r:QUIT") && is_run_flag(b"-r:"));
+        assert!(!is_run_flag(b"-rQUIT") && !is_run_flag(b"-r-") && !is_run_flag(b"--r:QUIT"));
+        assert_eq!(unescape(b"\\-r:QUIT"), b"-r:QUIT");
+        assert_eq!(unescape(b"\\-r:"), b"-r:");
+        assert_eq!(unescape(b"\\-rx"), b"\\-rx");
+        assert_eq!(unescape(b"-r:QUIT"), b"-r:QUIT");
+        assert_eq!(run_flag_signal(b"-r:QUIT"), Some(&b"QUIT"[..]));
+        assert_eq!(run_flag_signal(b"-r:"), Some(&b""[..]));
+        assert_eq!(run_flag_signal(b"-r"), None);
     }
 
     /// Deterministic: a fixed seed and no failure files, so CI runs the same
