@@ -21,6 +21,8 @@ pub struct Program<'s> {
     pub exec: Exec<'s>,
     /// The expanded words, for log lines and `-list`.
     pub cmd: CmdText,
+    /// Its own stop signal (`-r:SIG`, SPEC §9), 0 for none.
+    pub stop_signal: u8,
 }
 
 /// The arena a program is built in.
@@ -36,10 +38,22 @@ const TOO_LONG: Error<'static> = Error::Usage {
     word: b"",
 };
 
-/// Build `words` (one `-r` group, `-r` itself excluded) into a program:
-/// every word is unescaped, expanded and copied with its NUL into the arena.
+/// Build one `-r` group (from `words::groups`) into a program: the
+/// starter's `-r:SIG` is its own stop signal (empty for none), and every
+/// word is unescaped, expanded and copied with its NUL into the arena.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
-pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
+pub fn build<'x>(
+    flag: &'x [u8],
+    words: &[&'x [u8]],
+    b: &mut Builder<'x>,
+) -> Result<Program<'x>, Error<'x>> {
+    let stop_signal = match words::run_flag_signal(flag) {
+        Some(sig) => crate::sys::signals::parse(sig).ok_or(Error::Usage {
+            what: "unknown stop signal",
+            word: flag,
+        })?,
+        None => 0,
+    };
     let Some(&first) = words.first() else {
         return Err(Error::Usage {
             what: "-r needs a command",
@@ -85,7 +99,11 @@ pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>,
     let n = resolve::resolve(program, getenv(b"PATH"), &mut probe, room)?;
     let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
     let exec = Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?;
-    Ok(Program { exec, cmd })
+    Ok(Program {
+        exec,
+        cmd,
+        stop_signal: stop_signal as u8,
+    })
 }
 
 /// Split a start/prestop/stop string into words (SPEC §2: white space,
@@ -118,7 +136,7 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
             word: text,
         });
     }
-    build(&list, b)
+    build(b"", &list, b)
 }
 
 /// Look at a candidate path the way `execve` will: missing, a directory or

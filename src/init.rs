@@ -55,8 +55,8 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         set_gomaxprocs(cfg.maxproc, &mut b)?;
     }
 
-    for group in words::groups(cfg.commands) {
-        let prog = command::build(group, &mut b)?;
+    for (flag, group) in words::groups(cfg.commands) {
+        let prog = command::build(flag, group, &mut b)?;
         st.programs.push(prog).map_err(|_| Error::Usage {
             what: "too many commands (the most is 256)",
             word: b"-r",

@@ -21,7 +21,7 @@ use crate::sys;
 use crate::sys::signals::{self, Handling, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
-use crate::table::Table;
+use crate::table::{Proc, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
 
@@ -470,7 +470,13 @@ impl<'a> Supervisor<'a> {
     /// Record a managed process that has just started, and log it. The
     /// caller has made sure the table has room.
     fn started(&mut self, pid: i32, primary: bool, prog: &Program<'_>) {
-        let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
+        let _ = self.table.insert(Proc {
+            pid,
+            primary,
+            stop_signal: prog.stop_signal,
+            started_ms: self.now,
+            cmd: prog.cmd,
+        });
         info!("pid {pid} started: {}", prog.cmd);
     }
 

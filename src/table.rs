@@ -83,6 +83,8 @@ impl core::fmt::Display for CmdText {
 pub struct Proc {
     pub pid: i32,
     pub primary: bool,
+    /// Its own stop signal (`-r:SIG`), 0 for "the one teardown sends".
+    pub stop_signal: u8,
     pub started_ms: u64,
     pub cmd: CmdText,
 }
@@ -91,6 +93,7 @@ impl Proc {
     const EMPTY: Proc = Proc {
         pid: 0,
         primary: false,
+        stop_signal: 0,
         started_ms: 0,
         cmd: CmdText::EMPTY,
     };
@@ -140,22 +143,11 @@ impl Table {
         self.pids.iter().position(|&p| p == pid)
     }
 
-    /// Record a new child.
-    pub fn insert(
-        &mut self,
-        pid: i32,
-        primary: bool,
-        started_ms: u64,
-        cmd: &CmdText,
-    ) -> Result<(), Full> {
+    /// Record a new child (`proc.pid` is its pid).
+    pub fn insert(&mut self, proc: Proc) -> Result<(), Full> {
         let i = self.index(0).ok_or(Full)?;
-        self.pids[i] = pid;
-        self.slots[i] = Proc {
-            pid,
-            primary,
-            started_ms,
-            cmd: *cmd,
-        };
+        self.pids[i] = proc.pid;
+        self.slots[i] = proc;
         self.len += 1;
         Ok(())
     }
@@ -191,23 +183,28 @@ impl Table {
 mod tests {
     use super::*;
 
+    fn proc(pid: i32, primary: bool, words: &[&[u8]]) -> Proc {
+        Proc {
+            pid,
+            primary,
+            stop_signal: 0,
+            started_ms: 0,
+            cmd: CmdText::from_words(words),
+        }
+    }
+
     #[test]
     fn insert_remove_full() {
         let mut t = Box::new(Table::new());
         for pid in 1..=PROC_MAX as i32 {
-            t.insert(pid, pid == 1, 0, &CmdText::from_words(&[b"x"]))
-                .unwrap();
+            t.insert(proc(pid, pid == 1, &[b"x"])).unwrap();
         }
         assert!(t.is_full());
-        assert_eq!(
-            t.insert(999, false, 0, &CmdText::from_words(&[b"x"])),
-            Err(Full)
-        );
+        assert_eq!(t.insert(proc(999, false, &[b"x"])), Err(Full));
         assert!(t.remove(1).unwrap().primary);
         assert!(t.remove(1).is_none());
         assert!(t.remove(0).is_none());
-        t.insert(999, false, 0, &CmdText::from_words(&[b"y"]))
-            .unwrap();
+        t.insert(proc(999, false, &[b"y"])).unwrap();
         assert_eq!(t.len(), PROC_MAX);
         assert_eq!(t.iter().count(), PROC_MAX);
     }
@@ -215,14 +212,12 @@ mod tests {
     #[test]
     fn command_is_kept_and_cut() {
         let mut t = Table::new();
-        t.insert(5, false, 0, &CmdText::from_words(&[b"/bin/sleep", b"2"]))
-            .unwrap();
+        t.insert(proc(5, false, &[b"/bin/sleep", b"2"])).unwrap();
         let p = t.get(5).unwrap();
         assert_eq!(p.cmd.bytes(), b"/bin/sleep 2");
         assert_eq!(p.cmd.to_string(), "[/bin/sleep 2]");
         let long = [b'a'; 300];
-        t.insert(6, false, 0, &CmdText::from_words(&[&long]))
-            .unwrap();
+        t.insert(proc(6, false, &[&long])).unwrap();
         let p = t.remove(6).unwrap();
         assert_eq!(p.cmd.bytes().len(), CMD_MAX);
         assert!(p.cmd.cut());

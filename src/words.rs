@@ -168,13 +168,15 @@ pub fn unescape(word: &[u8]) -> &[u8] {
 }
 
 /// Iterate the command groups of `words`, which must start with `-r`: each
-/// item is the words after one `-r` up to the next (escapes not yet removed).
-/// An empty group (`-r` followed by `-r` or the end) is yielded as empty.
+/// item is the group starter (`-r` or `-r:SIG`) and the words after it up
+/// to the next one (escapes not yet removed). An empty group (`-r` followed
+/// by `-r` or the end) is yielded with no words.
 ///
 /// Words before the first `-r` are not dropped: they come out as a first
-/// group of their own, so a caller that requires the leading `-r` checks
-/// `words.first()` itself (and `dinit-submit`, where the `-r` may be left
-/// out, can use that group as the command). No words at all yield no group.
+/// group of their own, with an empty starter, so a caller that requires the
+/// leading `-r` checks `words.first()` itself (and `dinit-submit`, where the
+/// `-r` may be left out, can use that group as the command). No words at
+/// all yield no group.
 pub fn groups<'w, 'a>(words: &'w [&'a [u8]]) -> Groups<'w, 'a> {
     Groups { rest: words }
 }
@@ -185,17 +187,22 @@ pub struct Groups<'w, 'a> {
 }
 
 impl<'w, 'a> Iterator for Groups<'w, 'a> {
-    type Item = &'w [&'a [u8]];
+    /// (starter, words)
+    type Item = (&'a [u8], &'w [&'a [u8]]);
     fn next(&mut self) -> Option<Self::Item> {
-        let (first, tail) = self.rest.split_first()?;
-        let body = if is_run_flag(first) { tail } else { self.rest };
+        let (&first, tail) = self.rest.split_first()?;
+        let (flag, body) = if is_run_flag(first) {
+            (first, tail)
+        } else {
+            (&b""[..], self.rest)
+        };
         let end = body
             .iter()
             .position(|w| is_run_flag(w))
             .unwrap_or(body.len());
         let (group, rest) = body.split_at(end);
         self.rest = rest;
-        Some(group)
+        Some((flag, group))
     }
 }
 
@@ -435,11 +442,21 @@ mod tests {
             (&[b"a", b"b"], &[&[b"a", b"b"]]),
             (&[b"a", b"-r", b"b"], &[&[b"a"], &[b"b"]]),
             (&[b"", b"-r"], &[&[b""], &[]]),
+            (&[b"-r:QUIT", b"a", b"-r", b"b"], &[&[b"a"], &[b"b"]]),
+            (&[b"-r", b"a", b"-r:1", b"-r:"], &[&[b"a"], &[], &[]]),
+            (
+                &[b"-r", b"a", b"\\-r:QUIT", b"-r:x"],
+                &[&[b"a", b"\\-r:QUIT"], &[]],
+            ),
         ];
         for (input, want) in table {
-            let got: Vec<&[&[u8]]> = groups(input).collect();
+            let got: Vec<&[&[u8]]> = groups(input).map(|(_, g)| g).collect();
             assert_eq!(&got, want, "input {input:?}");
         }
+        let flags: Vec<&[u8]> = groups(&[b"x", b"-r", b"-r:QUIT", b"y", b"-r:"])
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(flags, [&b""[..], b"-r", b"-r:QUIT", b"-r:"]);
     }
 
     #[test]
