@@ -1,12 +1,13 @@
-//! The teardown machine (SPEC §3), pure: events and the time go in, the
-//! actions the loop must perform come out. The supervisor owns the processes
-//! and performs the actions; this file owns the order of things and every
-//! deadline, and is tested with fake time.
+//! The teardown machine (SPEC §3, §9), pure: events and the time go in,
+//! the actions the loop must perform come out. The supervisor owns the
+//! processes and performs the actions; this file owns the order of things,
+//! which stop signal goes out, and every deadline, and is tested with fake
+//! time.
 //!
-//!   Starting ──start ok──▶ Running ──primary exit──────────▶ Terminating
-//!                            │                                  │ timeout
-//!                            └─SIGTERM/INT─▶ PreStop ─timer──▶  ▼
-//!                                                             Killing
+//!   Starting ──start ok──▶ Running ──primary exit──────────────▶ Terminating
+//!                            │                                      │ timeout
+//!                            └─stop request─▶ PreStop ─timer──▶     ▼
+//!                                         (prestop / drain delay)  Killing
 //!   (all managed gone, from any of these) ──▶ Stopping ──▶ Draining (PID 1) ──▶ Done
 
 use heapless::Vec;
@@ -18,7 +19,7 @@ pub const KILL_WAIT_MS: u64 = 5_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// The `-start` command runs; `interrupted` is a SIGTERM/SIGINT received
+    /// The `-start` command runs; `interrupted` is a stop request received
     /// meanwhile, after which the start command has the grace period
     /// (`until`) like any process before it is killed.
     Starting {
@@ -27,13 +28,14 @@ pub enum Phase {
     },
     /// Commands run; nothing is being torn down.
     Running,
-    /// A SIGTERM/SIGINT arrived and `-prestop` runs; `sig` goes to the
-    /// managed processes at `until`.
+    /// A stop request arrived; the stop signal `sig` goes out at `until`.
+    /// `-prestop` (if any) runs meanwhile; without one this is the drain
+    /// delay of `-prestoptimer`.
     PreStop {
         sig: i32,
         until: u64,
     },
-    /// The stop signal was sent; SIGKILL at `until`.
+    /// The stop signals were sent; SIGKILL at `until`.
     Terminating {
         until: u64,
     },
@@ -64,8 +66,9 @@ pub enum Action {
     KillStart,
     /// Start the `-prestop` command.
     SpawnPrestop,
-    /// Send this signal, then SIGCONT, to every managed process.
-    Signal(i32),
+    /// Send every managed process its stop signal — its own (`-r:SIG`, in
+    /// its table entry: [`signal_for`]) or this one — then SIGCONT.
+    Stop(i32),
     /// SIGKILL every managed process and the prestop command.
     KillAll,
     /// SIGTERM (+SIGCONT) the prestop command, the last one left.
@@ -82,15 +85,28 @@ pub enum Action {
     Exit,
 }
 
+/// The stop signal a managed process gets: its own (`-r:SIG`, 0 for none)
+/// or the teardown's. A command's own signal is what it gets at every
+/// teardown, whatever started it (a primary's exit, SIGTERM, SIGINT, the
+/// `-stopsignal`): it names how that program stops gracefully.
+pub fn signal_for(own: u8, teardown: i32) -> i32 {
+    if own == 0 { teardown } else { i32::from(own) }
+}
+
 pub type Actions = Vec<Action, 4>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
     pub timeout_ms: u64,
+    /// With `-prestop`: from starting it to the stop signal. Without: the
+    /// drain delay, the stop signal held back after a stop request.
     pub prestop_timer_ms: u64,
     pub has_start: bool,
     pub has_prestop: bool,
     pub has_stop: bool,
+    /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
+    /// SIGTERM after a primary's exit).
+    pub stop_signal: Option<i32>,
     /// dinit is PID 1 and must drain leftovers before it exits.
     pub pid1: bool,
 }
@@ -104,8 +120,8 @@ pub struct Machine {
     pub code: Option<u8>,
     /// The prestop command was sent SIGTERM already.
     prestop_termed: bool,
-    /// dinit itself received SIGTERM/SIGINT during this run; a teardown
-    /// started by the primary's exit does not count, so the first signal
+    /// dinit itself received a stop request during this run; a teardown
+    /// started by the primary's exit does not count, so the first request
     /// then is not yet the "second one" that kills at once.
     signalled: bool,
 }
@@ -168,6 +184,11 @@ impl Machine {
         }
     }
 
+    /// The teardown's stop signal for a stop request `sig` (or SIGTERM).
+    fn stop_for(&self, sig: i32) -> i32 {
+        self.s.stop_signal.unwrap_or(sig)
+    }
+
     /// The `-start` command exited (`ok` = status 0).
     pub fn start_exited(&mut self, ok: bool, now: u64) -> Actions {
         let Phase::Starting { interrupted, .. } = self.phase else {
@@ -185,11 +206,13 @@ impl Machine {
         }
     }
 
-    /// dinit received SIGTERM or SIGINT.
-    pub fn stop_signal(&mut self, sig: i32, now: u64) -> Actions {
-        if self.phase == Phase::Running {
+    /// dinit received a stop request: SIGTERM, SIGINT or the `-stopsignal`.
+    pub fn stop_request(&mut self, sig: i32, now: u64) -> Actions {
+        let first = self.phase == Phase::Running;
+        if first {
             self.signalled = true;
         }
+        let stop = self.stop_for(sig);
         match self.phase {
             // The supervisor passes the signal to the start command; it has
             // the grace period to finish, and a second signal kills it.
@@ -212,34 +235,34 @@ impl Machine {
                 };
                 one(Action::KillStart)
             }
-            Phase::Running if self.s.has_prestop => {
-                let mut v = one(Action::SpawnPrestop);
+            // With -prestop it starts first; with -prestoptimer the stop
+            // signal waits (a drain delay when there is no -prestop).
+            Phase::Running if self.s.has_prestop || self.s.prestop_timer_ms > 0 => {
+                let mut v = Actions::new();
+                if self.s.has_prestop {
+                    let _ = v.push(Action::SpawnPrestop);
+                }
                 if self.s.prestop_timer_ms == 0 {
-                    self.phase = Phase::Terminating {
-                        until: now + self.s.timeout_ms,
-                    };
-                    let _ = v.push(Action::Signal(sig));
+                    let _ = v.push(self.send_stop(stop, now));
                 } else {
                     self.phase = Phase::PreStop {
-                        sig,
+                        sig: stop,
                         until: now + self.s.prestop_timer_ms,
                     };
                 }
                 v
             }
-            Phase::Running => {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
-                one(Action::Signal(sig))
-            }
+            Phase::Running => one(self.send_stop(stop, now)),
             // The first one to arrive while a primary's exit tears down:
-            // pass it on too, keep the grace period.
+            // the stop signals go out again, the grace period stays.
             Phase::Terminating { .. } if !self.signalled => {
                 self.signalled = true;
-                one(Action::Signal(sig))
+                one(Action::Stop(stop))
             }
-            // A second one: skip the rest of the wait.
+            // A second request during the drain delay skips the delay (not
+            // the grace period: a third one kills). With -prestop it kills,
+            // as during the grace period: skip the rest of the wait.
+            Phase::PreStop { sig, .. } if !self.s.has_prestop => one(self.send_stop(sig, now)),
             Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
             Phase::Stopping { killed: false, .. } => self.kill_stop(now),
             Phase::Draining { .. } => self.kill_leftovers(),
@@ -247,21 +270,22 @@ impl Machine {
         }
     }
 
+    /// The stop signal goes out now: the grace period starts.
+    fn send_stop(&mut self, sig: i32, now: u64) -> Action {
+        self.phase = Phase::Terminating {
+            until: now + self.s.timeout_ms,
+        };
+        Action::Stop(sig)
+    }
+
     /// A primary process exited (or a command could not be started, `code`).
     pub fn primary_exited(&mut self, now: u64) -> Actions {
         match self.phase {
             Phase::Running => {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
-                one(Action::Signal(crate::sys::signals::SIGTERM))
+                let sig = self.stop_for(crate::sys::signals::SIGTERM);
+                one(self.send_stop(sig, now))
             }
-            Phase::PreStop { sig, .. } => {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
-                one(Action::Signal(sig))
-            }
+            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
             _ => Actions::new(),
         }
     }
@@ -357,12 +381,7 @@ impl Machine {
                 };
                 one(Action::KillStart)
             }
-            Phase::PreStop { sig, .. } => {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
-                one(Action::Signal(sig))
-            }
+            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
             Phase::Terminating { .. } => self.kill_all(now),
             // SIGKILLed processes that still are not reaped are stuck in the
             // kernel; dinit stops waiting for them rather than hang forever.
@@ -374,8 +393,8 @@ impl Machine {
         }
     }
 
-    // The three kills, each reached by its deadline or by a second
-    // SIGTERM/SIGINT that cuts the wait short.
+    // The three kills, each reached by its deadline or by a second stop
+    // request that cuts the wait short.
 
     /// SIGKILL the managed processes; wait `KILL_WAIT_MS` for them.
     fn kill_all(&mut self, now: u64) -> Actions {
@@ -410,6 +429,7 @@ mod tests {
 
     const TERM: i32 = 15;
     const INT: i32 = 2;
+    const QUIT: i32 = 3;
 
     fn settings() -> Settings {
         Settings {
@@ -418,6 +438,7 @@ mod tests {
             has_start: false,
             has_prestop: false,
             has_stop: false,
+            stop_signal: None,
             pid1: false,
         }
     }
@@ -432,7 +453,7 @@ mod tests {
         let a = m.begin();
         assert_eq!(acts(a), [SpawnCommands]);
         assert!(m.accepting());
-        assert_eq!(acts(m.primary_exited(100)), [Signal(TERM)]);
+        assert_eq!(acts(m.primary_exited(100)), [Stop(TERM)]);
         assert_eq!(m.deadline(), Some(10_100));
         assert!(!m.accepting());
         assert_eq!(acts(m.tick(10_099)), []);
@@ -452,9 +473,9 @@ mod tests {
     #[test]
     fn sigterm_without_prestop_forwards_that_signal() {
         let mut m = Machine::new(settings());
-        assert_eq!(acts(m.stop_signal(INT, 0)), [Signal(INT)]);
+        assert_eq!(acts(m.stop_request(INT, 0)), [Stop(INT)]);
         // A second one kills at once.
-        assert_eq!(acts(m.stop_signal(TERM, 1)), [KillAll]);
+        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
         assert_eq!(
             m.phase,
             Phase::Killing {
@@ -462,6 +483,81 @@ mod tests {
             }
         );
         assert_eq!(acts(m.managed_gone(false, 2)), [Exit]);
+    }
+
+    #[test]
+    fn stopsignal_replaces_the_default_everywhere() {
+        let s = Settings {
+            stop_signal: Some(QUIT),
+            ..settings()
+        };
+        // After a primary's exit.
+        let mut m = Machine::new(s);
+        assert_eq!(acts(m.primary_exited(0)), [Stop(QUIT)]);
+        // After SIGTERM or SIGINT.
+        for sig in [TERM, INT] {
+            let mut m = Machine::new(s);
+            assert_eq!(acts(m.stop_request(sig, 0)), [Stop(QUIT)]);
+        }
+        // After the stop signal itself, as a stop request.
+        let mut m = Machine::new(s);
+        assert_eq!(acts(m.stop_request(QUIT, 0)), [Stop(QUIT)]);
+        assert_eq!(acts(m.stop_request(QUIT, 1)), [KillAll]);
+    }
+
+    #[test]
+    fn own_signals_win_whatever_started_the_teardown() {
+        assert_eq!(signal_for(0, TERM), TERM);
+        assert_eq!(signal_for(0, INT), INT);
+        assert_eq!(signal_for(QUIT as u8, TERM), QUIT);
+        assert_eq!(signal_for(QUIT as u8, INT), QUIT);
+        assert_eq!(signal_for(28, QUIT), 28);
+        assert_eq!(signal_for(64, TERM), 64);
+    }
+
+    #[test]
+    fn drain_delay_holds_the_stop_signal_back() {
+        let s = Settings {
+            prestop_timer_ms: 5_000,
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        // No -prestop: nothing starts, the signal waits.
+        assert_eq!(acts(m.stop_request(TERM, 1_000)), []);
+        assert_eq!(m.deadline(), Some(6_000));
+        assert!(!m.accepting());
+        assert_eq!(acts(m.tick(5_999)), []);
+        assert_eq!(acts(m.tick(6_000)), [Stop(TERM)]);
+        // The grace period starts when the signal goes out.
+        assert_eq!(m.deadline(), Some(16_000));
+        assert_eq!(acts(m.tick(16_000)), [KillAll]);
+    }
+
+    #[test]
+    fn second_request_skips_the_drain_delay_not_the_grace_period() {
+        let s = Settings {
+            prestop_timer_ms: 5_000,
+            stop_signal: Some(QUIT),
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        assert_eq!(acts(m.stop_request(TERM, 0)), []);
+        assert_eq!(acts(m.stop_request(TERM, 100)), [Stop(QUIT)]);
+        assert_eq!(m.deadline(), Some(10_100));
+        // The third one kills.
+        assert_eq!(acts(m.stop_request(INT, 200)), [KillAll]);
+    }
+
+    #[test]
+    fn primary_exit_during_the_drain_delay_ends_it() {
+        let s = Settings {
+            prestop_timer_ms: 5_000,
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        m.stop_request(INT, 0);
+        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
+        assert_eq!(m.deadline(), Some(10_010));
     }
 
     #[test]
@@ -473,10 +569,10 @@ mod tests {
             ..settings()
         };
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_signal(TERM, 1_000)), [SpawnPrestop]);
+        assert_eq!(acts(m.stop_request(TERM, 1_000)), [SpawnPrestop]);
         assert_eq!(m.deadline(), Some(4_000));
         assert_eq!(acts(m.tick(3_999)), []);
-        assert_eq!(acts(m.tick(4_000)), [Signal(TERM)]);
+        assert_eq!(acts(m.tick(4_000)), [Stop(TERM)]);
         assert_eq!(m.deadline(), Some(14_000));
         // Managed processes gone but prestop still running: it is torn
         // down, once.
@@ -489,13 +585,25 @@ mod tests {
     }
 
     #[test]
+    fn second_request_with_prestop_kills() {
+        let s = Settings {
+            has_prestop: true,
+            prestop_timer_ms: 3_000,
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        m.stop_request(TERM, 0);
+        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
+    }
+
+    #[test]
     fn prestop_without_timer_signals_at_once() {
         let s = Settings {
             has_prestop: true,
             ..settings()
         };
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_signal(TERM, 0)), [SpawnPrestop, Signal(TERM)]);
+        assert_eq!(acts(m.stop_request(TERM, 0)), [SpawnPrestop, Stop(TERM)]);
     }
 
     #[test]
@@ -506,8 +614,8 @@ mod tests {
             ..settings()
         };
         let mut m = Machine::new(s);
-        m.stop_signal(INT, 0);
-        assert_eq!(acts(m.primary_exited(10)), [Signal(INT)]);
+        m.stop_request(INT, 0);
+        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
     }
 
     #[test]
@@ -518,7 +626,7 @@ mod tests {
             ..settings()
         };
         let mut m = Machine::new(s);
-        m.stop_signal(TERM, 0);
+        m.stop_request(TERM, 0);
         assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
         assert_eq!(m.deadline(), Some(10_010));
         assert_eq!(acts(m.tick(10_010)), [KillAll]);
@@ -543,14 +651,14 @@ mod tests {
         assert_eq!(m.code, Some(1));
 
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_signal(TERM, 0)), []);
+        assert_eq!(acts(m.stop_request(TERM, 0)), []);
         assert_eq!(acts(m.start_exited(true, 0)), [Exit]);
         assert_eq!(m.code, Some(143));
 
         // A start command that ignores the signal is killed after the
         // grace period, or at once on a second signal.
         let mut m = Machine::new(s);
-        m.stop_signal(INT, 100);
+        m.stop_request(INT, 100);
         assert_eq!(m.deadline(), Some(10_100));
         assert_eq!(acts(m.tick(10_099)), []);
         assert_eq!(acts(m.tick(10_100)), [KillStart]);
@@ -559,9 +667,9 @@ mod tests {
         assert_eq!(m.code, Some(130));
 
         let mut m = Machine::new(s);
-        m.stop_signal(TERM, 0);
-        assert_eq!(acts(m.stop_signal(TERM, 1)), [KillStart]);
-        assert_eq!(acts(m.stop_signal(TERM, 2)), []);
+        m.stop_request(TERM, 0);
+        assert_eq!(acts(m.stop_request(TERM, 1)), [KillStart]);
+        assert_eq!(acts(m.stop_request(TERM, 2)), []);
     }
 
     #[test]
@@ -598,15 +706,15 @@ mod tests {
     fn first_signal_after_primary_exit_keeps_the_grace_period() {
         let mut m = Machine::new(settings());
         m.primary_exited(0);
-        assert_eq!(acts(m.stop_signal(TERM, 10)), [Signal(TERM)]);
+        assert_eq!(acts(m.stop_request(TERM, 10)), [Stop(TERM)]);
         assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.stop_signal(TERM, 20)), [KillAll]);
+        assert_eq!(acts(m.stop_request(TERM, 20)), [KillAll]);
     }
 
     #[test]
     fn abort_keeps_its_code() {
         let mut m = Machine::new(settings());
-        assert_eq!(acts(m.abort(127, 0)), [Signal(TERM)]);
+        assert_eq!(acts(m.abort(127, 0)), [Stop(TERM)]);
         assert_eq!(acts(m.managed_gone(false, 0)), [Exit]);
         assert_eq!(m.code, Some(127));
     }

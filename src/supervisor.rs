@@ -15,10 +15,10 @@ use crate::cli::Config;
 use crate::command::Program;
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
 use crate::log::OrphanLog;
-use crate::phase::{Action, Actions, Machine, Settings};
+use crate::phase::{self, Action, Actions, Machine, Settings};
 use crate::socket::Server;
 use crate::sys;
-use crate::sys::signals::{self, Handling, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SigInfo};
+use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
 use crate::table::{Proc, Table};
@@ -42,6 +42,9 @@ pub struct Plan<'a> {
     /// Arena for one socket request at a time.
     pub socket_bytes: &'a mut [u8],
     pub socket_ptrs: &'a mut [*const u8],
+    /// The `-pdeathsig` signal when dinit's parent was already gone before
+    /// the kernel could be asked for it: acted on as if it had arrived.
+    pub parent_gone: Option<i32>,
 }
 
 /// A helper command (start, prestop, stop) while it runs.
@@ -114,6 +117,7 @@ impl<'a> Supervisor<'a> {
             has_start: plan.start.is_some(),
             has_prestop: plan.prestop.is_some(),
             has_stop: plan.stop.is_some(),
+            stop_signal: cfg.stop_signal,
             pid1: self_pid == 1,
         };
         let machine = Machine::new(settings);
@@ -144,6 +148,13 @@ impl<'a> Supervisor<'a> {
     pub fn run(mut self) -> u8 {
         let first = self.machine.begin();
         self.perform(first);
+        if let Some(sig) = self.plan.parent_gone {
+            info!(
+                "parent exited before -pdeathsig was set; acting on {} now",
+                SigName(sig)
+            );
+            self.on_signal(SigInfo { signo: sig, pid: 0 });
+        }
         let mut events = [epoll::Event {
             flags: epoll::EventFlags::empty(),
             data: epoll::EventData::new_u64(0),
@@ -235,7 +246,9 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Decide what one received signal means; returns true for SIGCHLD.
+    /// Decide what one received signal means (the signal table's
+    /// `Handling`, with the `-stopsignal` a stop request too); returns true
+    /// for SIGCHLD.
     fn on_signal(&mut self, si: SigInfo) -> bool {
         let sig = si.signo;
         // A signal dinit raised itself (SIGPIPE from writing a log line to a
@@ -243,36 +256,43 @@ impl<'a> Supervisor<'a> {
         if si.pid as i32 == self.self_pid && sig != SIGTERM && sig != SIGINT {
             return false;
         }
-        let now = self.now;
-        match sig {
+        match signals::handling(sig, self.cfg.stop_signal) {
             // Drives reaping; never forwarded.
-            SIGCHLD => return true,
-            // Job control is about dinit's own session (see the table).
-            _ if signals::default_handling(sig) == Some(Handling::JobControl) => {}
-            // Teardown (SPEC §3). While the start command runs, it gets the
-            // signal and dinit exits with 128+N once it has finished.
-            SIGTERM | SIGINT => {
+            Some(Handling::Reap) => return true,
+            // Teardown (SPEC §3, §9). While the start command runs, it gets
+            // the signal and dinit exits with 128+N once it has finished.
+            Some(Handling::Stop) => {
                 info!("received {}, stopping", SigName(sig));
                 if let Some(pid) = self.aux[Aux::Start as usize] {
                     let _ = self.signal_pid(pid, sig);
                     let _ = self.signal_pid(pid, SIGCONT);
                 }
-                let acts = self.machine.stop_signal(sig, now);
+                let now = self.now;
+                let acts = self.machine.stop_request(sig, now);
                 self.perform(acts);
             }
-            // Everything else is passed on (SPEC §4): to the start command
-            // while it runs, otherwise to every managed process.
-            _ => {
-                if let Some(pid) = self.aux[Aux::Start as usize] {
-                    let _ = self.signal_pid(pid, sig);
-                    info!("forwarded {} to the start command", SigName(sig));
-                } else {
-                    let n = self.signal_all(sig);
-                    info!("forwarded {} to {n} process{}", SigName(sig), es(n));
-                }
-            }
+            Some(Handling::Forward) => self.forward(sig),
+            // Job control is about dinit's own session (see the table);
+            // faults and SIGKILL/SIGSTOP never come through the signalfd.
+            _ => {}
         }
         false
+    }
+
+    /// Pass a signal on (SPEC §4), as `-rewrite` says: to the start command
+    /// while it runs, otherwise to every managed process.
+    fn forward(&self, sig: i32) {
+        let to = self.cfg.rewrite.get(sig);
+        let name = Rewritten(sig, to);
+        if to == 0 {
+            info!("dropped {} (-rewrite)", SigName(sig));
+        } else if let Some(pid) = self.aux[Aux::Start as usize] {
+            let _ = self.signal_pid(pid, to);
+            info!("forwarded {name} to the start command");
+        } else {
+            let n = self.signal_all(to);
+            info!("forwarded {name} to {n} process{}", es(n));
+        }
     }
 
     /// Send `sig` to one child, or its process group with `-pgroup`.
@@ -391,13 +411,7 @@ impl<'a> Supervisor<'a> {
             Action::SpawnPrestop => {
                 self.spawn_aux(Aux::Prestop);
             }
-            Action::Signal(sig) => {
-                let n = self.signal_all(sig);
-                self.signal_all(SIGCONT);
-                if n > 0 {
-                    info!("sent {} to {n} process{}", SigName(sig), es(n));
-                }
-            }
+            Action::Stop(sig) => self.send_stop(sig),
             Action::KillAll => {
                 let n = self.signal_all(SIGKILL);
                 if let Some(pid) = self.aux[Aux::Prestop as usize] {
@@ -441,6 +455,23 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::Exit => {}
+        }
+    }
+
+    /// Send every managed process its stop signal (its own `-r:SIG` or
+    /// `sig`), each followed by SIGCONT; one log line per signal sent.
+    fn send_stop(&self, sig: i32) {
+        let mut sent = [0u16; SIGMAX as usize + 1];
+        for p in self.table.iter() {
+            let s = phase::signal_for(p.stop_signal, sig);
+            if self.signal_pid(p.pid, s).is_ok() {
+                sent[s as usize] += 1;
+            }
+            let _ = self.signal_pid(p.pid, SIGCONT);
+        }
+        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let n = usize::from(n);
+            info!("sent {} to {n} process{}", SigName(s as i32), es(n));
         }
     }
 
@@ -535,6 +566,20 @@ fn spawn_program(prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
 fn log_orphans(due: Option<u32>) {
     if let Some(n) = due {
         info!("reaped {n} orphaned process{}", es(n as usize));
+    }
+}
+
+/// A forwarded signal for a log line: `SIGHUP`, or `SIGHUP as SIGUSR1`
+/// when `-rewrite` changed it.
+struct Rewritten(i32, i32);
+
+impl core::fmt::Display for Rewritten {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", SigName(self.0))?;
+        if self.1 != self.0 {
+            write!(f, " as {}", SigName(self.1))?;
+        }
+        Ok(())
     }
 }
 

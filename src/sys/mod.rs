@@ -166,6 +166,21 @@ pub fn reap(pid: i32) {
     let _ = wait4(pid as isize, 0);
 }
 
+/// `getppid()`: 0 when the parent is outside dinit's PID namespace (dinit
+/// is PID 1 there).
+pub fn getppid() -> i32 {
+    rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` (any number, a
+/// real-time one too, which rustix's `Signal` cannot name) when the thread
+/// that forked dinit exits.
+pub fn set_pdeathsig(sig: i32) -> Result<(), i32> {
+    const PR_SET_PDEATHSIG: usize = 1;
+    // SAFETY: this prctl takes two integers and touches no memory of ours.
+    check(unsafe { sc::syscall!(PRCTL, PR_SET_PDEATHSIG, sig as usize) }).map(|_| ())
+}
+
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
 pub fn set_child_subreaper() -> Result<(), i32> {
     rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT))
