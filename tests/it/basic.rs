@@ -46,7 +46,7 @@ fn not_found_is_127_and_nothing_starts() {
 
 /// `-r /bin/sh -c 'touch <dir>/ran'`: a first command whose only effect is a
 /// marker file, to prove that nothing was started.
-fn marker_cmd(dir: &Path) -> Vec<String> {
+pub(crate) fn marker_cmd(dir: &Path) -> Vec<String> {
     vec![
         "-r".into(),
         "/bin/sh".into(),
@@ -106,7 +106,7 @@ fn assert_nothing_started(d: Dinit, prog: &str, code: i32, named: &str) {
 
 /// A usage error: exit 2, exactly one stderr line naming `word`, nothing on
 /// stdout, and the marker command (if any) never ran.
-fn assert_usage_error(d: Dinit, word: &str) {
+pub(crate) fn assert_usage_error(d: Dinit, word: &str) {
     let marker = d.dir.join("ran");
     let out = d.run();
     assert_eq!(out.code, 2, "{}", out.dump());

@@ -8,3 +8,4 @@ mod pid1;
 mod runc;
 mod signals;
 mod socket;
+mod stopsignals;

@@ -67,7 +67,7 @@ fn read_reply(s: &mut UnixStream) -> String {
 }
 
 /// The pids of an `ok PID [PID...]` reply, which must be its only line.
-fn ok_pids(reply: &str) -> Vec<i32> {
+pub(crate) fn ok_pids(reply: &str) -> Vec<i32> {
     let line = reply
         .strip_suffix('\n')
         .unwrap_or_else(|| panic!("reply without its newline: {reply:?}"));
@@ -81,7 +81,7 @@ fn ok_pids(reply: &str) -> Vec<i32> {
 }
 
 /// The reason of an `error: REASON` reply, which must be its only line.
-fn error_reason(reply: &str) -> String {
+pub(crate) fn error_reason(reply: &str) -> String {
     let line = reply
         .strip_suffix('\n')
         .unwrap_or_else(|| panic!("reply without its newline: {reply:?}"));
@@ -93,14 +93,14 @@ fn error_reason(reply: &str) -> String {
 
 /// What a client run gave.
 #[derive(Debug)]
-struct Client {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Client {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Run a client to completion (bounded by `WAIT`), stdin empty.
-fn run_bounded(mut cmd: Command) -> Client {
+pub(crate) fn run_bounded(mut cmd: Command) -> Client {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -134,7 +134,7 @@ fn run_bounded(mut cmd: Command) -> Client {
 }
 
 /// `exe ARGS` with a clean environment (`PATH` plus `env`).
-fn client_cmd(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn client_cmd(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(exe);
     c.args(args).env_clear().env("PATH", PATH);
     for (k, v) in env {
@@ -144,7 +144,7 @@ fn client_cmd(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 /// `dinit -submit -socket SOCK ARGS...`
-fn submit(sock: &str, args: &[&str]) -> Client {
+pub(crate) fn submit(sock: &str, args: &[&str]) -> Client {
     let mut all = vec!["-submit", "-socket", sock];
     all.extend_from_slice(args);
     run_bounded(client_cmd(&bin(), &all, &[]))
