@@ -179,6 +179,66 @@ impl Table {
     }
 }
 
+/// How many adopted orphans teardown remembers having signalled at once.
+pub const ORPHAN_MAX: usize = PROC_MAX;
+
+/// The orphans teardown has signalled (SPEC §10), so that each gets the
+/// stop signal once however often dinit looks at its children: a pid for
+/// "sent the stop signal", its negation for "sent SIGKILL". A pid leaves
+/// when it is reaped. When the set is full, a new orphan is not sent the
+/// stop signal (it could not be remembered, and a second SIGTERM means
+/// "now" to many programs, dinit included) but is still SIGKILLed at the
+/// deadline.
+pub struct OrphanSet {
+    pids: [i32; ORPHAN_MAX],
+}
+
+impl Default for OrphanSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OrphanSet {
+    pub const fn new() -> OrphanSet {
+        OrphanSet {
+            pids: [0; ORPHAN_MAX],
+        }
+    }
+
+    /// Record that `pid` is about to be sent the stop signal (`kill` false)
+    /// or SIGKILL; false when it needs nothing: stop-signalled or killed
+    /// before (for the stop signal), killed before (for SIGKILL), or no
+    /// room to remember a stop signal.
+    pub fn mark(&mut self, pid: i32, kill: bool) -> bool {
+        let want = if kill { -pid } else { pid };
+        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
+            if *slot == -pid || !kill {
+                return false;
+            }
+            *slot = want;
+            return true;
+        }
+        match self.pids.iter_mut().find(|p| **p == 0) {
+            Some(slot) => {
+                *slot = want;
+                true
+            }
+            None => kill,
+        }
+    }
+
+    /// `pid` was reaped.
+    pub fn remove(&mut self, pid: i32) {
+        if pid <= 0 {
+            return;
+        }
+        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
+            *slot = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +282,31 @@ mod tests {
         assert_eq!(p.cmd.bytes().len(), CMD_MAX);
         assert!(p.cmd.cut());
         assert!(p.cmd.to_string().ends_with(" ...]"));
+    }
+
+    #[test]
+    fn orphan_set_signals_each_once() {
+        let mut o = OrphanSet::new();
+        assert!(o.mark(7, false));
+        assert!(!o.mark(7, false), "a second stop signal");
+        assert!(o.mark(7, true), "SIGKILL after the stop signal");
+        assert!(!o.mark(7, true), "a second SIGKILL");
+        assert!(!o.mark(7, false), "the stop signal after SIGKILL");
+        assert!(o.mark(8, true));
+        assert!(!o.mark(8, false));
+        o.remove(7);
+        o.remove(0);
+        o.remove(-8);
+        assert!(o.mark(7, false), "a reaped pid is forgotten");
+        // Full: no stop signal for a newcomer, SIGKILL still.
+        let mut o = OrphanSet::new();
+        for pid in 1..=ORPHAN_MAX as i32 {
+            assert!(o.mark(pid, false));
+        }
+        assert!(!o.mark(9_999, false));
+        assert!(o.mark(9_999, true));
+        assert!(o.mark(9_999, true), "not remembered");
+        o.remove(3);
+        assert!(o.mark(9_999, false));
     }
 }
