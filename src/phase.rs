@@ -1,5 +1,5 @@
-//! The teardown machine (SPEC §3, §9), pure: events and the time go in,
-//! the actions the loop must perform come out. The supervisor owns the
+//! The teardown machine (SPEC §3, §9, §10), pure: events and the time go
+//! in, the actions the loop must perform come out. The supervisor owns the
 //! processes and performs the actions; this file owns the order of things,
 //! which stop signal goes out, and every deadline, and is tested with fake
 //! time.
@@ -8,7 +8,16 @@
 //!                            │                                      │ timeout
 //!                            └─stop request─▶ PreStop ─timer──▶     ▼
 //!                                         (prestop / drain delay)  Killing
-//!   (all managed gone, from any of these) ──▶ Stopping ──▶ Draining (PID 1) ──▶ Done
+//!   (all managed gone, from any of these) ──▶ Stopping ──▶ Draining ──▶ Done
+//!
+//! One deadline for the whole teardown: the moment the stop signal goes out
+//! (after any drain delay) fixes `kill_at`, and everything dinit signals —
+//! managed processes, the orphans it adopted, children reparented to it
+//! while others die — is SIGKILLed then, so the total time is about one
+//! `-timeout`, not one per phase. The `-stop` command alone has its own
+//! `-timeout`; what is left after it (arrivals after `kill_at`) is killed at
+//! once. Draining ends when dinit has no child at all, or `KILL_WAIT_MS`
+//! after the last SIGKILL.
 
 use heapless::Vec;
 
@@ -35,7 +44,8 @@ pub enum Phase {
         sig: i32,
         until: u64,
     },
-    /// The stop signals were sent; SIGKILL at `until`.
+    /// The stop signals were sent; SIGKILL at `until` (the teardown's
+    /// `kill_at`).
     Terminating {
         until: u64,
     },
@@ -49,9 +59,12 @@ pub enum Phase {
         until: u64,
         killed: bool,
     },
-    /// As PID 1: leftover processes got SIGTERM; SIGKILL and exit at `until`.
+    /// Every child left (adopted orphans, late arrivals) got the stop
+    /// signal: SIGKILL at `until`; once `killed`, exit at `until` whatever
+    /// is left (stuck in the kernel).
     Draining {
         until: u64,
+        killed: bool,
     },
     Done,
 }
@@ -67,9 +80,11 @@ pub enum Action {
     /// Start the `-prestop` command.
     SpawnPrestop,
     /// Send every managed process its stop signal — its own (`-r:SIG`, in
-    /// its table entry: [`signal_for`]) or this one — then SIGCONT.
+    /// its table entry: [`signal_for`]) or this one — then SIGCONT; then
+    /// sweep the other children ([`Machine::sweep`] says how).
     Stop(i32),
-    /// SIGKILL every managed process and the prestop command.
+    /// SIGKILL every managed process, the prestop command and every other
+    /// child (as PID 1: everything in the PID namespace).
     KillAll,
     /// SIGTERM (+SIGCONT) the prestop command, the last one left.
     TermPrestop,
@@ -77,12 +92,27 @@ pub enum Action {
     SpawnStop,
     /// SIGKILL the stop command.
     KillStop,
-    /// SIGTERM (+SIGCONT) every process left in the PID namespace.
-    TermLeftovers,
-    /// SIGKILL every process left in the PID namespace.
+    /// Sweep the children left (stop signal + SIGCONT to each one not yet
+    /// signalled), then leave once none is left.
+    DrainChildren,
+    /// SIGKILL every child left (as PID 1: everything in the namespace).
     KillLeftovers,
     /// Leave with the exit status.
     Exit,
+}
+
+/// What to do with the children that are not managed (not in the table,
+/// not a helper command) — orphans dinit adopted — whenever dinit looks at
+/// them: when teardown starts, after each reap, when draining.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// Leave them alone (nothing torn down yet, or the drain delay runs).
+    Nothing,
+    /// Send this stop signal and SIGCONT to each one not signalled yet.
+    Stop(i32),
+    /// SIGKILL them: the teardown's deadline has passed, or it was cut
+    /// short.
+    Kill,
 }
 
 /// The stop signal a managed process gets: its own (`-r:SIG`, 0 for none)
@@ -107,8 +137,6 @@ pub struct Settings {
     /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
     /// SIGTERM after a primary's exit).
     pub stop_signal: Option<i32>,
-    /// dinit is PID 1 and must drain leftovers before it exits.
-    pub pid1: bool,
 }
 
 #[derive(Debug)]
@@ -124,6 +152,13 @@ pub struct Machine {
     /// started by the primary's exit does not count, so the first request
     /// then is not yet the "second one" that kills at once.
     signalled: bool,
+    /// The stop signal of this teardown (0 until one is decided).
+    stop_sig: i32,
+    /// When everything signalled is SIGKILLed: set when the stop signal
+    /// goes out (or draining starts without one).
+    kill_at: Option<u64>,
+    /// SIGKILL went out to everything (the deadline, or a second request).
+    killed: bool,
 }
 
 fn one(a: Action) -> Actions {
@@ -150,6 +185,9 @@ impl Machine {
             code: None,
             prestop_termed: false,
             signalled: false,
+            stop_sig: 0,
+            kill_at: None,
+            killed: false,
         }
     }
 
@@ -179,8 +217,18 @@ impl Machine {
             | Phase::Terminating { until }
             | Phase::Killing { until }
             | Phase::Stopping { until, .. }
-            | Phase::Draining { until } => Some(until),
+            | Phase::Draining { until, .. } => Some(until),
             _ => None,
+        }
+    }
+
+    /// How to treat adopted orphans at `now` (see [`Sweep`]).
+    pub fn sweep(&self, now: u64) -> Sweep {
+        match self.kill_at {
+            _ if self.killed => Sweep::Kill,
+            Some(at) if now >= at => Sweep::Kill,
+            Some(_) => Sweep::Stop(self.stop_sig),
+            None => Sweep::Nothing,
         }
     }
 
@@ -215,13 +263,18 @@ impl Machine {
         let stop = self.stop_for(sig);
         match self.phase {
             // The supervisor passes the signal to the start command; it has
-            // the grace period to finish, and a second signal kills it.
+            // the grace period to finish (the teardown's deadline: whatever
+            // it leaves behind is killed then too), and a second signal
+            // kills it, and them, at once.
             Phase::Starting {
                 interrupted: None, ..
             } => {
+                let until = now + self.s.timeout_ms;
+                self.stop_sig = stop;
+                self.kill_at = Some(until);
                 self.phase = Phase::Starting {
                     interrupted: Some(sig),
-                    until: Some(now + self.s.timeout_ms),
+                    until: Some(until),
                 };
                 Actions::new()
             }
@@ -229,6 +282,7 @@ impl Machine {
                 interrupted,
                 until: Some(_),
             } => {
+                self.killed = true;
                 self.phase = Phase::Starting {
                     interrupted,
                     until: None,
@@ -245,6 +299,7 @@ impl Machine {
                 if self.s.prestop_timer_ms == 0 {
                     let _ = v.push(self.send_stop(stop, now));
                 } else {
+                    self.stop_sig = stop;
                     self.phase = Phase::PreStop {
                         sig: stop,
                         until: now + self.s.prestop_timer_ms,
@@ -265,16 +320,18 @@ impl Machine {
             Phase::PreStop { sig, .. } if !self.s.has_prestop => one(self.send_stop(sig, now)),
             Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
             Phase::Stopping { killed: false, .. } => self.kill_stop(now),
-            Phase::Draining { .. } => self.kill_leftovers(),
+            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
             _ => Actions::new(),
         }
     }
 
-    /// The stop signal goes out now: the grace period starts.
+    /// The stop signal goes out now: the grace period starts, and with it
+    /// the teardown's one SIGKILL deadline.
     fn send_stop(&mut self, sig: i32, now: u64) -> Action {
-        self.phase = Phase::Terminating {
-            until: now + self.s.timeout_ms,
-        };
+        let until = now + self.s.timeout_ms;
+        self.stop_sig = sig;
+        self.kill_at = Some(until);
+        self.phase = Phase::Terminating { until };
         Action::Stop(sig)
     }
 
@@ -344,8 +401,8 @@ impl Machine {
         }
     }
 
-    /// As PID 1, no child is left at all.
-    pub fn leftovers_gone(&mut self) -> Actions {
+    /// dinit has no child left at all.
+    pub fn children_gone(&mut self) -> Actions {
         match self.phase {
             Phase::Draining { .. } => {
                 self.phase = Phase::Done;
@@ -355,16 +412,24 @@ impl Machine {
         }
     }
 
+    /// Before leaving, PID 1 or not: drain every child left (SPEC §10).
+    /// Until the teardown's deadline they get the stop signal; past it (or
+    /// after a second request) SIGKILL at once. A teardown that never sent
+    /// a stop signal (a failed or interrupted `-start`) starts the grace
+    /// period here.
     fn finish(&mut self, now: u64) -> Actions {
-        if self.s.pid1 {
-            self.phase = Phase::Draining {
-                until: now + self.s.timeout_ms,
-            };
-            one(Action::TermLeftovers)
-        } else {
-            self.phase = Phase::Done;
-            one(Action::Exit)
+        if self.stop_sig == 0 {
+            self.stop_sig = self.stop_for(crate::sys::signals::SIGTERM);
         }
+        let until = *self.kill_at.get_or_insert(now + self.s.timeout_ms);
+        if self.killed || now >= until {
+            return self.kill_leftovers(now);
+        }
+        self.phase = Phase::Draining {
+            until,
+            killed: false,
+        };
+        one(Action::DrainChildren)
     }
 
     /// Time has passed; act on an expired deadline.
@@ -388,7 +453,11 @@ impl Machine {
             Phase::Killing { .. } => self.after_managed(now),
             Phase::Stopping { killed: false, .. } => self.kill_stop(now),
             Phase::Stopping { killed: true, .. } => self.finish(now),
-            Phase::Draining { .. } => self.kill_leftovers(),
+            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
+            Phase::Draining { killed: true, .. } => {
+                self.phase = Phase::Done;
+                one(Action::Exit)
+            }
             _ => Actions::new(),
         }
     }
@@ -396,8 +465,10 @@ impl Machine {
     // The three kills, each reached by its deadline or by a second stop
     // request that cuts the wait short.
 
-    /// SIGKILL the managed processes; wait `KILL_WAIT_MS` for them.
+    /// SIGKILL the managed processes and every other child; wait
+    /// `KILL_WAIT_MS` for the managed ones.
     fn kill_all(&mut self, now: u64) -> Actions {
+        self.killed = true;
         self.phase = Phase::Killing {
             until: now + KILL_WAIT_MS,
         };
@@ -413,12 +484,14 @@ impl Machine {
         one(Action::KillStop)
     }
 
-    /// SIGKILL the leftovers (PID 1) and leave.
-    fn kill_leftovers(&mut self) -> Actions {
-        self.phase = Phase::Done;
-        let mut v = one(Action::KillLeftovers);
-        let _ = v.push(Action::Exit);
-        v
+    /// SIGKILL every child left; wait `KILL_WAIT_MS` for them.
+    fn kill_leftovers(&mut self, now: u64) -> Actions {
+        self.killed = true;
+        self.phase = Phase::Draining {
+            until: now + KILL_WAIT_MS,
+            killed: true,
+        };
+        one(Action::KillLeftovers)
     }
 }
 
@@ -439,7 +512,6 @@ mod tests {
             has_prestop: false,
             has_stop: false,
             stop_signal: None,
-            pid1: false,
         }
     }
 
@@ -453,28 +525,65 @@ mod tests {
         let a = m.begin();
         assert_eq!(acts(a), [SpawnCommands]);
         assert!(m.accepting());
+        assert_eq!(m.sweep(0), Sweep::Nothing);
         assert_eq!(acts(m.primary_exited(100)), [Stop(TERM)]);
         assert_eq!(m.deadline(), Some(10_100));
         assert!(!m.accepting());
+        assert_eq!(m.sweep(100), Sweep::Stop(TERM));
         assert_eq!(acts(m.tick(10_099)), []);
         assert_eq!(acts(m.tick(10_100)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 10_200)), [Exit]);
+        assert_eq!(m.sweep(10_100), Sweep::Kill);
+        // Past the deadline: whatever is left is killed at once...
+        assert_eq!(acts(m.managed_gone(false, 10_200)), [KillLeftovers]);
+        assert!(!m.is_done());
+        // ...and dinit leaves once it has no child.
+        assert_eq!(acts(m.children_gone()), [Exit]);
         assert!(m.is_done());
         assert_eq!(m.code, None);
     }
 
     #[test]
-    fn all_gone_before_timeout_ends_at_once() {
+    fn all_gone_before_timeout_drains_then_ends() {
         let mut m = Machine::new(settings());
         m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 5)), [Exit]);
+        assert_eq!(acts(m.managed_gone(false, 5)), [DrainChildren]);
+        assert_eq!(acts(m.children_gone()), [Exit]);
+    }
+
+    #[test]
+    fn orphans_share_the_teardown_deadline() {
+        // Orphans adopted before the teardown get the stop signal with the
+        // managed processes (Stop's sweep) and are killed at the same
+        // deadline: draining does not start a second grace period.
+        let mut m = Machine::new(settings());
+        m.primary_exited(1_000);
+        assert_eq!(m.sweep(1_000), Sweep::Stop(TERM));
+        assert_eq!(acts(m.managed_gone(false, 1_500)), [DrainChildren]);
+        assert_eq!(
+            m.phase,
+            Phase::Draining {
+                until: 11_000,
+                killed: false
+            }
+        );
+        // A late arrival (reparented while draining) still gets the stop
+        // signal before the deadline, and SIGKILL after it.
+        assert_eq!(m.sweep(10_999), Sweep::Stop(TERM));
+        assert_eq!(m.sweep(11_000), Sweep::Kill);
+        assert_eq!(acts(m.tick(10_999)), []);
+        assert_eq!(acts(m.tick(11_000)), [KillLeftovers]);
+        assert_eq!(m.deadline(), Some(11_000 + KILL_WAIT_MS));
+        // Stuck in the kernel: dinit gives up on them.
+        assert_eq!(acts(m.tick(11_000 + KILL_WAIT_MS)), [Exit]);
+        assert!(m.is_done());
     }
 
     #[test]
     fn sigterm_without_prestop_forwards_that_signal() {
         let mut m = Machine::new(settings());
         assert_eq!(acts(m.stop_request(INT, 0)), [Stop(INT)]);
-        // A second one kills at once.
+        assert_eq!(m.sweep(0), Sweep::Stop(INT));
+        // A second one kills at once, orphans too.
         assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
         assert_eq!(
             m.phase,
@@ -482,7 +591,9 @@ mod tests {
                 until: 1 + KILL_WAIT_MS
             }
         );
-        assert_eq!(acts(m.managed_gone(false, 2)), [Exit]);
+        assert_eq!(m.sweep(1), Sweep::Kill);
+        assert_eq!(acts(m.managed_gone(false, 2)), [KillLeftovers]);
+        assert_eq!(acts(m.children_gone()), [Exit]);
     }
 
     #[test]
@@ -494,6 +605,7 @@ mod tests {
         // After a primary's exit.
         let mut m = Machine::new(s);
         assert_eq!(acts(m.primary_exited(0)), [Stop(QUIT)]);
+        assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
         // After SIGTERM or SIGINT.
         for sig in [TERM, INT] {
             let mut m = Machine::new(s);
@@ -503,6 +615,13 @@ mod tests {
         let mut m = Machine::new(s);
         assert_eq!(acts(m.stop_request(QUIT, 0)), [Stop(QUIT)]);
         assert_eq!(acts(m.stop_request(QUIT, 1)), [KillAll]);
+        // A teardown that sent nothing yet drains with it too.
+        let mut m = Machine::new(Settings {
+            has_start: true,
+            ..s
+        });
+        m.start_exited(false, 0);
+        assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
     }
 
     #[test]
@@ -526,10 +645,13 @@ mod tests {
         assert_eq!(acts(m.stop_request(TERM, 1_000)), []);
         assert_eq!(m.deadline(), Some(6_000));
         assert!(!m.accepting());
+        // Orphans are left alone while the app keeps serving.
+        assert_eq!(m.sweep(1_000), Sweep::Nothing);
         assert_eq!(acts(m.tick(5_999)), []);
         assert_eq!(acts(m.tick(6_000)), [Stop(TERM)]);
         // The grace period starts when the signal goes out.
         assert_eq!(m.deadline(), Some(16_000));
+        assert_eq!(m.sweep(6_000), Sweep::Stop(TERM));
         assert_eq!(acts(m.tick(16_000)), [KillAll]);
     }
 
@@ -581,7 +703,10 @@ mod tests {
         assert_eq!(acts(m.tick(14_000)), [KillAll]);
         assert_eq!(acts(m.managed_gone(false, 14_001)), [SpawnStop]);
         assert_eq!(m.deadline(), Some(24_001));
-        assert_eq!(acts(m.stop_exited(15_000)), [Exit]);
+        // The stop command ends past the teardown's deadline: what is left
+        // was killed already and is killed again at once.
+        assert_eq!(acts(m.stop_exited(15_000)), [KillLeftovers]);
+        assert_eq!(acts(m.children_gone()), [Exit]);
     }
 
     #[test]
@@ -630,7 +755,8 @@ mod tests {
         assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
         assert_eq!(m.deadline(), Some(10_010));
         assert_eq!(acts(m.tick(10_010)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 10_011)), [Exit]);
+        assert_eq!(acts(m.managed_gone(false, 10_011)), [KillLeftovers]);
+        assert_eq!(acts(m.children_gone()), [Exit]);
     }
 
     #[test]
@@ -646,30 +772,43 @@ mod tests {
         assert_eq!(acts(m.start_exited(true, 0)), [SpawnCommands]);
         assert!(m.accepting());
 
+        // A failed start drains what it may have left, with a grace period
+        // of its own (no stop signal went out before).
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.start_exited(false, 0)), [Exit]);
+        assert_eq!(acts(m.start_exited(false, 0)), [DrainChildren]);
         assert_eq!(m.code, Some(1));
+        assert_eq!(m.sweep(0), Sweep::Stop(TERM));
+        assert_eq!(m.deadline(), Some(10_000));
+        assert_eq!(acts(m.children_gone()), [Exit]);
 
+        // Interrupted: what the start command leaves behind shares its
+        // grace period.
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 0)), []);
-        assert_eq!(acts(m.start_exited(true, 0)), [Exit]);
-        assert_eq!(m.code, Some(143));
+        assert_eq!(acts(m.stop_request(INT, 0)), []);
+        assert_eq!(m.sweep(0), Sweep::Stop(INT));
+        assert_eq!(acts(m.start_exited(true, 100)), [DrainChildren]);
+        assert_eq!(m.sweep(100), Sweep::Stop(INT));
+        assert_eq!(m.deadline(), Some(10_000));
+        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(m.code, Some(130));
 
         // A start command that ignores the signal is killed after the
-        // grace period, or at once on a second signal.
+        // grace period, or at once on a second signal; so is what it left.
         let mut m = Machine::new(s);
         m.stop_request(INT, 100);
         assert_eq!(m.deadline(), Some(10_100));
         assert_eq!(acts(m.tick(10_099)), []);
         assert_eq!(acts(m.tick(10_100)), [KillStart]);
         assert_eq!(m.deadline(), None);
-        assert_eq!(acts(m.start_exited(false, 10_200)), [Exit]);
+        assert_eq!(acts(m.start_exited(false, 10_200)), [KillLeftovers]);
         assert_eq!(m.code, Some(130));
 
         let mut m = Machine::new(s);
         m.stop_request(TERM, 0);
         assert_eq!(acts(m.stop_request(TERM, 1)), [KillStart]);
+        assert_eq!(m.sweep(1), Sweep::Kill);
         assert_eq!(acts(m.stop_request(TERM, 2)), []);
+        assert_eq!(acts(m.start_exited(false, 3)), [KillLeftovers]);
     }
 
     #[test]
@@ -681,25 +820,46 @@ mod tests {
         let mut m = Machine::new(s);
         m.primary_exited(0);
         assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
+        // Orphans turning up while it runs get the stop signal until the
+        // teardown's deadline, SIGKILL after it; the stop command itself
+        // keeps its own grace period.
+        assert_eq!(m.sweep(9_999), Sweep::Stop(TERM));
+        assert_eq!(m.sweep(10_000), Sweep::Kill);
+        assert_eq!(acts(m.tick(10_000)), []);
         assert_eq!(acts(m.tick(10_001)), [KillStop]);
-        assert_eq!(acts(m.tick(10_001 + KILL_WAIT_MS)), [Exit]);
+        assert_eq!(acts(m.tick(10_001 + KILL_WAIT_MS)), [KillLeftovers]);
+        assert_eq!(acts(m.tick(10_001 + 2 * KILL_WAIT_MS)), [Exit]);
     }
 
     #[test]
-    fn pid1_drains_leftovers() {
+    fn stop_command_in_time_then_drain_until_the_deadline() {
         let s = Settings {
-            pid1: true,
+            has_stop: true,
             ..settings()
         };
         let mut m = Machine::new(s);
         m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 1)), [TermLeftovers]);
-        assert_eq!(acts(m.leftovers_gone()), [Exit]);
-
-        let mut m = Machine::new(s);
-        m.primary_exited(0);
         m.managed_gone(false, 1);
-        assert_eq!(acts(m.tick(10_001)), [KillLeftovers, Exit]);
+        assert_eq!(acts(m.stop_exited(2_000)), [DrainChildren]);
+        assert_eq!(m.deadline(), Some(10_000));
+        // A second request kills the leftovers at once.
+        assert_eq!(acts(m.stop_request(TERM, 3_000)), [KillLeftovers]);
+        assert_eq!(m.deadline(), Some(3_000 + KILL_WAIT_MS));
+        assert_eq!(acts(m.stop_request(TERM, 3_001)), []);
+        assert_eq!(acts(m.children_gone()), [Exit]);
+    }
+
+    #[test]
+    fn second_request_during_the_stop_command_kills_it() {
+        let s = Settings {
+            has_stop: true,
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        m.stop_request(TERM, 0);
+        m.managed_gone(false, 1);
+        assert_eq!(acts(m.stop_request(TERM, 2)), [KillStop]);
+        assert_eq!(acts(m.stop_exited(3)), [DrainChildren]);
     }
 
     #[test]
@@ -715,7 +875,8 @@ mod tests {
     fn abort_keeps_its_code() {
         let mut m = Machine::new(settings());
         assert_eq!(acts(m.abort(127, 0)), [Stop(TERM)]);
-        assert_eq!(acts(m.managed_gone(false, 0)), [Exit]);
+        assert_eq!(acts(m.managed_gone(false, 0)), [DrainChildren]);
+        assert_eq!(acts(m.children_gone()), [Exit]);
         assert_eq!(m.code, Some(127));
     }
 
@@ -724,6 +885,16 @@ mod tests {
         let mut m = Machine::new(settings());
         m.primary_exited(0);
         m.tick(10_000);
-        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [Exit]);
+        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [KillLeftovers]);
+        assert_eq!(acts(m.tick(10_000 + 2 * KILL_WAIT_MS)), [Exit]);
+    }
+
+    #[test]
+    fn children_gone_only_counts_when_draining() {
+        let mut m = Machine::new(settings());
+        assert_eq!(acts(m.children_gone()), []);
+        m.primary_exited(0);
+        assert_eq!(acts(m.children_gone()), []);
+        assert!(!m.is_done());
     }
 }

@@ -8,6 +8,13 @@
 //! exits, so reap until nothing is left), then let the teardown machine act
 //! on the time. A pid leaves the table in the same step that reaps it.
 //!
+//! Before leaving, PID 1 or not, dinit waits until it has no child at all
+//! (SPEC §10): the machine says how to treat the children that are not in
+//! the table — orphans it adopted as PID 1 or child subreaper — and the
+//! loop looks at them (`sweep`) when the stop signal goes out, after every
+//! reap (a dying process's children are reparented to dinit before dinit
+//! reaps it), and while draining.
+//!
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
@@ -15,13 +22,13 @@ use crate::cli::Config;
 use crate::command::Program;
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
 use crate::log::OrphanLog;
-use crate::phase::{self, Action, Actions, Machine, Settings};
+use crate::phase::{self, Action, Actions, Machine, Settings, Sweep};
 use crate::socket::Server;
 use crate::sys;
 use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
-use crate::table::{Proc, Table};
+use crate::table::{OrphanSet, Proc, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
 
@@ -81,6 +88,10 @@ pub struct Supervisor<'a> {
     orphans: OrphanLog,
     /// The last reap found no child at all.
     no_children: bool,
+    /// Adopted orphans sent the stop signal or SIGKILL already.
+    orphans_signalled: OrphanSet,
+    /// Listing the children failed once (warned about once).
+    unlisted: bool,
     server: Option<Server>,
     /// The monotonic time, read once per loop turn (after the wait): every
     /// decision in a turn uses it, so a storm of events costs one clock read
@@ -118,7 +129,6 @@ impl<'a> Supervisor<'a> {
             has_prestop: plan.prestop.is_some(),
             has_stop: plan.stop.is_some(),
             stop_signal: cfg.stop_signal,
-            pid1: self_pid == 1,
         };
         let machine = Machine::new(settings);
         // Created before the first command starts (SPEC §5); optional.
@@ -139,6 +149,8 @@ impl<'a> Supervisor<'a> {
             status: None,
             orphans: OrphanLog::default(),
             no_children: false,
+            orphans_signalled: OrphanSet::new(),
+            unlisted: false,
             server,
             now: sys::monotonic_ms(),
         })
@@ -314,11 +326,16 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Reap every child that has exited. SIGCHLDs coalesce, so one signal
-    /// may stand for many exits: loop until nothing is left.
+    /// may stand for many exits: loop until nothing is left. Then look at
+    /// the children again: those of the dead are dinit's now.
     fn reap(&mut self) {
+        let mut reaped = false;
         loop {
             match sys::reap_any() {
-                Ok(Some((pid, status))) => self.on_exit(pid, status),
+                Ok(Some((pid, status))) => {
+                    reaped = true;
+                    self.on_exit(pid, status);
+                }
                 Ok(None) => break,
                 Err(ECHILD) => {
                     self.no_children = true;
@@ -327,7 +344,49 @@ impl<'a> Supervisor<'a> {
                 Err(_) => break,
             }
         }
+        if reaped {
+            self.sweep();
+        }
         self.settle();
+    }
+
+    /// Signal the children that are not managed (not in the table, not a
+    /// helper command): orphans adopted as PID 1 or child subreaper, as the
+    /// machine says (SPEC §10). Each gets the stop signal once, SIGKILL once
+    /// the deadline has passed; nothing is done before teardown.
+    fn sweep(&mut self) {
+        let sig = match self.machine.sweep(self.now) {
+            Sweep::Nothing => return,
+            Sweep::Stop(sig) => sig,
+            Sweep::Kill => SIGKILL,
+        };
+        let (table, aux, set) = (&*self.table, &self.aux, &mut self.orphans_signalled);
+        let mut n = 0usize;
+        let listed = sys::children(|pid| {
+            let managed = table.get(pid).is_some() || aux.contains(&Some(pid));
+            if !managed && set.mark(pid, sig == SIGKILL) && signals::kill(pid, sig).is_ok() {
+                n += 1;
+                if sig != SIGKILL {
+                    let _ = signals::kill(pid, SIGCONT);
+                }
+            }
+        });
+        if n > 0 {
+            // A kill is a warning, as for managed processes.
+            let level = if sig == SIGKILL {
+                crate::log::Level::Warn
+            } else {
+                crate::log::Level::Info
+            };
+            let what = format_args!("sent {} to {n} orphaned process{}", SigName(sig), es(n));
+            crate::log::emit(level, what);
+        }
+        if let Err(errno) = listed
+            && !self.unlisted
+        {
+            self.unlisted = true;
+            warn!("unable to list child processes: {}", Errno(errno));
+        }
     }
 
     fn on_exit(&mut self, pid: i32, status: ExitStatus) {
@@ -368,6 +427,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
+        self.orphans_signalled.remove(pid);
         log_orphans(self.orphans.reaped(now));
     }
 
@@ -381,7 +441,7 @@ impl<'a> Supervisor<'a> {
             self.perform(acts);
         }
         if self.no_children {
-            let acts = self.machine.leftovers_gone();
+            let acts = self.machine.children_gone();
             self.perform(acts);
         }
     }
@@ -411,7 +471,10 @@ impl<'a> Supervisor<'a> {
             Action::SpawnPrestop => {
                 self.spawn_aux(Aux::Prestop);
             }
-            Action::Stop(sig) => self.send_stop(sig),
+            Action::Stop(sig) => {
+                self.send_stop(sig);
+                self.sweep();
+            }
             Action::KillAll => {
                 let n = self.signal_all(SIGKILL);
                 if let Some(pid) = self.aux[Aux::Prestop as usize] {
@@ -420,6 +483,7 @@ impl<'a> Supervisor<'a> {
                 if n > 0 {
                     warn!("killing {n} remaining process{}", es(n));
                 }
+                self.kill_leftovers();
             }
             Action::TermPrestop => {
                 if let Some(pid) = self.aux[Aux::Prestop as usize] {
@@ -439,20 +503,16 @@ impl<'a> Supervisor<'a> {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
-            Action::TermLeftovers => {
-                // kill(-1) from a namespace's init reaches every other process
-                // in it; ESRCH means there is none.
+            // Both look for "no child left" at once: no SIGCHLD would come.
+            Action::DrainChildren => {
                 self.no_children = false;
-                if signals::kill(-1, SIGTERM).is_ok() {
-                    let _ = signals::kill(-1, SIGCONT);
-                    info!("signalling leftover processes");
-                }
+                self.sweep();
                 self.reap();
             }
             Action::KillLeftovers => {
-                if signals::kill(-1, SIGKILL).is_ok() {
-                    warn!("killing leftover processes");
-                }
+                self.no_children = false;
+                self.kill_leftovers();
+                self.reap();
             }
             Action::Exit => {}
         }
@@ -473,6 +533,17 @@ impl<'a> Supervisor<'a> {
             let n = usize::from(n);
             info!("sent {} to {n} process{}", SigName(s as i32), es(n));
         }
+    }
+
+    /// SIGKILL every child that is not managed. As PID 1, `kill(-1)` first:
+    /// from a namespace's init it reaches every other process in it, the
+    /// children's own children too. Never when not PID 1: there it would
+    /// reach every process of the user's.
+    fn kill_leftovers(&mut self) {
+        if self.self_pid == 1 {
+            let _ = signals::kill(-1, SIGKILL);
+        }
+        self.sweep();
     }
 
     fn spawn_commands(&mut self) {
