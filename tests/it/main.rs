@@ -4,6 +4,7 @@
 mod util;
 
 mod basic;
+mod escape;
 mod pid1;
 mod runc;
 mod signals;

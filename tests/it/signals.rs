@@ -923,10 +923,14 @@ fn pgroup_forwards_to_grandchildren() {
 }
 
 /// SPEC §2 `-pgroup`, the difference: without it only the child itself is
-/// signalled, so its background grandchildren outlive dinit (not PID 1, it
-/// does not sweep leftovers). Deterministic: nothing else signals them.
+/// signalled. Its background grandchildren are reparented to dinit (child
+/// subreaper) when it dies and only then get the stop signal, as adopted
+/// orphans (SPEC §10): gone by the time dinit exits.
 #[test]
-fn without_pgroup_grandchildren_are_not_signalled() {
+fn without_pgroup_grandchildren_are_caught_as_orphans() {
+    if skip_if_emulated(QEMU_SUBREAPER) {
+        return;
+    }
     let (out, p1, p2) = term_group("no-pgroup", false);
     let survived = (alive(p1), alive(p2));
     // Clean up before asserting: these are this test's own grandchildren.
@@ -936,7 +940,17 @@ fn without_pgroup_grandchildren_are_not_signalled() {
         }
     }
     assert_eq!(out.code, 143, "{}", out.dump());
-    assert_eq!(survived, (true, true), "{}", out.dump());
+    assert_eq!(survived, (false, false), "{}", out.dump());
+    assert!(
+        out.stderr.contains("sent SIGTERM to 1 process\n"),
+        "the group was signalled\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("orphaned process"),
+        "the grandchildren were not caught as orphans\n{}",
+        out.dump()
+    );
 }
 
 /// SPEC §3: children get an empty signal mask and default dispositions,

@@ -399,20 +399,6 @@ fn stop_signal_usage_errors() {
     assert_usage_error(d.args(m).args(["-r:NOPE", "/bin/true"]), "-r:NOPE");
 }
 
-/// SIGKILLs these processes when dropped: once their parent is gone they
-/// are nobody's children, and a failed test must leave nothing running.
-struct KillOnDrop(Vec<i32>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for &pid in &self.0 {
-            if alive(pid) {
-                kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
 /// dinit started by a shell that waits for `go` in the test directory and
 /// then exits; dinit's pid is in `dinit.pid`.
 fn under_a_parent(d: Dinit) -> Running {
