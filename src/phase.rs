@@ -44,8 +44,8 @@ pub enum Phase {
         sig: i32,
         until: u64,
     },
-    /// The stop signals were sent; SIGKILL at `until` (the teardown's
-    /// `kill_at`).
+    /// The stop signals were sent (`until` is then the teardown's
+    /// `kill_at`), or only the prestop command is left; SIGKILL at `until`.
     Terminating {
         until: u64,
     },
