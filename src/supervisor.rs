@@ -353,7 +353,10 @@ impl<'a> Supervisor<'a> {
     /// Signal the children that are not managed (not in the table, not a
     /// helper command): orphans adopted as PID 1 or child subreaper, as the
     /// machine says (SPEC §10). Each gets the stop signal once, SIGKILL once
-    /// the deadline has passed; nothing is done before teardown.
+    /// the deadline has passed; nothing is done before teardown. As PID 1
+    /// too the stop signal goes to dinit's own children only, never through
+    /// `kill(-1)`: that would reach the managed processes' own children
+    /// (nginx's workers, say) and signal twice what was signalled already.
     fn sweep(&mut self) {
         let sig = match self.machine.sweep(self.now) {
             Sweep::Nothing => return,
