@@ -12,6 +12,7 @@
 //! Works on the argument words in place; nothing here allocates.
 
 use crate::error::Error;
+use crate::sys::signals::{self, Handling, Rewrite};
 use crate::words::{self, END_OF_OPTIONS};
 
 /// `/tmp/dinit.sock`, the socket path when neither `-socket` nor
@@ -60,8 +61,16 @@ pub struct Config<'a> {
     pub quiet: bool,
     /// `-success CODE`, repeatable.
     pub success: CodeSet,
-    /// Without `verbatim`: the words from the first `-r` on (that `-r`
-    /// included). With it: the words after `--`, one command (never empty).
+    /// `-stopsignal` / `DINIT_STOPSIGNAL` (SPEC §9): sent at teardown
+    /// instead of the default, and itself a stop request.
+    pub stop_signal: Option<i32>,
+    /// `-rewrite FROM:TO`, repeatable, / `DINIT_REWRITE`.
+    pub rewrite: Rewrite,
+    /// `-pdeathsig` / `DINIT_PDEATHSIG`: asked for when dinit's parent dies.
+    pub pdeathsig: Option<i32>,
+    /// Without `verbatim`: the words from the first `-r` or `-r:SIG` on
+    /// (that word included). With it: the words after `--`, one command
+    /// (never empty).
     pub commands: &'a [&'a [u8]],
     /// The command line used the `--` form (SPEC §8): `commands` is one
     /// command whose words are passed on verbatim.
@@ -96,6 +105,9 @@ enum Setting {
     Pgroup,
     Quiet,
     Success,
+    StopSignal,
+    Rewrite,
+    Pdeathsig,
     Submit,
     /// `-h`/`-help` among the options: print the usage (SPEC §1), as Go's
     /// flag package does wherever it sees them.
@@ -112,8 +124,8 @@ impl Setting {
     }
 
     /// Bit for the "given as a flag" mask.
-    fn bit(self) -> u16 {
-        1 << self as u16
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -154,6 +166,17 @@ const OPTIONS: &[OptSpec] = &[
     opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
     opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
     opt(b"success", Setting::Success, "invalid value for -success"),
+    opt(
+        b"stopsignal",
+        Setting::StopSignal,
+        "invalid value for -stopsignal",
+    ),
+    opt(b"rewrite", Setting::Rewrite, "invalid value for -rewrite"),
+    opt(
+        b"pdeathsig",
+        Setting::Pdeathsig,
+        "invalid value for -pdeathsig",
+    ),
     opt(b"submit", Setting::Submit, "invalid value for -submit"),
     opt(b"h", Setting::Help, "invalid value for -h"),
     opt(b"help", Setting::Help, "invalid value for -help"),
@@ -229,6 +252,24 @@ const ENV: &[EnvSpec] = &[
         b"DINIT_QUIET",
         Setting::Quiet,
         "invalid value for DINIT_QUIET",
+        false,
+    ),
+    var(
+        b"DINIT_STOPSIGNAL",
+        Setting::StopSignal,
+        "invalid value for DINIT_STOPSIGNAL",
+        false,
+    ),
+    var(
+        b"DINIT_REWRITE",
+        Setting::Rewrite,
+        "invalid value for DINIT_REWRITE",
+        false,
+    ),
+    var(
+        b"DINIT_PDEATHSIG",
+        Setting::Pdeathsig,
+        "invalid value for DINIT_PDEATHSIG",
         false,
     ),
 ];
@@ -324,6 +365,9 @@ fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) ->
         Setting::Socket => cfg.socket = text,
         Setting::Maxproc => cfg.maxproc = parse_fraction(text)?,
         Setting::Success => cfg.success.insert(parse_code(text)?),
+        Setting::StopSignal => cfg.stop_signal = Some(parse_received(text)?),
+        Setting::Pdeathsig => cfg.pdeathsig = Some(parse_received(text)?),
+        Setting::Rewrite => parse_rewrites(text, &mut cfg.rewrite)?,
         Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help => {
             let on = match value {
                 None => true,
@@ -371,6 +415,39 @@ fn parse_fraction(text: &[u8]) -> Option<f64> {
     Some(whole as f64 + num as f64 / den as f64)
 }
 
+/// `-stopsignal`, `-pdeathsig`: a signal dinit can receive and act on, so
+/// not SIGCHLD (it drives reaping), SIGKILL/SIGSTOP (nobody can catch them)
+/// or a synchronous fault (left unblocked: it would kill dinit). A job
+/// control signal may be chosen; it is then a stop request, or forwarded.
+fn parse_received(text: &[u8]) -> Option<i32> {
+    let sig = signals::parse(text)?;
+    match signals::default_handling(sig)? {
+        Handling::Forward | Handling::Stop | Handling::JobControl => Some(sig),
+        _ => None,
+    }
+}
+
+/// `-rewrite FROM:TO[,FROM:TO...]` (the flag takes a list too, as
+/// `DINIT_REWRITE` does; spaces around items are ignored). FROM must be a
+/// signal dinit forwards: stop requests, SIGCHLD, SIGKILL/SIGSTOP, the job
+/// control signals and the faults are never forwarded, so rewriting them
+/// is refused rather than silently meaningless (the `-stopsignal` is
+/// checked once every option is known). TO is any signal, or `0` to drop.
+fn parse_rewrites(text: &[u8], rewrite: &mut Rewrite) -> Option<()> {
+    for item in text.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let colon = item.iter().position(|&b| b == b':')?;
+        let (from, to) = (&item[..colon], &item[colon + 1..]);
+        let from = signals::parse(from)?;
+        if signals::default_handling(from)? != Handling::Forward {
+            return None;
+        }
+        let to = if to == b"0" { 0 } else { signals::parse(to)? };
+        rewrite.set(from, to);
+    }
+    Some(())
+}
+
 /// `-success`: a decimal exit code 0–255, optional leading `+` and leading
 /// zeros allowed (as Go's `strconv.Atoi` would).
 fn parse_code(text: &[u8]) -> Option<u8> {
@@ -393,13 +470,14 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 /// option (or environment variable) and its problem.
 ///
 /// Details SPEC §2 leaves open, decided here:
-/// * The options are exactly the words before the first word that is `-r`
-///   or `--`; without either the options are still checked first (so a
-///   missing value is named), then "no command given" is reported. A value
-///   option right before `-r` or `--` (`-start -r ...`, `-socket -- x`) is
-///   missing its value: neither is ever taken as a value (`-socket=--`
-///   is). Any other next word is, even one starting with `-` (Go
-///   semantics: `-timeout -1` is a bad value, not an option).
+/// * The options are exactly the words before the first word that starts
+///   a command (`-r` or `-r:SIG`) or is `--`; without either the options
+///   are still checked first (so a missing value is named), then "no
+///   command given" is reported. A value option right before `-r` or `--`
+///   (`-start -r ...`, `-socket -- x`) is missing its value: neither is
+///   ever taken as a value (`-socket=--` is). Any other next word is, even
+///   one starting with `-` (Go semantics: `-timeout -1` is a bad value,
+///   not an option).
 /// * After `--` (SPEC §8) every word, `-r`, `--`, `-h` and `$X` included,
 ///   belongs to the one command; `--` with nothing after it is a usage
 ///   error. `-r` groups with a `--` anywhere among their words are a usage
@@ -454,10 +532,15 @@ pub fn parse<'a>(
         pgroup: false,
         quiet: false,
         success: CodeSet::default(),
+        stop_signal: None,
+        rewrite: Rewrite::NONE,
+        pdeathsig: None,
         commands,
         verbatim,
     };
-    let mut given: u16 = 0;
+    let mut given: u32 = 0;
+    // The -stopsignal as written, for the message when it is rewritten.
+    let mut stop_word: &[u8] = b"";
     for flag in (Lexer {
         words: &args[..end],
     }) {
@@ -477,6 +560,9 @@ pub fn parse<'a>(
             word: value.unwrap_or(written),
         })?;
         given |= spec.setting.bit();
+        if spec.setting == Setting::StopSignal {
+            stop_word = value.unwrap_or(b"");
+        }
     }
     let what = if end == args.len() {
         Some(NO_COMMAND)
@@ -502,6 +588,19 @@ pub fn parse<'a>(
             what: var.bad_value,
             word: value,
         })?;
+        if var.setting == Setting::StopSignal {
+            stop_word = value;
+        }
+    }
+    // The -stopsignal is a stop request, and stop requests are not
+    // forwarded, so rewriting it could never apply (SPEC §9: an error).
+    if let Some(sig) = cfg.stop_signal
+        && cfg.rewrite.get(sig) != sig
+    {
+        return Err(Error::Usage {
+            what: "-rewrite cannot rewrite the -stopsignal",
+            word: stop_word,
+        });
     }
     Ok(cfg)
 }
@@ -1086,6 +1185,9 @@ mod tests {
             "core-fraction",
             "socket",
             "success",
+            "stopsignal",
+            "rewrite",
+            "pdeathsig",
         ] {
             for dashes in ["-", "--"] {
                 let w: &'static str = Box::leak(format!("{dashes}{name}").into());
@@ -1387,6 +1489,9 @@ mod tests {
     fn empty_environment_is_unset_except_socket() {
         let env: Env = &[
             ("DINIT_TIMEOUT", ""),
+            ("DINIT_STOPSIGNAL", ""),
+            ("DINIT_REWRITE", ""),
+            ("DINIT_PDEATHSIG", ""),
             ("DINIT_START", ""),
             ("DINIT_PRESTOP", ""),
             ("DINIT_PRESTOPTIMER", ""),
@@ -1642,6 +1747,150 @@ mod tests {
         ] {
             assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn stop_signal_pdeathsig_and_rewrite() {
+        // Every spelling of a signal, in both options and their variables.
+        for v in ["QUIT", "SIGQUIT", "quit", "3"] {
+            for args in spellings("stopsignal", v) {
+                assert_eq!(ok(&args, &[]).stop_signal, Some(3), "{args:?}");
+            }
+            for args in spellings("pdeathsig", v) {
+                assert_eq!(ok(&args, &[]).pdeathsig, Some(3), "{args:?}");
+            }
+        }
+        let env: Env = &[("DINIT_STOPSIGNAL", "RTMIN+2"), ("DINIT_PDEATHSIG", "HUP")];
+        let c = ok(&["-r", "x"], env);
+        assert_eq!((c.stop_signal, c.pdeathsig), (Some(36), Some(1)));
+        let c = ok(&["-stopsignal=WINCH", "-pdeathsig", "TERM", "-r", "x"], env);
+        assert_eq!((c.stop_signal, c.pdeathsig), (Some(28), Some(15)));
+        // Defaults: none.
+        let c = ok(&["-r", "x"], &[]);
+        assert_eq!((c.stop_signal, c.pdeathsig), (None, None));
+        assert_eq!(c.rewrite, Rewrite::NONE);
+        // Job control may be chosen; what dinit cannot receive may not.
+        assert_eq!(
+            ok(&["-stopsignal", "TSTP", "-r", "x"], &[]).stop_signal,
+            Some(20)
+        );
+        for bad in [
+            "", "0", "65", "FOO", "CHLD", "KILL", "STOP", "SEGV", "9", "SIGKILL", "-r",
+        ] {
+            for name in ["stopsignal", "pdeathsig"] {
+                let what = format!("invalid value for -{name}");
+                let opt: &'static str = Box::leak(format!("-{name}={bad}").into());
+                assert_eq!(err(&[opt, "-r", "x"], &[]), (&*what, bad.into()));
+            }
+        }
+        assert_eq!(
+            err(&["-r", "x"], &[("DINIT_STOPSIGNAL", "KILL")]),
+            ("invalid value for DINIT_STOPSIGNAL", "KILL".into())
+        );
+
+        // -rewrite: repeatable, lists, 0 drops.
+        let c = ok(
+            &["-rewrite", "HUP:USR1", "--rewrite=WINCH:0", "-r", "x"],
+            &[],
+        );
+        assert_eq!((c.rewrite.get(1), c.rewrite.get(28)), (10, 0));
+        assert_eq!(c.rewrite.get(10), 10);
+        let c = ok(
+            &["-rewrite", "sighup:12, 28:0 ,RTMIN:RTMAX", "-r", "x"],
+            &[],
+        );
+        assert_eq!(c.rewrite.get(1), 12);
+        assert_eq!(c.rewrite.get(28), 0);
+        assert_eq!(c.rewrite.get(34), 64);
+        // The variable, and the flag beating it.
+        let env: Env = &[("DINIT_REWRITE", "HUP:USR2,WINCH:0")];
+        let c = ok(&["-r", "x"], env);
+        assert_eq!((c.rewrite.get(1), c.rewrite.get(28)), (12, 0));
+        let c = ok(&["-rewrite=QUIT:TERM", "-r", "x"], env);
+        assert_eq!((c.rewrite.get(1), c.rewrite.get(3)), (1, 15));
+        // Rewriting to a stop request or SIGKILL is allowed (it only
+        // changes what is sent).
+        assert_eq!(
+            ok(&["-rewrite", "USR1:KILL", "-r", "x"], &[])
+                .rewrite
+                .get(10),
+            9
+        );
+        // Signals dinit never forwards cannot be rewritten.
+        for bad in [
+            "TERM:USR1",
+            "INT:0",
+            "CHLD:HUP",
+            "KILL:TERM",
+            "STOP:CONT",
+            "TSTP:STOP",
+            "SEGV:HUP",
+            "HUP",
+            "HUP:",
+            ":HUP",
+            "HUP:FOO",
+            "FOO:HUP",
+            "HUP:USR1,",
+            "HUP:USR1:USR2",
+            "HUP:00",
+            "",
+        ] {
+            assert_eq!(
+                err(&["-rewrite", bad, "-r", "x"], &[]),
+                ("invalid value for -rewrite", bad.into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            err(&["-r", "x"], &[("DINIT_REWRITE", "HUP:1,TERM:2")]),
+            ("invalid value for DINIT_REWRITE", "HUP:1,TERM:2".into())
+        );
+        // Nor can the -stopsignal, wherever either comes from.
+        let msg = "-rewrite cannot rewrite the -stopsignal";
+        assert_eq!(
+            err(
+                &["-stopsignal", "QUIT", "-rewrite", "QUIT:TERM", "-r", "x"],
+                &[]
+            ),
+            (msg, "QUIT".into())
+        );
+        assert_eq!(
+            err(
+                &["-rewrite", "SIGQUIT:0", "-stopsignal", "3", "-r", "x"],
+                &[]
+            ),
+            (msg, "3".into())
+        );
+        assert_eq!(
+            err(
+                &["-rewrite", "QUIT:0", "-r", "x"],
+                &[("DINIT_STOPSIGNAL", "quit")]
+            ),
+            (msg, "quit".into())
+        );
+        // Other rewrites beside a -stopsignal are fine.
+        let c = ok(
+            &["-stopsignal", "QUIT", "-rewrite", "HUP:QUIT", "-r", "x"],
+            &[],
+        );
+        assert_eq!(c.rewrite.get(1), 3);
+    }
+
+    #[test]
+    fn a_run_flag_with_a_signal_ends_the_options() {
+        let c = ok(&["-quiet", "-r:QUIT", "nginx", "-r", "php"], &[]);
+        assert!(c.quiet);
+        assert_eq!(c.commands, &[b"-r:QUIT" as &[u8], b"nginx", b"-r", b"php"]);
+        // A value option right before it lacks its value.
+        assert_eq!(
+            err(&["-stopsignal", "-r:QUIT", "x"], &[]),
+            (NEEDS_VALUE, "-stopsignal".into())
+        );
+        // \-r:QUIT before any command is no option.
+        assert_eq!(
+            err(&["\\-r:QUIT", "x"], &[]),
+            (UNEXPECTED, "\\-r:QUIT".into())
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Program<'s> {
     pub exec: Exec<'s>,
     /// The expanded words, for log lines and `-list`.
     pub cmd: CmdText,
+    /// Its own stop signal (`-r:SIG`, SPEC §9), 0 for none.
+    pub stop_signal: u8,
 }
 
 /// The arena a program is built in.
@@ -43,10 +45,22 @@ const UNSUPPORTED: &str = "unsupported ${...} form (only ${NAME} and ${NAME:-def
 /// The program word is empty, as given (`-r ""`) or once expanded.
 const EMPTY_PROGRAM: &str = "empty program name after -r";
 
-/// Build `words` (one `-r` group, `-r` itself excluded) into a program:
-/// every word is unescaped, expanded and copied with its NUL into the arena.
-pub fn build<'x>(words: &[&'x [u8]], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
-    build_words(words, false, b, EMPTY_PROGRAM)
+/// Build one `-r` group (from `words::groups`) into a program: the
+/// starter's `-r:SIG` is its own stop signal (empty for none), and every
+/// word is unescaped, expanded and copied with its NUL into the arena.
+pub fn build<'x>(
+    flag: &'x [u8],
+    words: &[&'x [u8]],
+    b: &mut Builder<'x>,
+) -> Result<Program<'x>, Error<'x>> {
+    let stop_signal = match words::run_flag_signal(flag) {
+        Some(sig) => crate::sys::signals::parse(sig).ok_or(Error::Usage {
+            what: "unknown stop signal",
+            word: flag,
+        })?,
+        None => 0,
+    };
+    build_words(words, false, stop_signal, b, EMPTY_PROGRAM)
 }
 
 /// Build the words after `--` (SPEC §8) into a program: copied as they are,
@@ -56,14 +70,16 @@ pub fn build_verbatim<'x>(
     words: &[&'x [u8]],
     b: &mut Builder<'x>,
 ) -> Result<Program<'x>, Error<'x>> {
-    build_words(words, true, b, "empty program name after --")
+    build_words(words, true, 0, b, "empty program name after --")
 }
 
-/// `build` and `build_verbatim`, with the message for an empty program name.
+/// `build` and `build_verbatim`: `stop_signal` is the command's own (0 for
+/// none), `empty` the message for an empty program name.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 fn build_words<'x>(
     words: &[&'x [u8]],
     verbatim: bool,
+    stop_signal: i32,
     b: &mut Builder<'x>,
     empty: &'static str,
 ) -> Result<Program<'x>, Error<'x>> {
@@ -126,7 +142,11 @@ fn build_words<'x>(
     let n = resolve::resolve(program, getenv(b"PATH"), &mut probe, room)?;
     let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
     let exec = Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?;
-    Ok(Program { exec, cmd })
+    Ok(Program {
+        exec,
+        cmd,
+        stop_signal: stop_signal as u8,
+    })
 }
 
 /// Split a start/prestop/stop string into words (SPEC §2: white space,
@@ -159,7 +179,7 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
             word: text,
         });
     }
-    build_words(&list, false, b, "empty program name")
+    build_words(&list, false, 0, b, "empty program name")
 }
 
 /// Look at a candidate path the way `execve` will: missing, a directory or

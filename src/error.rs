@@ -168,53 +168,22 @@ pub fn signal_description(n: i32) -> Option<&'static str> {
     })
 }
 
-/// Short signal names for log lines ("forwarding SIGHUP").
-pub fn signal_name(n: i32) -> Option<&'static str> {
-    Some(match n {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        10 => "SIGUSR1",
-        11 => "SIGSEGV",
-        12 => "SIGUSR2",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        16 => "SIGSTKFLT",
-        17 => "SIGCHLD",
-        18 => "SIGCONT",
-        19 => "SIGSTOP",
-        20 => "SIGTSTP",
-        21 => "SIGTTIN",
-        22 => "SIGTTOU",
-        23 => "SIGURG",
-        24 => "SIGXCPU",
-        25 => "SIGXFSZ",
-        26 => "SIGVTALRM",
-        27 => "SIGPROF",
-        28 => "SIGWINCH",
-        29 => "SIGIO",
-        30 => "SIGPWR",
-        31 => "SIGSYS",
-        _ => return None,
-    })
-}
-
-/// A signal number displayed by name, or `SIGRTMIN+k` / `signal N`.
+/// A signal number displayed by name for log lines: `SIGHUP` from the
+/// signal table (`sys::signals::TABLE`), `SIGRTMIN+k` for every real-time
+/// signal (one spelling for all 31, as dinit always logged them; the
+/// `SIGRTMAX-n` names `kill -l` uses for the upper half are accepted on
+/// input), `signal N` for the rest.
 #[derive(Clone, Copy)]
 pub struct SigName(pub i32);
 
 impl fmt::Display for SigName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match signal_name(self.0) {
-            Some(s) => f.write_str(s),
-            None if (34..=64).contains(&self.0) => write!(f, "SIGRTMIN+{}", self.0 - 34),
+        use crate::sys::signals::{SIGMAX, SIGRTMIN, name};
+        match name(self.0) {
+            Some(s) => write!(f, "SIG{}", Bytes(s)),
+            None if (SIGRTMIN..=SIGMAX).contains(&self.0) => {
+                write!(f, "SIGRTMIN+{}", self.0 - SIGRTMIN)
+            }
             None => write!(f, "signal {}", self.0),
         }
     }
@@ -371,6 +340,10 @@ mod tests {
         assert_eq!(SigName(1).to_string(), "SIGHUP");
         assert_eq!(SigName(34).to_string(), "SIGRTMIN+0");
         assert_eq!(SigName(64).to_string(), "SIGRTMIN+30");
+        assert_eq!(SigName(16).to_string(), "SIGSTKFLT");
+        assert_eq!(SigName(31).to_string(), "SIGSYS");
+        assert_eq!(SigName(32).to_string(), "signal 32");
+        assert_eq!(SigName(0).to_string(), "signal 0");
         assert_eq!(Errno(2).to_string(), "no such file or directory (ENOENT)");
         assert_eq!(Errno(999).to_string(), "errno 999");
         assert_eq!(Bytes(b"a\xffb\n").to_string(), "a\\xffb\\x0a");

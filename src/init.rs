@@ -11,7 +11,7 @@ use crate::command::{self, Builder};
 use crate::error::{Errno, Error};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::args::getenv;
-use crate::sys::signals::{self, SigSet};
+use crate::sys::signals;
 use crate::sys::spawn::ArgvBuilder;
 use crate::{info, sys, warn, words};
 use core::fmt::Write as _;
@@ -32,6 +32,9 @@ pub fn run(args: &'static [&'static [u8]]) -> u8 {
 }
 
 fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>> {
+    // First, for -pdeathsig: the parent as it was when dinit started, to
+    // tell after the prctl whether it died before the kernel could be asked.
+    let ppid = sys::getppid();
     // Put back any disposition dinit inherited as "ignored" before any child
     // can inherit it (see signals::reset_dispositions).
     signals::reset_dispositions();
@@ -41,6 +44,7 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     let cfg: Config<'static> = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
     let cfg = &cfg;
     crate::log::set_quiet(cfg.quiet);
+    let parent_gone = cfg.pdeathsig.and_then(|sig| pdeathsig(sig, ppid));
 
     let st = sys::storage::startup().ok_or(Error::Failed {
         what: "startup storage taken twice",
@@ -61,8 +65,8 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         let prog = command::build_verbatim(cfg.commands, &mut b)?;
         let _ = st.programs.push(prog);
     } else {
-        for group in words::groups(cfg.commands) {
-            let prog = command::build(group, &mut b)?;
+        for (flag, group) in words::groups(cfg.commands) {
+            let prog = command::build(flag, group, &mut b)?;
             st.programs.push(prog).map_err(|_| Error::Usage {
                 what: "too many commands (the most is 256)",
                 word: b"-r",
@@ -92,7 +96,7 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         .map(|t| command::build_string(t, &mut b))
         .transpose()?;
 
-    let sigfd = signals::signalfd(SigSet::catchable())?;
+    let sigfd = signals::signalfd(signals::CATCHABLE)?;
     if sys::getpid() != 1 {
         // Orphans of our children come to us instead of the host's init.
         // Not fatal: qemu-user, for one, refuses it with EINVAL.
@@ -108,11 +112,30 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         envp: b.envp,
         socket_bytes: st.socket_bytes,
         socket_ptrs: st.socket_ptrs,
+        parent_gone,
     };
     let sup = Supervisor::new(cfg, plan, st.table, sigfd)?;
     let code = sup.run();
     info!("all processes exited, goodbye!");
     Ok(code)
+}
+
+/// `-pdeathsig SIG`: ask the kernel for SIG when dinit's parent exits;
+/// returns SIG when the parent is gone already (dinit was reparented since
+/// `ppid` was read), so the supervisor acts on it at once.
+///
+/// What cannot be seen: a parent that died before dinit read `ppid` (the
+/// reaper it was handed to looks like the parent), and, as PID 1, any
+/// parent at all (it is outside the PID namespace: `getppid()` is 0). As
+/// PID 1 the prctl is still made: the parent outside (`unshare`, a runtime
+/// shim) can exit, and the kernel delivers SIG to a namespace's init
+/// because dinit blocks it.
+fn pdeathsig(sig: i32, ppid: i32) -> Option<i32> {
+    if let Err(errno) = sys::set_pdeathsig(sig) {
+        warn!("unable to set -pdeathsig: {}", Errno(errno));
+        return None;
+    }
+    (ppid != 0 && sys::getppid() != ppid).then_some(sig)
 }
 
 /// Add `GOMAXPROCS=ceil(cpus × fraction)` to the children's environment.

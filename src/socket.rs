@@ -81,7 +81,7 @@ pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
         None => Err("empty line"),
         Some(b"-list") if list.len() == 1 => Ok(Request::List),
         Some(w) if words::is_run_flag(w) => {
-            if words::groups(&list).any(|g| g.is_empty()) {
+            if words::groups(&list).any(|(_, g)| g.is_empty()) {
                 return Err("-r needs a command");
             }
             Ok(Request::Run(list))

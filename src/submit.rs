@@ -143,7 +143,8 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
                 put(b' ');
             }
             if words::is_run_flag(w) {
-                b"-r".iter().for_each(|&b| put(b));
+                // `-r` or `-r:SIG`, as given.
+                w.iter().for_each(|&b| put(b));
             } else {
                 words::quote(w, &mut put);
             }

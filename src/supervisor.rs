@@ -8,6 +8,13 @@
 //! exits, so reap until nothing is left), then let the teardown machine act
 //! on the time. A pid leaves the table in the same step that reaps it.
 //!
+//! Before leaving, PID 1 or not, dinit waits until it has no child at all
+//! (SPEC §10): the machine says how to treat the children that are not in
+//! the table — orphans it adopted as PID 1 or child subreaper — and the
+//! loop looks at them (`sweep`) when the stop signal goes out, after every
+//! reap (a dying process's children are reparented to dinit before dinit
+//! reaps it), and while draining.
+//!
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
@@ -15,15 +22,13 @@ use crate::cli::Config;
 use crate::command::{Program, StartFailure};
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
 use crate::log::OrphanLog;
-use crate::phase::{Action, Actions, Machine, Settings, Why};
+use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
 use crate::socket::Server;
 use crate::sys;
-use crate::sys::signals::{
-    self, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU, SigInfo,
-};
+use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
-use crate::table::Table;
+use crate::table::{OrphanSet, Proc, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
 
@@ -44,6 +49,9 @@ pub struct Plan<'a> {
     /// Arena for one socket request at a time.
     pub socket_bytes: &'a mut [u8],
     pub socket_ptrs: &'a mut [*const u8],
+    /// The `-pdeathsig` signal when dinit's parent was already gone before
+    /// the kernel could be asked for it: acted on as if it had arrived.
+    pub parent_gone: Option<i32>,
 }
 
 /// A helper command (start, prestop, stop) while it runs.
@@ -80,6 +88,10 @@ pub struct Supervisor<'a> {
     orphans: OrphanLog,
     /// The last reap found no child at all.
     no_children: bool,
+    /// Adopted orphans sent the stop signal or SIGKILL already.
+    orphans_signalled: OrphanSet,
+    /// Listing the children failed once (warned about once).
+    unlisted: bool,
     server: Option<Server>,
     /// The monotonic time, read once per loop turn (after the wait): every
     /// decision in a turn uses it, so a storm of events costs one clock read
@@ -116,7 +128,7 @@ impl<'a> Supervisor<'a> {
             has_start: plan.start.is_some(),
             has_prestop: plan.prestop.is_some(),
             has_stop: plan.stop.is_some(),
-            pid1: self_pid == 1,
+            stop_signal: cfg.stop_signal,
         };
         let machine = Machine::new(settings);
         // Created before the first command starts (SPEC §5); optional.
@@ -137,6 +149,8 @@ impl<'a> Supervisor<'a> {
             status: None,
             orphans: OrphanLog::default(),
             no_children: false,
+            orphans_signalled: OrphanSet::new(),
+            unlisted: false,
             server,
             now: sys::monotonic_ms(),
         })
@@ -146,6 +160,13 @@ impl<'a> Supervisor<'a> {
     pub fn run(mut self) -> u8 {
         let first = self.machine.begin();
         self.perform(first);
+        if let Some(sig) = self.plan.parent_gone {
+            info!(
+                "parent exited before -pdeathsig was set; acting on {} now",
+                SigName(sig)
+            );
+            self.on_signal(SigInfo { signo: sig, pid: 0 });
+        }
         let mut events = [epoll::Event {
             flags: epoll::EventFlags::empty(),
             data: epoll::EventData::new_u64(0),
@@ -237,7 +258,9 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Decide what one received signal means; returns true for SIGCHLD.
+    /// Decide what one received signal means (the signal table's
+    /// `Handling`, with the `-stopsignal` a stop request too); returns true
+    /// for SIGCHLD.
     fn on_signal(&mut self, si: SigInfo) -> bool {
         let sig = si.signo;
         // A signal dinit raised itself (SIGPIPE from writing a log line to a
@@ -245,38 +268,43 @@ impl<'a> Supervisor<'a> {
         if si.pid as i32 == self.self_pid && sig != SIGTERM && sig != SIGINT {
             return false;
         }
-        let now = self.now;
-        match sig {
+        match signals::handling(sig, self.cfg.stop_signal) {
             // Drives reaping; never forwarded.
-            SIGCHLD => return true,
-            // Job control from a terminal is about dinit's own session;
-            // forwarding a stop would freeze the children with no one to
-            // resume them.
-            SIGTSTP | SIGTTIN | SIGTTOU => {}
-            // Teardown (SPEC §3). While the start command runs, it gets the
-            // signal and dinit exits with 128+N once it has finished.
-            SIGTERM | SIGINT => {
+            Some(Handling::Reap) => return true,
+            // Teardown (SPEC §3, §9). While the start command runs, it gets
+            // the signal and dinit exits with 128+N once it has finished.
+            Some(Handling::Stop) => {
                 info!("received {}, stopping", SigName(sig));
                 if let Some(pid) = self.aux[Aux::Start as usize] {
                     let _ = self.signal_pid(pid, sig);
                     let _ = self.signal_pid(pid, SIGCONT);
                 }
-                let acts = self.machine.stop_signal(sig, now);
+                let now = self.now;
+                let acts = self.machine.stop_request(sig, now);
                 self.perform(acts);
             }
-            // Everything else is passed on (SPEC §4): to the start command
-            // while it runs, otherwise to every managed process.
-            _ => {
-                if let Some(pid) = self.aux[Aux::Start as usize] {
-                    let _ = self.signal_pid(pid, sig);
-                    info!("forwarded {} to the start command", SigName(sig));
-                } else {
-                    let n = self.signal_all(sig);
-                    info!("forwarded {} to {n} process{}", SigName(sig), es(n));
-                }
-            }
+            Some(Handling::Forward) => self.forward(sig),
+            // Job control is about dinit's own session (see the table);
+            // faults and SIGKILL/SIGSTOP never come through the signalfd.
+            _ => {}
         }
         false
+    }
+
+    /// Pass a signal on (SPEC §4), as `-rewrite` says: to the start command
+    /// while it runs, otherwise to every managed process.
+    fn forward(&self, sig: i32) {
+        let to = self.cfg.rewrite.get(sig);
+        let name = Rewritten(sig, to);
+        if to == 0 {
+            info!("dropped {} (-rewrite)", SigName(sig));
+        } else if let Some(pid) = self.aux[Aux::Start as usize] {
+            let _ = self.signal_pid(pid, to);
+            info!("forwarded {name} to the start command");
+        } else {
+            let n = self.signal_all(to);
+            info!("forwarded {name} to {n} process{}", es(n));
+        }
     }
 
     /// Send `sig` to one child, or its process group with `-pgroup`.
@@ -298,11 +326,16 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Reap every child that has exited. SIGCHLDs coalesce, so one signal
-    /// may stand for many exits: loop until nothing is left.
+    /// may stand for many exits: loop until nothing is left. Then look at
+    /// the children again: those of the dead are dinit's now.
     fn reap(&mut self) {
+        let mut reaped = false;
         loop {
             match sys::reap_any() {
-                Ok(Some((pid, status))) => self.on_exit(pid, status),
+                Ok(Some((pid, status))) => {
+                    reaped = true;
+                    self.on_exit(pid, status);
+                }
                 Ok(None) => break,
                 Err(ECHILD) => {
                     self.no_children = true;
@@ -311,7 +344,52 @@ impl<'a> Supervisor<'a> {
                 Err(_) => break,
             }
         }
+        if reaped {
+            self.sweep();
+        }
         self.settle();
+    }
+
+    /// Signal the children that are not managed (not in the table, not a
+    /// helper command): orphans adopted as PID 1 or child subreaper, as the
+    /// machine says (SPEC §10). Each gets the stop signal once, SIGKILL once
+    /// the deadline has passed; nothing is done before teardown. As PID 1
+    /// too the stop signal goes to dinit's own children only, never through
+    /// `kill(-1)`: that would reach the managed processes' own children
+    /// (nginx's workers, say) and signal twice what was signalled already.
+    fn sweep(&mut self) {
+        let sig = match self.machine.sweep(self.now) {
+            Sweep::Nothing => return,
+            Sweep::Stop(sig) => sig,
+            Sweep::Kill => SIGKILL,
+        };
+        let (table, aux, set) = (&*self.table, &self.aux, &mut self.orphans_signalled);
+        let mut n = 0usize;
+        let listed = sys::children(|pid| {
+            let managed = table.get(pid).is_some() || aux.contains(&Some(pid));
+            if !managed && set.mark(pid, sig == SIGKILL) && signals::kill(pid, sig).is_ok() {
+                n += 1;
+                if sig != SIGKILL {
+                    let _ = signals::kill(pid, SIGCONT);
+                }
+            }
+        });
+        if n > 0 {
+            // A kill is a warning, as for managed processes.
+            let level = if sig == SIGKILL {
+                crate::log::Level::Warn
+            } else {
+                crate::log::Level::Info
+            };
+            let what = format_args!("sent {} to {n} orphaned process{}", SigName(sig), es(n));
+            crate::log::emit(level, what);
+        }
+        if let Err(errno) = listed
+            && !self.unlisted
+        {
+            self.unlisted = true;
+            warn!("unable to list child processes: {}", Errno(errno));
+        }
     }
 
     fn on_exit(&mut self, pid: i32, status: ExitStatus) {
@@ -352,6 +430,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
+        self.orphans_signalled.remove(pid);
         log_orphans(self.orphans.reaped(now));
     }
 
@@ -365,7 +444,7 @@ impl<'a> Supervisor<'a> {
             self.perform(acts);
         }
         if self.no_children {
-            let acts = self.machine.leftovers_gone();
+            let acts = self.machine.children_gone();
             self.perform(acts);
         }
     }
@@ -395,12 +474,9 @@ impl<'a> Supervisor<'a> {
             Action::SpawnPrestop => {
                 self.spawn_aux(Aux::Prestop);
             }
-            Action::Signal(sig) => {
-                let n = self.signal_all(sig);
-                self.signal_all(SIGCONT);
-                if n > 0 {
-                    info!("sent {} to {n} process{}", SigName(sig), es(n));
-                }
+            Action::Stop(sig) => {
+                self.send_stop(sig);
+                self.sweep();
             }
             Action::KillAll => {
                 let n = self.signal_all(SIGKILL);
@@ -410,6 +486,7 @@ impl<'a> Supervisor<'a> {
                 if n > 0 {
                     warn!("killing {n} remaining process{}", es(n));
                 }
+                self.kill_leftovers();
             }
             Action::TermPrestop => {
                 if let Some(pid) = self.aux[Aux::Prestop as usize] {
@@ -435,23 +512,47 @@ impl<'a> Supervisor<'a> {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
-            Action::TermLeftovers => {
-                // kill(-1) from a namespace's init reaches every other process
-                // in it; ESRCH means there is none.
+            // Both look for "no child left" at once: no SIGCHLD would come.
+            Action::DrainChildren => {
                 self.no_children = false;
-                if signals::kill(-1, SIGTERM).is_ok() {
-                    let _ = signals::kill(-1, SIGCONT);
-                    info!("signalling leftover processes");
-                }
+                self.sweep();
                 self.reap();
             }
             Action::KillLeftovers => {
-                if signals::kill(-1, SIGKILL).is_ok() {
-                    warn!("killing leftover processes");
-                }
+                self.no_children = false;
+                self.kill_leftovers();
+                self.reap();
             }
             Action::Exit => {}
         }
+    }
+
+    /// Send every managed process its stop signal (its own `-r:SIG` or
+    /// `sig`), each followed by SIGCONT; one log line per signal sent.
+    fn send_stop(&self, sig: i32) {
+        let mut sent = [0u16; SIGMAX as usize + 1];
+        for p in self.table.iter() {
+            let s = phase::signal_for(p.stop_signal, sig);
+            if self.signal_pid(p.pid, s).is_ok() {
+                sent[s as usize] += 1;
+            }
+            let _ = self.signal_pid(p.pid, SIGCONT);
+        }
+        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let n = usize::from(n);
+            info!("sent {} to {n} process{}", SigName(s as i32), es(n));
+        }
+    }
+
+    /// SIGKILL every child that is not managed. As PID 1, `kill(-1)` first:
+    /// from a namespace's init it reaches every other process in it, the
+    /// children's own children too. Never when not PID 1: there it would
+    /// reach every process of the user's.
+    fn kill_leftovers(&mut self) {
+        if self.self_pid == 1 {
+            let _ = signals::kill(-1, SIGKILL);
+        }
+        self.sweep();
     }
 
     fn spawn_commands(&mut self) {
@@ -480,7 +581,13 @@ impl<'a> Supervisor<'a> {
     /// Record a managed process that has just started, and log it. The
     /// caller has made sure the table has room.
     fn started(&mut self, pid: i32, primary: bool, prog: &Program<'_>) {
-        let _ = self.table.insert(pid, primary, self.now, &prog.cmd);
+        let _ = self.table.insert(Proc {
+            pid,
+            primary,
+            stop_signal: prog.stop_signal,
+            started_ms: self.now,
+            cmd: prog.cmd,
+        });
         info!("pid {pid} started: {}", prog.cmd);
     }
 
@@ -533,6 +640,20 @@ fn log_failure(prog: &Program<'_>, e: SpawnError) {
 fn log_orphans(due: Option<u32>) {
     if let Some(n) = due {
         info!("reaped {n} orphaned process{}", es(n as usize));
+    }
+}
+
+/// A forwarded signal for a log line: `SIGHUP`, or `SIGHUP as SIGUSR1`
+/// when `-rewrite` changed it.
+struct Rewritten(i32, i32);
+
+impl core::fmt::Display for Rewritten {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", SigName(self.0))?;
+        if self.1 != self.0 {
+            write!(f, " as {}", SigName(self.1))?;
+        }
+        Ok(())
     }
 }
 

@@ -83,6 +83,8 @@ impl core::fmt::Display for CmdText {
 pub struct Proc {
     pub pid: i32,
     pub primary: bool,
+    /// Its own stop signal (`-r:SIG`), 0 for "the one teardown sends".
+    pub stop_signal: u8,
     pub started_ms: u64,
     pub cmd: CmdText,
 }
@@ -91,6 +93,7 @@ impl Proc {
     const EMPTY: Proc = Proc {
         pid: 0,
         primary: false,
+        stop_signal: 0,
         started_ms: 0,
         cmd: CmdText::EMPTY,
     };
@@ -140,22 +143,11 @@ impl Table {
         self.pids.iter().position(|&p| p == pid)
     }
 
-    /// Record a new child.
-    pub fn insert(
-        &mut self,
-        pid: i32,
-        primary: bool,
-        started_ms: u64,
-        cmd: &CmdText,
-    ) -> Result<(), Full> {
+    /// Record a new child (`proc.pid` is its pid).
+    pub fn insert(&mut self, proc: Proc) -> Result<(), Full> {
         let i = self.index(0).ok_or(Full)?;
-        self.pids[i] = pid;
-        self.slots[i] = Proc {
-            pid,
-            primary,
-            started_ms,
-            cmd: *cmd,
-        };
+        self.pids[i] = proc.pid;
+        self.slots[i] = proc;
         self.len += 1;
         Ok(())
     }
@@ -187,27 +179,92 @@ impl Table {
     }
 }
 
+/// How many adopted orphans teardown remembers having signalled at once.
+pub const ORPHAN_MAX: usize = PROC_MAX;
+
+/// The orphans teardown has signalled (SPEC §10), so that each gets the
+/// stop signal once however often dinit looks at its children: a pid for
+/// "sent the stop signal", its negation for "sent SIGKILL". A pid leaves
+/// when it is reaped. When the set is full, a new orphan is not sent the
+/// stop signal (it could not be remembered, and a second SIGTERM means
+/// "now" to many programs, dinit included) but is still SIGKILLed at the
+/// deadline.
+pub struct OrphanSet {
+    pids: [i32; ORPHAN_MAX],
+}
+
+impl Default for OrphanSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OrphanSet {
+    pub const fn new() -> OrphanSet {
+        OrphanSet {
+            pids: [0; ORPHAN_MAX],
+        }
+    }
+
+    /// Record that `pid` is about to be sent the stop signal (`kill` false)
+    /// or SIGKILL; false when it needs nothing: stop-signalled or killed
+    /// before (for the stop signal), killed before (for SIGKILL), or no
+    /// room to remember a stop signal.
+    pub fn mark(&mut self, pid: i32, kill: bool) -> bool {
+        let want = if kill { -pid } else { pid };
+        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
+            if *slot == -pid || !kill {
+                return false;
+            }
+            *slot = want;
+            return true;
+        }
+        match self.pids.iter_mut().find(|p| **p == 0) {
+            Some(slot) => {
+                *slot = want;
+                true
+            }
+            None => kill,
+        }
+    }
+
+    /// `pid` was reaped.
+    pub fn remove(&mut self, pid: i32) {
+        if pid <= 0 {
+            return;
+        }
+        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
+            *slot = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn proc(pid: i32, primary: bool, words: &[&[u8]]) -> Proc {
+        Proc {
+            pid,
+            primary,
+            stop_signal: 0,
+            started_ms: 0,
+            cmd: CmdText::from_words(words),
+        }
+    }
 
     #[test]
     fn insert_remove_full() {
         let mut t = Box::new(Table::new());
         for pid in 1..=PROC_MAX as i32 {
-            t.insert(pid, pid == 1, 0, &CmdText::from_words(&[b"x"]))
-                .unwrap();
+            t.insert(proc(pid, pid == 1, &[b"x"])).unwrap();
         }
         assert!(t.is_full());
-        assert_eq!(
-            t.insert(999, false, 0, &CmdText::from_words(&[b"x"])),
-            Err(Full)
-        );
+        assert_eq!(t.insert(proc(999, false, &[b"x"])), Err(Full));
         assert!(t.remove(1).unwrap().primary);
         assert!(t.remove(1).is_none());
         assert!(t.remove(0).is_none());
-        t.insert(999, false, 0, &CmdText::from_words(&[b"y"]))
-            .unwrap();
+        t.insert(proc(999, false, &[b"y"])).unwrap();
         assert_eq!(t.len(), PROC_MAX);
         assert_eq!(t.iter().count(), PROC_MAX);
     }
@@ -215,17 +272,41 @@ mod tests {
     #[test]
     fn command_is_kept_and_cut() {
         let mut t = Table::new();
-        t.insert(5, false, 0, &CmdText::from_words(&[b"/bin/sleep", b"2"]))
-            .unwrap();
+        t.insert(proc(5, false, &[b"/bin/sleep", b"2"])).unwrap();
         let p = t.get(5).unwrap();
         assert_eq!(p.cmd.bytes(), b"/bin/sleep 2");
         assert_eq!(p.cmd.to_string(), "[/bin/sleep 2]");
         let long = [b'a'; 300];
-        t.insert(6, false, 0, &CmdText::from_words(&[&long]))
-            .unwrap();
+        t.insert(proc(6, false, &[&long])).unwrap();
         let p = t.remove(6).unwrap();
         assert_eq!(p.cmd.bytes().len(), CMD_MAX);
         assert!(p.cmd.cut());
         assert!(p.cmd.to_string().ends_with(" ...]"));
+    }
+
+    #[test]
+    fn orphan_set_signals_each_once() {
+        let mut o = OrphanSet::new();
+        assert!(o.mark(7, false));
+        assert!(!o.mark(7, false), "a second stop signal");
+        assert!(o.mark(7, true), "SIGKILL after the stop signal");
+        assert!(!o.mark(7, true), "a second SIGKILL");
+        assert!(!o.mark(7, false), "the stop signal after SIGKILL");
+        assert!(o.mark(8, true));
+        assert!(!o.mark(8, false));
+        o.remove(7);
+        o.remove(0);
+        o.remove(-8);
+        assert!(o.mark(7, false), "a reaped pid is forgotten");
+        // Full: no stop signal for a newcomer, SIGKILL still.
+        let mut o = OrphanSet::new();
+        for pid in 1..=ORPHAN_MAX as i32 {
+            assert!(o.mark(pid, false));
+        }
+        assert!(!o.mark(9_999, false));
+        assert!(o.mark(9_999, true));
+        assert!(o.mark(9_999, true), "not remembered");
+        o.remove(3);
+        assert!(o.mark(9_999, false));
     }
 }

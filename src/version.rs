@@ -12,7 +12,7 @@ pub const VERSION_LINE: &str = concat!(
 );
 
 pub const USAGE: &str = "\
-usage: dinit [OPTIONS] -r CMD [ARGS...] [-r CMD [ARGS...]]...
+usage: dinit [OPTIONS] -r[:SIG] CMD [ARGS...] [-r[:SIG] CMD [ARGS...]]...
        dinit [OPTIONS] -- CMD [ARGS...]   (one command, its words verbatim)
        dinit -submit [-socket PATH] -r CMD [ARGS...]   (or dinit-submit ...)
        dinit -submit [-socket PATH] -list
@@ -33,8 +33,13 @@ command. Options (Go flag syntax: -name value, -name=value, --name value):
   -pgroup           run each command in its own process group (DINIT_PGROUP)
   -quiet            log only warnings and errors (DINIT_QUIET)
   -success CODE     treat the primary's exit status CODE as success (repeatable)
+  -stopsignal SIG   stop signal instead of SIGTERM, also a stop request (DINIT_STOPSIGNAL)
+  -rewrite FROM:TO  forward FROM as TO; TO 0 drops it (repeatable, DINIT_REWRITE)
+  -pdeathsig SIG    ask for SIG when dinit's parent exits (DINIT_PDEATHSIG)
 
-A literal -r argument of a -r command is written \\-r, a literal -- \\--.
+-r:SIG CMD gives CMD its own stop signal. Without -prestop, -prestoptimer
+delays the stop signal. SIG: QUIT, SIGQUIT, RTMIN+3, 3. A literal -r,
+-r:SIG or -- argument of a -r command is written \\-r, \\-r:SIG, \\--.
 $NAME, ${NAME} and ${NAME:-default} are expanded in -r commands and
 arguments; $$ is a literal $. After -- (the form docker/podman --init use)
 nothing is expanded or unescaped, and -r and -- do not mix.

@@ -148,11 +148,18 @@ pub fn quote(word: &[u8], sink: &mut impl FnMut(u8)) {
     sink(b'"');
 }
 
-/// `true` for the word that starts a command group. The one place that
-/// says so: the command line, the socket, the submit client and
-/// [`unescape`] all ask here.
+/// `true` for a word that starts a command group: `-r`, or `-r:SIG` with
+/// the command's own stop signal (SPEC §9; whether SIG names a signal is
+/// checked when the group is built). The one place that says so: the
+/// command line, the socket, the submit client and [`unescape`] all ask
+/// here.
 pub fn is_run_flag(word: &[u8]) -> bool {
-    word == b"-r"
+    word == b"-r" || word.starts_with(b"-r:")
+}
+
+/// The SIG of a `-r:SIG` group starter; `None` for a plain `-r`.
+pub fn run_flag_signal(flag: &[u8]) -> Option<&[u8]> {
+    flag.strip_prefix(b"-r:")
 }
 
 /// The word that ends the options in the engines' `INIT -- CMD [ARGS...]`
@@ -160,8 +167,9 @@ pub fn is_run_flag(word: &[u8]) -> bool {
 pub const END_OF_OPTIONS: &[u8] = b"--";
 
 /// A backslash before a group starter or `--` makes it a literal argument:
-/// `\-r` is `-r`, `\--` is `--`; every other word is returned unchanged
-/// (`\\-r` too: only one backslash is ever removed, and only there).
+/// `\-r` is `-r`, `\-r:SIG` is `-r:SIG`, `\--` is `--`; every other word is
+/// returned unchanged (`\\-r` too: only one backslash is ever removed, and
+/// only there).
 ///
 /// `\--` is dinit's own decision (SPEC leaves it open): since `--` and
 /// `-r` groups do not mix on a command line, a `-r` command that needs a
@@ -176,13 +184,15 @@ pub fn unescape(word: &[u8]) -> &[u8] {
 }
 
 /// Iterate the command groups of `words`, which must start with `-r`: each
-/// item is the words after one `-r` up to the next (escapes not yet removed).
-/// An empty group (`-r` followed by `-r` or the end) is yielded as empty.
+/// item is the group starter (`-r` or `-r:SIG`) and the words after it up
+/// to the next one (escapes not yet removed). An empty group (`-r` followed
+/// by `-r` or the end) is yielded with no words.
 ///
 /// Words before the first `-r` are not dropped: they come out as a first
-/// group of their own, so a caller that requires the leading `-r` checks
-/// `words.first()` itself (and `dinit-submit`, where the `-r` may be left
-/// out, can use that group as the command). No words at all yield no group.
+/// group of their own, with an empty starter, so a caller that requires the
+/// leading `-r` checks `words.first()` itself (and `dinit-submit`, where the
+/// `-r` may be left out, can use that group as the command). No words at
+/// all yield no group.
 pub fn groups<'w, 'a>(words: &'w [&'a [u8]]) -> Groups<'w, 'a> {
     Groups { rest: words }
 }
@@ -193,17 +203,22 @@ pub struct Groups<'w, 'a> {
 }
 
 impl<'w, 'a> Iterator for Groups<'w, 'a> {
-    type Item = &'w [&'a [u8]];
+    /// (starter, words)
+    type Item = (&'a [u8], &'w [&'a [u8]]);
     fn next(&mut self) -> Option<Self::Item> {
-        let (first, tail) = self.rest.split_first()?;
-        let body = if is_run_flag(first) { tail } else { self.rest };
+        let (&first, tail) = self.rest.split_first()?;
+        let (flag, body) = if is_run_flag(first) {
+            (first, tail)
+        } else {
+            (&b""[..], self.rest)
+        };
         let end = body
             .iter()
             .position(|w| is_run_flag(w))
             .unwrap_or(body.len());
         let (group, rest) = body.split_at(end);
         self.rest = rest;
-        Some(group)
+        Some((flag, group))
     }
 }
 
@@ -443,11 +458,21 @@ mod tests {
             (&[b"a", b"b"], &[&[b"a", b"b"]]),
             (&[b"a", b"-r", b"b"], &[&[b"a"], &[b"b"]]),
             (&[b"", b"-r"], &[&[b""], &[]]),
+            (&[b"-r:QUIT", b"a", b"-r", b"b"], &[&[b"a"], &[b"b"]]),
+            (&[b"-r", b"a", b"-r:1", b"-r:"], &[&[b"a"], &[], &[]]),
+            (
+                &[b"-r", b"a", b"\\-r:QUIT", b"-r:x"],
+                &[&[b"a", b"\\-r:QUIT"], &[]],
+            ),
         ];
         for (input, want) in table {
-            let got: Vec<&[&[u8]]> = groups(input).collect();
+            let got: Vec<&[&[u8]]> = groups(input).map(|(_, g)| g).collect();
             assert_eq!(&got, want, "input {input:?}");
         }
+        let flags: Vec<&[u8]> = groups(&[b"x", b"-r", b"-r:QUIT", b"y", b"-r:"])
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(flags, [&b""[..], b"-r", b"-r:QUIT", b"-r:"]);
     }
 
     #[test]
@@ -471,6 +496,16 @@ mod tests {
         }
         assert!(is_run_flag(b"-r") && !is_run_flag(b"\\-r") && !is_run_flag(b"r"));
         assert!(!is_run_flag(END_OF_OPTIONS));
+        // -r:SIG starts a group too; \-r:SIG is the literal word.
+        assert!(is_run_flag(b"-r:QUIT") && is_run_flag(b"-r:"));
+        assert!(!is_run_flag(b"-rQUIT") && !is_run_flag(b"-r-") && !is_run_flag(b"--r:QUIT"));
+        assert_eq!(unescape(b"\\-r:QUIT"), b"-r:QUIT");
+        assert_eq!(unescape(b"\\-r:"), b"-r:");
+        assert_eq!(unescape(b"\\-rx"), b"\\-rx");
+        assert_eq!(unescape(b"-r:QUIT"), b"-r:QUIT");
+        assert_eq!(run_flag_signal(b"-r:QUIT"), Some(&b"QUIT"[..]));
+        assert_eq!(run_flag_signal(b"-r:"), Some(&b""[..]));
+        assert_eq!(run_flag_signal(b"-r"), None);
     }
 
     /// Deterministic: a fixed seed and no failure files, so CI runs the same

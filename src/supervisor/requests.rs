@@ -78,8 +78,8 @@ impl Supervisor<'_> {
         /// The most commands one line may start.
         const SUBMIT_MAX: usize = 16;
         let mut progs: heapless::Vec<Program<'x>, SUBMIT_MAX> = heapless::Vec::new();
-        for group in words::groups(words) {
-            match command::build(group, b) {
+        for (flag, group) in words::groups(words) {
+            match command::build(flag, group, b) {
                 Ok(p) if progs.push(p).is_ok() => {}
                 Ok(_) => {
                     return reply.line(format_args!(

@@ -210,6 +210,59 @@ pub fn reap(pid: i32) {
     let _ = wait4(pid as isize, 0);
 }
 
+/// Call `f` with the pid of every child of dinit (live or zombie), as
+/// `/proc/thread-self/children` lists them. That file needs
+/// CONFIG_PROC_CHILDREN, which every common distribution kernel has (a
+/// scan of `/proc/*/stat` instead would cost a twentieth of the binary's
+/// size budget); without it, or without `/proc`, the error is returned and
+/// the caller says so. dinit has one thread, so its thread's children are
+/// all of its children. The file is read in pieces through a stack buffer,
+/// so nothing allocates; a list that changes while it is read may miss or
+/// repeat a pid, which the caller's next look (after the next reap, at the
+/// deadline) makes up for. Only a child of dinit's is listed, and only
+/// dinit can reap it: no pid here is ever a reused one.
+pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
+    let fd = rustix::fs::open(
+        c"/proc/thread-self/children",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| e.raw_os_error())?;
+    let fd = rustix::fd::AsRawFd::as_raw_fd(&fd);
+    // "PID PID ... PID ": a pid ends at its space.
+    let mut buf = [0u8; 256];
+    let mut pid = 0i32;
+    loop {
+        let n = read(fd, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        for &b in &buf[..n.min(buf.len())] {
+            if b.is_ascii_digit() {
+                pid = pid.saturating_mul(10).saturating_add(i32::from(b - b'0'));
+            } else if pid > 0 {
+                f(pid);
+                pid = 0;
+            }
+        }
+    }
+}
+
+/// `getppid()`: 0 when the parent is outside dinit's PID namespace (dinit
+/// is PID 1 there).
+pub fn getppid() -> i32 {
+    rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` (any number, a
+/// real-time one too, which rustix's `Signal` cannot name) when the thread
+/// that forked dinit exits.
+pub fn set_pdeathsig(sig: i32) -> Result<(), i32> {
+    const PR_SET_PDEATHSIG: usize = 1;
+    // SAFETY: this prctl takes two integers and touches no memory of ours.
+    check(unsafe { sc::syscall!(PRCTL, PR_SET_PDEATHSIG, sig as usize) }).map(|_| ())
+}
+
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
 pub fn set_child_subreaper() -> Result<(), i32> {
     rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT))

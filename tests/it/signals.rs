@@ -67,7 +67,7 @@ while True:
 /// The real python3 binary (not a pyenv shim, which needs its own
 /// environment): `python3` from the test's own PATH, else /usr/bin/python3.
 /// Without one these tests fail loudly rather than skip.
-fn python() -> &'static str {
+pub(crate) fn python() -> &'static str {
     static PY: OnceLock<String> = OnceLock::new();
     PY.get_or_init(|| {
         for cand in ["python3", "/usr/bin/python3", "/usr/local/bin/python3"] {
@@ -86,16 +86,16 @@ fn python() -> &'static str {
 }
 
 /// dinit without a socket (parallel tests must not share /tmp/dinit.sock).
-fn dinit(name: &str) -> Dinit {
+pub(crate) fn dinit(name: &str) -> Dinit {
     Dinit::new(name).args(["-socket", ""])
 }
 
-fn path(p: &Path) -> String {
+pub(crate) fn path(p: &Path) -> String {
     p.to_str().expect("test paths are UTF-8").to_string()
 }
 
 /// Write rec.py into `dir`; returns the words that start it, for `-r`.
-fn recorder(dir: &Path, name: &str, sigs: &[&str]) -> Vec<String> {
+pub(crate) fn recorder(dir: &Path, name: &str, sigs: &[&str]) -> Vec<String> {
     let rec = dir.join("rec.py");
     fs::write(&rec, RECORDER).unwrap();
     let mut v = vec![python().to_string(), path(&rec), "rec".into(), name.into()];
@@ -104,21 +104,21 @@ fn recorder(dir: &Path, name: &str, sigs: &[&str]) -> Vec<String> {
 }
 
 /// The same recorder as one string, for `-start`, `-prestop`, `-stop`.
-fn recorder_line(dir: &Path, words: &[&str]) -> String {
+pub(crate) fn recorder_line(dir: &Path, words: &[&str]) -> String {
     let rec = dir.join("rec.py");
     fs::write(&rec, RECORDER).unwrap();
     format!("{} {} {}", python(), path(&rec), words.join(" "))
 }
 
 /// `-r` followed by these words.
-fn r(words: &[String]) -> Vec<String> {
+pub(crate) fn r(words: &[String]) -> Vec<String> {
     let mut v = vec!["-r".to_string()];
     v.extend(words.iter().cloned());
     v
 }
 
 /// The signals NAME.got holds, in order, with the time each came.
-fn got(dir: &Path, name: &str) -> Vec<(i32, f64)> {
+pub(crate) fn got(dir: &Path, name: &str) -> Vec<(i32, f64)> {
     fs::read_to_string(dir.join(format!("{name}.got")))
         .unwrap_or_default()
         .lines()
@@ -129,12 +129,12 @@ fn got(dir: &Path, name: &str) -> Vec<(i32, f64)> {
         .collect()
 }
 
-fn got_sigs(dir: &Path, name: &str) -> Vec<i32> {
+pub(crate) fn got_sigs(dir: &Path, name: &str) -> Vec<i32> {
     got(dir, name).into_iter().map(|(s, _)| s).collect()
 }
 
 /// Wait until the recorder NAME has logged `sig` (bounded by `WAIT`).
-fn wait_got(d: &mut Running, name: &str, sig: i32) {
+pub(crate) fn wait_got(d: &mut Running, name: &str, sig: i32) {
     let deadline = Instant::now() + WAIT;
     while !got_sigs(&d.dir, name).contains(&sig) {
         assert!(
@@ -152,7 +152,7 @@ fn wait_got(d: &mut Running, name: &str, sig: i32) {
     }
 }
 
-fn read_pid(dir: &Path, file: &str) -> i32 {
+pub(crate) fn read_pid(dir: &Path, file: &str) -> i32 {
     fs::read_to_string(dir.join(file))
         .unwrap()
         .trim()
@@ -161,12 +161,12 @@ fn read_pid(dir: &Path, file: &str) -> i32 {
 }
 
 /// `kill(pid, sig)`; whether it succeeded.
-fn kill(pid: i32, sig: i32) -> bool {
+pub(crate) fn kill(pid: i32, sig: i32) -> bool {
     // SAFETY: kill takes two integers and touches no memory.
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -193,7 +193,7 @@ fn started_pid(d: &mut Running, cmd: &str) -> i32 {
 }
 
 /// The order of lines in the test directory's file `name`.
-fn lines(dir: &Path, name: &str) -> Vec<String> {
+pub(crate) fn lines(dir: &Path, name: &str) -> Vec<String> {
     fs::read_to_string(dir.join(name))
         .unwrap_or_default()
         .lines()
@@ -923,10 +923,14 @@ fn pgroup_forwards_to_grandchildren() {
 }
 
 /// SPEC §2 `-pgroup`, the difference: without it only the child itself is
-/// signalled, so its background grandchildren outlive dinit (not PID 1, it
-/// does not sweep leftovers). Deterministic: nothing else signals them.
+/// signalled. Its background grandchildren are reparented to dinit (child
+/// subreaper) when it dies and only then get the stop signal, as adopted
+/// orphans (SPEC §10): gone by the time dinit exits.
 #[test]
-fn without_pgroup_grandchildren_are_not_signalled() {
+fn without_pgroup_grandchildren_are_caught_as_orphans() {
+    if skip_if_emulated(QEMU_SUBREAPER) {
+        return;
+    }
     let (out, p1, p2) = term_group("no-pgroup", false);
     let survived = (alive(p1), alive(p2));
     // Clean up before asserting: these are this test's own grandchildren.
@@ -936,7 +940,17 @@ fn without_pgroup_grandchildren_are_not_signalled() {
         }
     }
     assert_eq!(out.code, 143, "{}", out.dump());
-    assert_eq!(survived, (true, true), "{}", out.dump());
+    assert_eq!(survived, (false, false), "{}", out.dump());
+    assert!(
+        out.stderr.contains("sent SIGTERM to 1 process\n"),
+        "the group was signalled\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("orphaned process"),
+        "the grandchildren were not caught as orphans\n{}",
+        out.dump()
+    );
 }
 
 /// SPEC §3: children get an empty signal mask and default dispositions,

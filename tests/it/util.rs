@@ -434,6 +434,22 @@ impl Drop for Release {
     }
 }
 
+/// SIGKILLs these (host) pids when dropped, if still alive: processes a test
+/// made that are nobody's child of the harness (their parent gone, or an
+/// escapee dinit should have stopped) must not outlive a failed test.
+pub struct KillOnDrop(pub Vec<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if alive(pid) {
+                // SAFETY: kill takes two integers and touches no memory.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
 /// Wait until `path` exists (bounded by `WAIT`).
 pub fn wait_exists(path: &Path) {
     let deadline = Instant::now() + WAIT;
