@@ -4,6 +4,7 @@
 mod util;
 
 mod basic;
+mod neverblock;
 mod pid1;
 mod runc;
 mod signals;

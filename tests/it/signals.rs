@@ -67,7 +67,7 @@ while True:
 /// The real python3 binary (not a pyenv shim, which needs its own
 /// environment): `python3` from the test's own PATH, else /usr/bin/python3.
 /// Without one these tests fail loudly rather than skip.
-fn python() -> &'static str {
+pub(crate) fn python() -> &'static str {
     static PY: OnceLock<String> = OnceLock::new();
     PY.get_or_init(|| {
         for cand in ["python3", "/usr/bin/python3", "/usr/local/bin/python3"] {

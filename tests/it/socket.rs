@@ -35,7 +35,7 @@ fn up(d: Dinit) -> Running {
 
 /// Send `bytes` on a fresh connection and return everything the server
 /// answers before it closes (bounded by `WAIT`).
-fn raw(sock: &str, bytes: &[u8]) -> String {
+pub(crate) fn raw(sock: &str, bytes: &[u8]) -> String {
     let mut s = UnixStream::connect(sock).unwrap_or_else(|e| panic!("connect {sock}: {e}"));
     // The server may close before taking every byte (a line too long).
     let _ = s.write_all(bytes);
@@ -43,7 +43,7 @@ fn raw(sock: &str, bytes: &[u8]) -> String {
 }
 
 /// Read until the server closes (bounded by `WAIT`).
-fn read_reply(s: &mut UnixStream) -> String {
+pub(crate) fn read_reply(s: &mut UnixStream) -> String {
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -67,7 +67,7 @@ fn read_reply(s: &mut UnixStream) -> String {
 }
 
 /// The pids of an `ok PID [PID...]` reply, which must be its only line.
-fn ok_pids(reply: &str) -> Vec<i32> {
+pub(crate) fn ok_pids(reply: &str) -> Vec<i32> {
     let line = reply
         .strip_suffix('\n')
         .unwrap_or_else(|| panic!("reply without its newline: {reply:?}"));
@@ -81,7 +81,7 @@ fn ok_pids(reply: &str) -> Vec<i32> {
 }
 
 /// The reason of an `error: REASON` reply, which must be its only line.
-fn error_reason(reply: &str) -> String {
+pub(crate) fn error_reason(reply: &str) -> String {
     let line = reply
         .strip_suffix('\n')
         .unwrap_or_else(|| panic!("reply without its newline: {reply:?}"));
