@@ -78,18 +78,7 @@ impl LogLine {
 
     /// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
     pub fn stamp(&mut self, secs: i64) {
-        let days = secs.div_euclid(86_400);
-        let tod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let _ = fmt::Write::write_fmt(
-            self,
-            format_args!(
-                "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
-                tod / 3600,
-                tod / 60 % 60,
-                tod % 60
-            ),
-        );
+        write_stamp(self, secs);
     }
 }
 
@@ -128,36 +117,50 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     line.stamp(secs);
     line.push(b"dinit: ");
     let _ = fmt::Write::write_fmt(&mut line, args);
-    let dropped = crate::sys::out::log_dropped();
-    let mut out = [0u8; OUT_MAX];
-    let n = with_notice(&mut out, secs, dropped, line.finish());
-    crate::sys::out::log_line(&out[..n], dropped);
+    crate::sys::out::log_line(line.finish(), |buf, n| drop_notice(buf, secs, n));
 }
 
-/// A line and a notice for the lines dropped before it.
-const OUT_MAX: usize = crate::sys::out::OUT_MAX;
+/// `YYYY/MM/DD HH:MM:SS dinit: N log lines dropped` and a newline, into
+/// `buf` (cut if it is too short); returns the length. The writer puts it
+/// in the same write as the line it comes with, so the two can never be
+/// separated. ("lines" even for one: the phrase stays the same for anyone
+/// searching a log for it.)
+pub fn drop_notice(buf: &mut [u8], secs: i64, dropped: u64) -> usize {
+    let mut out = Cursor { buf, len: 0 };
+    write_stamp(&mut out, secs);
+    let _ = fmt::Write::write_fmt(
+        &mut out,
+        format_args!("dinit: {dropped} log lines dropped\n"),
+    );
+    out.len
+}
 
-/// `line`, preceded by `YYYY/MM/DD HH:MM:SS dinit: N log lines dropped`
-/// when `dropped` > 0, into `out`; returns the length. One buffer, so the
-/// writer sends both in a single write: the notice can never be separated
-/// from the line it comes with. ("lines" even for one: the phrase stays the
-/// same for anyone searching the log for it.)
-pub fn with_notice(out: &mut [u8; OUT_MAX], secs: i64, dropped: u64, line: &[u8]) -> usize {
-    let mut n = 0;
-    if dropped > 0 {
-        let mut notice = LogLine::new();
-        notice.stamp(secs);
-        let _ = fmt::Write::write_fmt(
-            &mut notice,
-            format_args!("dinit: {dropped} log lines dropped"),
-        );
-        let bytes = notice.finish();
-        out[..bytes.len()].copy_from_slice(bytes);
-        n = bytes.len();
+/// `fmt::Write` into a byte slice, cutting what does not fit.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
     }
-    let take = line.len().min(OUT_MAX - n);
-    out[n..n + take].copy_from_slice(&line[..take]);
-    n + take
+}
+
+/// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
+fn write_stamp(out: &mut impl fmt::Write, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let _ = out.write_fmt(format_args!(
+        "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    ));
 }
 
 /// An event (silenced by `-quiet`).
@@ -304,28 +307,27 @@ mod tests {
     }
 
     #[test]
-    fn drop_notice_comes_first_in_the_same_buffer() {
-        let mut out = [0u8; OUT_MAX];
-        let line = b"2026/11/28 14:20:41 dinit: pid 7 started: [/bin/sleep 2]\n";
-        let n = with_notice(&mut out, 1_795_875_641, 0, line);
-        assert_eq!(&out[..n], line);
-        let n = with_notice(&mut out, 1_795_875_641, 3, line);
-        let mut want = b"2026/11/28 14:20:41 dinit: 3 log lines dropped\n".to_vec();
-        want.extend_from_slice(line);
-        assert_eq!(&out[..n], &want[..]);
-        let n = with_notice(&mut out, 1_795_875_641, 1, line);
-        assert!(out[..n].starts_with(b"2026/11/28 14:20:41 dinit: 1 log lines dropped\n"));
-        // The longest line still fits whole behind the longest notice.
-        let mut full = LogLine::new();
-        full.push(&[b'x'; 2 * LINE_MAX]);
-        let full = full.finish().to_vec();
-        let n = with_notice(&mut out, 0, u64::MAX, &full);
-        assert!(out[..n].ends_with(&full));
-        assert!(
-            out[..n].starts_with(
-                b"1970/01/01 00:00:00 dinit: 18446744073709551615 log lines dropped\n"
-            )
+    fn drop_notice_format() {
+        let mut buf = [0u8; 2 * LINE_MAX];
+        let n = drop_notice(&mut buf, 1_795_875_641, 3);
+        assert_eq!(
+            &buf[..n],
+            b"2026/11/28 14:20:41 dinit: 3 log lines dropped\n"
         );
+        let n = drop_notice(&mut buf, 1_795_875_641, 1);
+        assert_eq!(
+            &buf[..n],
+            b"2026/11/28 14:20:41 dinit: 1 log lines dropped\n"
+        );
+        let n = drop_notice(&mut buf, 0, u64::MAX);
+        assert_eq!(
+            &buf[..n],
+            b"1970/01/01 00:00:00 dinit: 18446744073709551615 log lines dropped\n"
+        );
+        // Too short a buffer: cut, never a panic.
+        let mut small = [0u8; 10];
+        assert_eq!(drop_notice(&mut small, 0, 5), 10);
+        assert_eq!(&small, b"1970/01/01");
     }
 
     #[test]

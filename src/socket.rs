@@ -318,6 +318,7 @@ impl Server {
     /// A client's fd is readable. When its line is complete (newline or end
     /// of stream), `handle` gets the line and a `Reply`; the client is then
     /// closed.
+    #[inline(never)] // cold path: keep its reply buffer out of the event loop's stack frame
     pub fn readable(
         &mut self,
         token: u64,

@@ -119,37 +119,23 @@ impl Drops {
     }
 }
 
-/// A writer to one descriptor (fd 2 for the log) that never waits.
-pub struct Writer {
+/// How a writer reaches its descriptor: what it is, and the way in use.
+struct Way {
     fd: i32,
     kind: Kind,
     sink: Sink,
-    drops: Drops,
-    /// The rest of a write a terminal or stream socket took only part of.
-    rest: [u8; OUT_MAX],
-    rest_len: usize,
 }
 
-impl Writer {
-    /// A plain, blocking writer: dinit's stderr before `init_stderr`, and
-    /// always in the submit and version roles (ordinary commands, where
-    /// waiting for the terminal is right).
-    pub const fn plain(fd: i32) -> Writer {
-        Writer {
+impl Way {
+    /// The way for what `fd` is (module doc).
+    fn open(fd: i32) -> Way {
+        let kind = kind_of(fd);
+        let mut way = Way {
             fd,
-            kind: Kind::Other,
+            kind,
             sink: Sink::Plain,
-            drops: Drops { pending: 0 },
-            rest: [0; OUT_MAX],
-            rest_len: 0,
-        }
-    }
-
-    /// A writer to `fd` that never waits, the way chosen by what `fd` is.
-    pub fn new(fd: i32) -> Writer {
-        let mut w = Writer::plain(fd);
-        w.kind = kind_of(fd);
-        w.sink = match w.kind {
+        };
+        way.sink = match kind {
             Kind::Closed => Sink::Closed,
             Kind::Socket => Sink::Send,
             Kind::Pipe => match rustix::pipe::pipe_with(
@@ -160,21 +146,12 @@ impl Writer {
                     wr: into_raw(wr),
                 },
                 // Out of descriptors already: the next way.
-                Err(_) => w.next(Sink::Splice { rd: -1, wr: -1 }),
+                Err(_) => way.next(Sink::Splice { rd: -1, wr: -1 }),
             },
             Kind::Tty => own_open(fd).map_or(Sink::Plain, |fd| Sink::Own { fd }),
             Kind::Other => Sink::Plain,
         };
-        w
-    }
-
-    /// How this writer writes now (it falls back when a way is refused).
-    pub fn sink(&self) -> Sink {
-        self.sink
-    }
-
-    pub fn drops(&self) -> Drops {
-        self.drops
+        way
     }
 
     /// The way to use after `failed` was refused (opening what it needs).
@@ -187,46 +164,6 @@ impl Writer {
             (Kind::Pipe, Sink::NoWait) => Sink::Room,
             _ => Sink::Plain,
         }
-    }
-
-    /// Write `bytes`, which start with the drop notice for `reported`
-    /// lines (0: no notice), at once or not at all: false when the line was
-    /// dropped, and counted, instead.
-    pub fn write_line(&mut self, bytes: &[u8], reported: u64) -> bool {
-        let bytes = &bytes[..bytes.len().min(OUT_MAX)];
-        if !self.flush_rest() {
-            self.drops.dropped();
-            return false;
-        }
-        match self.attempt(bytes) {
-            Some(done) => {
-                // A terminal or stream socket took a part: the rest goes
-                // before the next line.
-                let rest = &bytes[done.min(bytes.len())..];
-                self.rest[..rest.len()].copy_from_slice(rest);
-                self.rest_len = rest.len();
-                self.drops.delivered(reported);
-                true
-            }
-            None => {
-                self.drops.dropped();
-                false
-            }
-        }
-    }
-
-    /// Write what is left of a partly written line; true when nothing is.
-    fn flush_rest(&mut self) -> bool {
-        let n = self.rest_len;
-        if n == 0 {
-            return true;
-        }
-        let mut rest = [0u8; OUT_MAX];
-        rest[..n].copy_from_slice(&self.rest[..n]);
-        let done = self.attempt(&rest[..n]).unwrap_or(0).min(n);
-        self.rest.copy_within(done..n, 0);
-        self.rest_len = n - done;
-        self.rest_len == 0
     }
 
     /// One non-blocking write, falling back to the next way while one is
@@ -250,6 +187,109 @@ impl Writer {
                 }
             }
         }
+    }
+}
+
+/// A writer to one descriptor (fd 2 for the log) that never waits. Its
+/// buffers are its own, so dinit's stderr writer keeps them in static
+/// storage rather than on the stack.
+pub struct Writer {
+    way: Way,
+    drops: Drops,
+    /// The write being made: the drop notice, if any, and the line.
+    stage: [u8; OUT_MAX],
+    /// The rest of a write a terminal or stream socket took only part of.
+    rest: [u8; OUT_MAX],
+    rest_len: usize,
+}
+
+impl Writer {
+    /// A plain, blocking writer: dinit's stderr before `init_stderr`, and
+    /// always in the submit and version roles (ordinary commands, where
+    /// waiting for the terminal is right).
+    pub const fn plain(fd: i32) -> Writer {
+        Writer {
+            way: Way {
+                fd,
+                kind: Kind::Other,
+                sink: Sink::Plain,
+            },
+            drops: Drops { pending: 0 },
+            stage: [0; OUT_MAX],
+            rest: [0; OUT_MAX],
+            rest_len: 0,
+        }
+    }
+
+    /// A writer to `fd` that never waits, the way chosen by what `fd` is.
+    pub fn new(fd: i32) -> Writer {
+        let mut w = Writer::plain(fd);
+        w.setup();
+        w
+    }
+
+    /// Choose the way by what the descriptor is now.
+    fn setup(&mut self) {
+        self.way = Way::open(self.way.fd);
+    }
+
+    /// How this writer writes now (it falls back when a way is refused).
+    pub fn sink(&self) -> Sink {
+        self.way.sink
+    }
+
+    pub fn drops(&self) -> Drops {
+        self.drops
+    }
+
+    /// Write `line` at once or not at all; false when it was dropped, and
+    /// counted, instead. When lines were dropped before it, `notice(buf,
+    /// n)` puts the text that says so for `n` lines into `buf` (returning
+    /// its length), and it goes out in the same write, before the line.
+    pub fn write_line(
+        &mut self,
+        line: &[u8],
+        notice: impl FnOnce(&mut [u8], u64) -> usize,
+    ) -> bool {
+        if !self.flush_rest() {
+            self.drops.dropped();
+            return false;
+        }
+        let reported = self.drops.pending();
+        let mut n = 0;
+        if reported > 0 {
+            n = notice(&mut self.stage, reported).min(OUT_MAX);
+        }
+        let take = line.len().min(OUT_MAX - n);
+        self.stage[n..n + take].copy_from_slice(&line[..take]);
+        n += take;
+        match self.way.attempt(&self.stage[..n]) {
+            Some(done) => {
+                // A terminal or stream socket took a part: the rest goes
+                // before the next line.
+                let done = done.min(n);
+                self.rest[..n - done].copy_from_slice(&self.stage[done..n]);
+                self.rest_len = n - done;
+                self.drops.delivered(reported);
+                true
+            }
+            None => {
+                self.drops.dropped();
+                false
+            }
+        }
+    }
+
+    /// Write what is left of a partly written line; true when nothing is.
+    fn flush_rest(&mut self) -> bool {
+        let n = self.rest_len;
+        if n == 0 {
+            return true;
+        }
+        let done = self.way.attempt(&self.rest[..n]).unwrap_or(0).min(n);
+        self.rest.copy_within(done..n, 0);
+        self.rest_len = n - done;
+        self.rest_len == 0
     }
 }
 
@@ -379,9 +419,10 @@ fn splice(rd: i32, fd: i32, n: usize) -> Result<usize, Fail> {
 }
 
 /// Empty the private pipe (bounded: it holds at most one write).
+#[inline(never)] // rare: keep its buffer out of the writer's stack frame
 fn discard(rd: i32) {
-    let mut sink = [0u8; OUT_MAX];
-    for _ in 0..4 {
+    let mut sink = [0u8; 256];
+    for _ in 0..OUT_MAX / 256 + 1 {
         if !matches!(super::read(rd, &mut sink), Ok(n) if n > 0) {
             return;
         }
@@ -450,11 +491,11 @@ static STDERR_SET: Static<bool> = Static::new(false);
 
 /// Choose how stderr is written from now on (the init role, first thing).
 pub fn init_stderr() {
-    let w = Writer::new(2);
     // SAFETY: one thread; no reference from STDERR or STDERR_SET is alive
     // (the functions below hold theirs only for the call, and none logs).
+    // Set up in place: the writer is 2 KiB, kept off the stack.
     unsafe {
-        STDERR.get().write(w);
+        STDERR.get().write(Writer::plain(2)).setup();
         *STDERR_SET.get() = true;
     }
 }
@@ -467,24 +508,20 @@ fn stderr() -> Option<&'static mut Writer> {
     unsafe { (*STDERR_SET.get()).then(|| STDERR.get().assume_init_mut()) }
 }
 
-/// Log lines dropped since the last one written.
-pub fn log_dropped() -> u64 {
-    stderr().map_or(0, |w| w.drops().pending())
-}
-
-/// Write one log line (starting with the notice for `reported` dropped
-/// lines, or 0) to stderr without waiting; false when it was dropped.
-pub fn log_line(bytes: &[u8], reported: u64) -> bool {
+/// Write one log line to stderr without waiting (see
+/// [`Writer::write_line`]); false when it was dropped. Before
+/// `init_stderr`, a plain blocking write.
+pub fn log_line(line: &[u8], notice: impl FnOnce(&mut [u8], u64) -> usize) -> bool {
     match stderr() {
-        Some(w) => w.write_line(bytes, reported),
-        None => super::write_all(2, bytes).is_ok(),
+        Some(w) => w.write_line(line, notice),
+        None => super::write_all(2, line).is_ok(),
     }
 }
 
 /// One last line to stderr without waiting, from the panic handler: by a
 /// fresh writer, since the panic may have struck inside `log_line`.
-pub fn last_words(bytes: &[u8]) {
-    let _ = Writer::new(2).write_line(bytes, 0);
+pub fn last_words(line: &[u8]) {
+    let _ = Way::open(2).attempt(line);
 }
 
 /// `send(fd, bytes, MSG_DONTWAIT | MSG_NOSIGNAL)` until all is sent,
@@ -514,9 +551,20 @@ mod tests {
         /// fall back to): to test each way on its own.
         fn with_sink(fd: i32, sink: Sink) -> Writer {
             let mut w = Writer::new(fd);
-            w.sink = sink;
+            w.way.sink = sink;
             w
         }
+    }
+
+    fn no_notice(_: &mut [u8], _: u64) -> usize {
+        panic!("no line was dropped")
+    }
+
+    /// `N dropped\n`.
+    fn notice(buf: &mut [u8], n: u64) -> usize {
+        let text = format!("{n} dropped\n");
+        buf[..text.len()].copy_from_slice(text.as_bytes());
+        text.len()
     }
 
     fn pipe() -> (OwnedFd, OwnedFd) {
@@ -582,15 +630,15 @@ mod tests {
             let fd = wr.as_raw_fd();
             let mut w = Writer::with_sink(fd, make(fd));
             fill(&wr);
-            let (ok, mut w) = bounded(name, move || (w.write_line(b"lost\n", 0), w));
+            let (ok, mut w) = bounded(name, move || (w.write_line(b"lost\n", no_notice), w));
             assert!(!ok, "{name}: a full pipe took the line");
             assert_eq!(w.drops().pending(), 1, "{name}");
             let before = drain(&rd);
             assert!(before.iter().all(|&b| b == b'f'), "{name}: a torn line");
-            let (ok, w) = bounded(name, move || (w.write_line(b"notice\nline\n", 1), w));
+            let (ok, w) = bounded(name, move || (w.write_line(b"line\n", notice), w));
             assert!(ok, "{name}: an empty pipe refused the line");
             assert_eq!(w.drops().pending(), 0, "{name}");
-            assert_eq!(drain(&rd), b"notice\nline\n", "{name}");
+            assert_eq!(drain(&rd), b"1 dropped\nline\n", "{name}");
             drop(wr);
         }
     }
@@ -608,7 +656,7 @@ mod tests {
         assert_eq!(w.sink(), Sink::Send);
         let (lines, w) = bounded("send", move || {
             let mut n = 0;
-            while w.write_line(b"a line of a log\n", 0) {
+            while w.write_line(b"a line of a log\n", no_notice) {
                 n += 1;
             }
             (n, w)
@@ -673,7 +721,7 @@ mod tests {
             wr: into_raw(rustix::io::dup(&wr).unwrap()),
         };
         let mut w = Writer::with_sink(wr.as_raw_fd(), same);
-        assert!(w.write_line(b"line\n", 0));
+        assert!(w.write_line(b"line\n", no_notice));
         assert!(matches!(w.sink(), Sink::Own { .. }), "{:?}", w.sink());
         assert_eq!(drain(&rd), b"line\n");
     }
