@@ -23,7 +23,8 @@
 //!   `/proc/self/fd/2`; where that fails too (no /proc; or EACCES: a pipe
 //!   made by root is mode 0600 and dinit may run as another uid, `docker
 //!   run --user`), `pwritev2(RWF_NOWAIT)` (pipes honour it from Linux 6.4,
-//!   older kernels refuse it with EOPNOTSUPP); last, a free-space check
+//!   older kernels refuse it with EOPNOTSUPP; it also gives up while the
+//!   pipe's lock is busy, hence after the reopen); last, a free-space check
 //!   ([`room_for`]) before a plain write, which a concurrent writer can
 //!   still race;
 //! * a **terminal**: dinit's own O_NONBLOCK open of the same terminal
