@@ -23,6 +23,14 @@ Figures:
     process only for 2 s, completed calls counted);
   * SIGTERM to the init -> init exited, and SIGKILL to its child -> init
     exited (median over N interleaved runs, child `sleep 100`);
+  * SIGTERM -> init exited while its stderr is a pipe nobody reads, full,
+    with its child blocked writing it (proclib.FILLER_SCRIPT; a stalled log
+    driver): median over interleaved runs, or "hung" when an init had not
+    exited 5 s after the SIGTERM (then its tree is killed);
+  * processes left running after a non-PID-1 init exits: its child leaves
+    a double-forked and a setsid'd `sleep` behind and exits 0; the bench is
+    a child subreaper, so whatever escaped the init comes to it, is counted
+    (max over interleaved runs) and killed;
   * as PID 1 of a PID namespace (`unshare --pid --fork --mount-proc`): an
     orphan storm (see proclib.STORM_SCRIPT): wall time until every orphan
     is gone, the init's CPU time (schedstat ns and utime+stime ticks, read by
@@ -92,11 +100,15 @@ class Init:
 
 
 def spawn(argv, stderr="/dev/null", stdout="/dev/null"):
-    """posix_spawn with stdin from /dev/null, default SIGPIPE, own process group."""
+    """posix_spawn with stdin from /dev/null, default SIGPIPE, own process
+    group; stderr appends to the file `stderr`, or is that descriptor when
+    it is an int."""
     acts = [
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
-        (os.POSIX_SPAWN_OPEN, 2, stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, stderr, 2)
+        if isinstance(stderr, int)
+        else (os.POSIX_SPAWN_OPEN, 2, stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
     ]
     return os.posix_spawn(
         argv[0], argv, os.environ, file_actions=acts, setsigdef=DEFAULT_SIGS, setpgroup=0
@@ -106,6 +118,15 @@ def spawn(argv, stderr="/dev/null", stdout="/dev/null"):
 def waitpid(pid, timeout=30.0):
     """Blocking waitpid (exact timing, no polling); a watchdog SIGKILLs the
     tree after `timeout` and the call then fails."""
+    st = wait_or_kill(pid, timeout)
+    if st is None:
+        raise RuntimeError(f"pid {pid} did not exit within {timeout}s")
+    return st
+
+
+def wait_or_kill(pid, timeout):
+    """Blocking waitpid; when pid has not exited after `timeout` a watchdog
+    SIGKILLs its tree, and the result is None (it hung)."""
     fired = []
 
     def watchdog():
@@ -119,9 +140,7 @@ def waitpid(pid, timeout=30.0):
         _, st = os.waitpid(pid, 0)
     finally:
         t.cancel()
-    if fired:
-        raise RuntimeError(f"pid {pid} did not exit within {timeout}s")
-    return st
+    return None if fired else st
 
 
 def log(msg):
@@ -270,6 +289,76 @@ def bench_signals(inits, runs):
                 res[i.name][mode + "_code"].add(P.exit_code(st))
                 P.kill_tree(child)
                 P.reap_all_children()
+    return res
+
+
+def blocked_term(init, bound):
+    """One run: the init's only child fills the init's stderr (a pipe nobody
+    reads) and stays blocked writing it; then SIGTERM to the init. Returns
+    (ms from SIGTERM to exit, exit status), or (None, None) when the init
+    had not exited after `bound` s (it hung: the tree is killed)."""
+    rd, wr = os.pipe()
+    pidfile = os.path.join(ERRDIR, f"filler-{init.name}.pid")
+    if os.path.exists(pidfile):
+        os.unlink(pidfile)
+    pid = spawn(init.argv([sys.executable, "-c", P.FILLER_SCRIPT, pidfile]), stderr=wr)
+    os.close(wr)
+    try:
+        filler = P.wait_for(lambda: os.path.exists(pidfile) and int(P.read(pidfile)), 10.0)
+        if not filler or not P.wait_for(lambda: P.blocked_in_write(filler), 10.0, 0.005):
+            raise RuntimeError(f"{init.name}: the child never blocked on the full stderr")
+        t0 = time.perf_counter_ns()
+        os.kill(pid, signal.SIGTERM)
+        st = wait_or_kill(pid, bound)
+        t1 = time.perf_counter_ns()
+        return (None, None) if st is None else ((t1 - t0) / 1e6, P.exit_code(st))
+    finally:
+        P.kill_tree(pid)
+        P.reap_all_children()
+        os.close(rd)
+
+
+def bench_blocked_stderr(inits, runs, bound):
+    """SIGTERM -> exit with stderr blocked, interleaved (see blocked_term)."""
+    res = {i.name: [] for i in inits}
+    order = list(inits)
+    for _ in range(runs):
+        random.shuffle(order)
+        for i in order:
+            res[i.name].append(blocked_term(i, bound))
+    return res
+
+
+# Not PID 1, the init's child leaves two processes behind and exits 0: a
+# double-forked one (its parent subshell exits at once) and a setsid'd one.
+# No `$` in it (dinit expands `$` in -r words).
+ESCAPES_SCRIPT = "( sleep 1000 & ) ; setsid sleep 1000 & exit 0"
+
+
+def escapes(init):
+    """One run (see ESCAPES_SCRIPT): (processes still running once the init
+    has exited, the init's exit status). The bench is a child subreaper, so
+    whatever escaped the init ends up as the bench's child: counted there,
+    then killed."""
+    pid = spawn(init.argv(["/bin/sh", "-c", ESCAPES_SCRIPT]))
+    try:
+        st = waitpid(pid, 30.0)
+    finally:
+        P.kill_tree(pid)
+    left = [c for c in P.children(os.getpid()) if (P.stat_fields(c) or ["Z"])[0] != "Z"]
+    for c in left:
+        P.kill_tree(c)
+    P.reap_all_children()
+    return len(left), P.exit_code(st)
+
+
+def bench_escapes(inits, runs):
+    res = {i.name: [] for i in inits}
+    order = list(inits)
+    for _ in range(runs):
+        random.shuffle(order)
+        for i in order:
+            res[i.name].append(escapes(i))
     return res
 
 
@@ -475,6 +564,24 @@ def build_table(inits, R):
         f"child SIGKILLed → init exited, median of {len(sg['dinit']['kill'])} (exit status)",
         lambda n: f"{fmt_ms(median(sg[n]['kill']))} ms ({'/'.join(map(str, sorted(sg[n]['kill_code'])))})",
     )
+    bs = R["blocked_stderr"]
+
+    def blocked(n):
+        hung = sum(1 for ms, _ in bs[n] if ms is None)
+        if hung:
+            return f"hung ({hung} of {len(bs[n])} runs not exited after {R['blocked_bound']:g} s)"
+        codes = "/".join(map(str, sorted({c for _, c in bs[n]})))
+        return f"{fmt_ms(median([ms for ms, _ in bs[n]]))} ms ({codes})"
+
+    row(
+        f"SIGTERM → exit with stderr blocked (a full pipe nobody reads, child blocked on it), median of {len(bs['dinit'])} (exit status)",
+        blocked,
+    )
+    es = R["escapes"]
+    row(
+        f"processes left running after a non-PID-1 init exits (a double-forked and a setsid'd `sleep`; max of {len(es['dinit'])})",
+        lambda n: f"{max(k for k, _ in es[n])} of 2 (exit {'/'.join(map(str, sorted({c for _, c in es[n]})))})",
+    )
     so = R["storm"]
     sp = R["storm_params"]
     tag = f"{sp['total']:,} orphans, bursts of {sp['burst']}, median of {sp['runs']}"
@@ -597,6 +704,7 @@ def main():
     q = args.quick
     rounds = 30 if q else 200
     sig_runs = 5 if q else 41
+    blocked_runs = 3 if q else 11
     storm = {"total": 500 if q else 2000, "burst": 100, "hold": 0.1, "runs": 1 if q else 5}
     sock_n = 300 if q else 2000
 
@@ -624,6 +732,11 @@ def main():
     R["idle"] = bench_idle(inits, R["idle_secs"])
     log(f"bench: SIGTERM / child-killed, {sig_runs} interleaved runs")
     R["signals"] = bench_signals(inits, sig_runs)
+    R["blocked_bound"] = 5.0
+    log(f"bench: SIGTERM with stderr blocked, {blocked_runs} interleaved runs")
+    R["blocked_stderr"] = bench_blocked_stderr(inits, blocked_runs, R["blocked_bound"])
+    log(f"bench: processes escaping a non-PID-1 init, {blocked_runs} interleaved runs")
+    R["escapes"] = bench_escapes(inits, blocked_runs)
     log(f"bench: orphan storms as PID 1, {storm['runs']} interleaved runs")
     R["storm"] = bench_storm(inits, storm["runs"], storm["total"], storm["burst"], storm["hold"])
     log(f"bench: {sock_n} socket submissions vs raw fork+exec")
@@ -676,6 +789,13 @@ The orphan storm runs each init as PID 1 of a new PID namespace
 burst leader forks {storm['burst']} children and exits at once, so they are
 reparented to PID 1, and all children of a burst sleep to the same deadline
 ({storm['hold']} s), so they exit together and their SIGCHLDs coalesce.
+"SIGTERM → exit with stderr blocked" gives each init a stderr that is a
+pipe nobody reads, which its only child fills and stays blocked on (a
+stalled log driver, a paused `docker attach`); an init that blocks writing
+its own log line shows "hung" (not exited 5 s after the SIGTERM). "Processes
+left running" runs `sh -c '{ESCAPES_SCRIPT}'` under each init, not as PID 1;
+the bench is a child subreaper, so whatever escaped the init comes to it
+and is counted, then killed.
 Socket submissions are sequential clients (`connect`, `-r /bin/true`, read
 `ok PID`, close), timed until the last child is reaped, in blocks of 200
 alternating with blocks of raw `posix_spawn` + `waitpid` of `/bin/true`.

@@ -204,6 +204,49 @@ def recv_all(s):
         buf += chunk
 
 
+# The write(2) system call number, for blocked_in_write.
+WRITE_SYSCALL = {"x86_64": 1, "aarch64": 64}.get(os.uname().machine, 1)
+
+
+def blocked_in_write(pid):
+    """Whether pid sleeps inside write(2) (/proc/PID/syscall names the call a
+    blocked task is in): a child writing to a full stderr nobody reads."""
+    call = read(f"/proc/{pid}/syscall", "").split()
+    f = stat_fields(pid)
+    return bool(call) and call[0] == str(WRITE_SYSCALL) and f is not None and f[0] == "S"
+
+
+def nonblocking_fd(pid, fd):
+    """Whether fd of pid has O_NONBLOCK in its file status flags (fdinfo)."""
+    for line in (read(f"/proc/{pid}/fdinfo/{fd}") or "").splitlines():
+        if line.startswith("flags:"):
+            return bool(int(line.split()[1], 8) & os.O_NONBLOCK)
+    return False
+
+
+# A child that fills its stderr and stays blocked writing it (a log driver
+# that stopped reading), run as `python3 -c FILLER_SCRIPT [PIDFILE]`: it
+# ignores every signal an init may forward but SIGTERM (and the ones that
+# cannot be ignored), so a forwarded SIGTERM ends it at once, blocked or not.
+# It writes its pid to PIDFILE first, when given.
+FILLER_SCRIPT = r"""
+import os, signal, sys
+for n in range(1, signal.SIGRTMAX + 1):
+    if n not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM, signal.SIGCHLD):
+        try:
+            signal.signal(n, signal.SIG_IGN)
+        except (OSError, ValueError):
+            pass
+if len(sys.argv) > 1:
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+chunk = b"\0" * 65536
+while True:
+    os.write(2, chunk)
+"""
+
+
 # The primary process of an orphan storm, run as `python3 -c STORM_SCRIPT
 # BURST HOLD TIMEOUT` under an init that is PID 1 of a fresh PID namespace
 # (with its own /proc). It prints "ready", then obeys lines on stdin:

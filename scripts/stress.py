@@ -4,7 +4,7 @@
     python3 scripts/stress.py [--short] [--only NAME[,NAME]] PATH/TO/dinit
 
 `--short` is the form `make test` runs (well under a minute); the default is
-the full form (`make stress`). Four scenarios, each asserting only what must
+the full form (`make stress`). Five scenarios, each asserting only what must
 hold — never a timing, except generous bounds that catch a hang:
 
   orphans  dinit as PID 1 of a new PID namespace; its primary makes 10,000
@@ -28,6 +28,12 @@ hold — never a timing, except generous bounds that catch a hang:
            then squeezed to the fds it already has: it survives, does not
            busy-loop while blocked (CPU over a quiet 2 s stays small), and
            serves again (ok) once fds free up; no fd left, SIGTERM -> 143.
+  stderr   dinit's stderr a pipe nobody reads, filled by a child that stays
+           blocked on it, under a storm of thousands of real-time signals
+           (short: hundreds), SIGHUP/SIGUSR1 and socket submissions: every
+           real-time signal reaches the primary (real-time signals queue,
+           so each one is counted), every submission answered ok, the
+           children's stderr still blocking, SIGTERM -> 143.
 
 Everything started runs in its own process group and is killed on failure;
 this script makes itself a child subreaper so nothing escapes. It prints
@@ -94,11 +100,13 @@ def tmpdir(name):
 
 
 def start(argv, stderr_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec=None, text=False):
+    """Start argv in its own process group; stderr to the file stderr_path,
+    or to the descriptor when it is an int."""
     p = subprocess.Popen(
         argv,
         stdin=stdin,
         stdout=stdout,
-        stderr=open(stderr_path, "ab"),
+        stderr=stderr_path if isinstance(stderr_path, int) else open(stderr_path, "ab"),
         start_new_session=True,
         preexec_fn=preexec,
         text=text,
@@ -765,9 +773,139 @@ def test_fds(dinit, short, R):
         kill_group(p)
 
 
+# ------------------------------------------------------------------- stderr
+
+# The primary of the stderr case, `python3 -c RT_COUNTER OUT`: counts every
+# SIGRTMIN+2, SIGHUP and SIGUSR1 it gets (blocked and taken one by one with
+# sigwaitinfo: real-time signals queue, so none merges with another) and
+# keeps the counts in the JSON file OUT; on SIGTERM it dies of it.
+RT_COUNTER = r"""
+import json, os, signal, sys
+out = sys.argv[1]
+rt = signal.SIGRTMIN + 2
+wanted = {rt, signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM}
+signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+counts = {"rt": 0, "SIGHUP": 0, "SIGUSR1": 0}
+def save():
+    with open(out + ".tmp", "w") as f:
+        json.dump(counts, f)
+    os.rename(out + ".tmp", out)
+save()
+while True:
+    n = signal.sigwaitinfo(wanted).si_signo
+    if n == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os.kill(os.getpid(), signal.SIGTERM)
+    counts["rt" if n == rt else signal.Signals(n).name] += 1
+    save()
+"""
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def test_stderr(dinit, short, R):
+    n_rt = 400 if short else 4000
+    n_std = 400 if short else 4000
+    nsub = 40 if short else 400
+    log(f"[stderr] stderr a full pipe nobody reads; {n_rt:,} real-time + {n_std:,} standard signals, {nsub} submissions")
+    d = tmpdir("stderr")
+    sock = os.path.join(d, "dinit.sock")
+    counts = os.path.join(d, "counts.json")
+    filler_pid = os.path.join(d, "filler.pid")
+    rt = signal.SIGRTMIN + 2
+    rd, wr = os.pipe()
+    argv = [
+        dinit, "-socket", sock, "-timeout", "30s",
+        "-r", sys.executable, "-c", P.FILLER_SCRIPT, filler_pid,
+        "-r", sys.executable, "-c", RT_COUNTER, counts,
+    ]  # fmt: skip
+    p = start(argv, wr)
+    os.close(wr)
+    try:
+        ready = wait_started(p, sock, extra=lambda: os.path.exists(counts) and os.path.exists(filler_pid))
+        if not R.check("stderr: dinit and its children started", ready, f"exit {p.poll()}"):
+            return
+        with open(filler_pid) as f:
+            filler = int(f.read())
+        kids = P.children(p.pid)
+        blocked = P.wait_for(lambda: P.blocked_in_write(filler), WAIT, 0.01)
+        if not R.check("stderr: the filler is blocked on the full pipe", blocked):
+            return
+        replies = []
+
+        def submitter():
+            for _ in range(nsub):
+                replies.append(ask(sock, f"-r {TRUE}\n".encode()))
+
+        def sender():
+            # Paced, so the kernel's queue of pending real-time signals
+            # (RLIMIT_SIGPENDING, shared by dinit and the primary) never
+            # overflows: never more than 500 sent and not yet counted.
+            std = (signal.SIGHUP, signal.SIGUSR1)
+            for i in range(max(n_rt, n_std)):
+                if i < n_rt:
+                    os.kill(p.pid, rt)
+                if i < n_std:
+                    os.kill(p.pid, std[i % 2])
+                if i % 100 == 99 and not P.wait_for(lambda: read_json(counts).get("rt", 0) >= i - 400, WAIT, 0.005):
+                    return
+
+        threads = [threading.Thread(target=submitter), threading.Thread(target=sender)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT * 4)
+        R.check("stderr: storm finished (no client hung)", not any(t.is_alive() for t in threads))
+        R.check("stderr: dinit never died", p.poll() is None, f"exit {p.poll()}")
+        got = P.wait_for(lambda: read_json(counts).get("rt", 0) >= n_rt and read_json(counts), WAIT, 0.01)
+        got = got or read_json(counts)
+        R.check(
+            "stderr: every real-time signal reached the primary",
+            got.get("rt") == n_rt,
+            f"{got.get('rt', 0):,} of {n_rt:,}",
+        )
+        R.check(
+            "stderr: the primary saw SIGHUP and SIGUSR1",
+            got.get("SIGHUP", 0) >= 1 and got.get("SIGUSR1", 0) >= 1,
+            json.dumps(got),
+        )
+        bad = [r for r in replies if not r.startswith("ok ")]
+        R.check(
+            "stderr: every submission answered ok",
+            len(replies) == nsub and not bad,
+            f"{len(replies) - len(bad)} ok of {nsub}" + (f"; e.g. {bad[0]!r}" if bad else ""),
+        )
+        ok, left = wait_only_children(p.pid, kids)
+        R.check("stderr: every submitted child reaped", ok, f"children {left}")
+        R.check("stderr: the pipe stayed full (filler still blocked)", P.blocked_in_write(filler))
+        R.check(
+            "stderr: the children's stderr still blocking (no O_NONBLOCK)",
+            not any(P.nonblocking_fd(k, 2) for k in kids),
+        )
+        p.send_signal(signal.SIGTERM)
+        code = wait_exit(p)
+        R.check("stderr: SIGTERM → dinit exits 143 with stderr still full", code == 143, f"exit {code}")
+    finally:
+        kill_group(p)
+        os.close(rd)
+
+
 # --------------------------------------------------------------------- main
 
-TESTS = {"orphans": test_orphans, "signals": test_signals, "socket": test_socket, "fds": test_fds}
+TESTS = {
+    "orphans": test_orphans,
+    "signals": test_signals,
+    "socket": test_socket,
+    "fds": test_fds,
+    "stderr": test_stderr,
+}
 
 
 def main():

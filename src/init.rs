@@ -18,6 +18,10 @@ use core::fmt::Write as _;
 
 /// Run the init role; returns dinit's exit code.
 pub fn run(args: &'static [&'static [u8]]) -> u8 {
+    // First: from here on nothing dinit writes to stderr ever waits (SPEC
+    // §10), usage errors included; a PID 1 that cannot start must still
+    // exit, full log pipe or not.
+    sys::out::init_stderr();
     match prepare_and_run(args) {
         Ok(code) => code,
         Err(Error::Help) => {

@@ -2,8 +2,9 @@
 //! each (under PIPE_BUF, so concurrent writers never interleave inside a
 //! line). A line is built in a `[u8; LINE_MAX]` on the stack through
 //! `core::fmt::Write`; an over-long message is cut with a marker, never an
-//! error. Nothing here allocates, and a failed write is ignored: logging
-//! must never hurt PID 1.
+//! error. Nothing here allocates, and a line stderr cannot take at once is
+//! dropped and counted by `sys::out`, never waited for: logging must never
+//! hurt PID 1.
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -77,18 +78,7 @@ impl LogLine {
 
     /// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
     pub fn stamp(&mut self, secs: i64) {
-        let days = secs.div_euclid(86_400);
-        let tod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let _ = fmt::Write::write_fmt(
-            self,
-            format_args!(
-                "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
-                tod / 3600,
-                tod / 60 % 60,
-                tod % 60
-            ),
-        );
+        write_stamp(self, secs);
     }
 }
 
@@ -114,16 +104,63 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Format and write one line (unless it is `Info` and `-quiet` is on).
+/// Format and write one line (unless it is `Info` and `-quiet` is on),
+/// through the writer that never waits (`sys::out`): a line stderr cannot
+/// take at once is dropped and counted there, and the next line that gets
+/// through carries the count.
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     if level == Level::Info && quiet() {
         return;
     }
+    let secs = crate::sys::realtime_secs();
     let mut line = LogLine::new();
-    line.stamp(crate::sys::realtime_secs());
+    line.stamp(secs);
     line.push(b"dinit: ");
     let _ = fmt::Write::write_fmt(&mut line, args);
-    let _ = crate::sys::write_all(2, line.finish());
+    crate::sys::out::log_line(line.finish(), |buf, n| drop_notice(buf, secs, n));
+}
+
+/// `YYYY/MM/DD HH:MM:SS dinit: N log lines dropped` and a newline, into
+/// `buf` (cut if it is too short); returns the length. The writer puts it
+/// in the same write as the line it comes with, so the two can never be
+/// separated. ("lines" even for one: the phrase stays the same for anyone
+/// searching a log for it.)
+pub fn drop_notice(buf: &mut [u8], secs: i64, dropped: u64) -> usize {
+    let mut out = Cursor { buf, len: 0 };
+    write_stamp(&mut out, secs);
+    let _ = fmt::Write::write_fmt(
+        &mut out,
+        format_args!("dinit: {dropped} log lines dropped\n"),
+    );
+    out.len
+}
+
+/// `fmt::Write` into a byte slice, cutting what does not fit.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
+fn write_stamp(out: &mut impl fmt::Write, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let _ = out.write_fmt(format_args!(
+        "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    ));
 }
 
 /// An event (silenced by `-quiet`).
@@ -138,27 +175,30 @@ macro_rules! warn {
     ($($arg:tt)*) => { $crate::log::emit($crate::log::Level::Warn, format_args!($($arg)*)) };
 }
 
-/// Summarizes reaped orphans so that a storm of zombies gives a handful of
-/// lines, not one per zombie: the first reap is logged at once, later ones
-/// are counted and logged as one line per interval. The interval starts at
-/// `ORPHAN_LOG_MS` and doubles (up to `ORPHAN_LOG_MAX_MS`) while a storm
-/// goes on, so even a long storm writes only a few lines.
+/// Summarizes an event that comes in storms, so that a storm gives a
+/// handful of lines, not one per event: reaped orphans (a storm of
+/// zombies), and failures that repeat at once (fork under a pids limit or
+/// RLIMIT_NPROC, accept out of fds; SPEC §10 wants them rate-limited). The
+/// first event is logged at once, later ones are counted and logged as one
+/// line per interval. The interval starts at `ORPHAN_LOG_MS` and doubles
+/// (up to `ORPHAN_LOG_MAX_MS`) while a storm goes on, so even a long storm
+/// writes only a few lines.
 #[derive(Debug, Default)]
-pub struct OrphanLog {
+pub struct Tally {
     pending: u32,
     last_ms: Option<u64>,
     /// The current interval; 0 means `ORPHAN_LOG_MS`.
     interval_ms: u64,
 }
 
-/// The least time between two orphan summary lines.
+/// The least time between two summary lines.
 pub const ORPHAN_LOG_MS: u64 = 1000;
-/// The most time between two orphan summary lines in a long storm.
+/// The most time between two summary lines in a long storm.
 pub const ORPHAN_LOG_MAX_MS: u64 = 60_000;
 
-impl OrphanLog {
-    /// One orphan was reaped at `now`; returns a count to log now, if any.
-    pub fn reaped(&mut self, now: u64) -> Option<u32> {
+impl Tally {
+    /// One event at `now`; returns a count to log now, if any.
+    pub fn add(&mut self, now: u64) -> Option<u32> {
         self.pending = self.pending.saturating_add(1);
         self.flush(now)
     }
@@ -195,6 +235,29 @@ impl OrphanLog {
     /// Whatever is pending, regardless of time (at exit).
     pub fn take(&mut self) -> Option<u32> {
         (self.pending > 0).then(|| core::mem::take(&mut self.pending))
+    }
+}
+
+/// ` (N failures since the last such line)` after a rate-limited warning
+/// that stands for more than one failure; nothing for one.
+pub struct Since(pub u32);
+
+impl fmt::Display for Since {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 | 1 => Ok(()),
+            n => write!(f, " ({n} failures since the last such line)"),
+        }
+    }
+}
+
+/// `1 more time`, `N more times`: a rate-limited warning's summary line.
+pub struct More(pub u32);
+
+impl fmt::Display for More {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} more time{s}", self.0)
     }
 }
 
@@ -244,40 +307,76 @@ mod tests {
     }
 
     #[test]
+    fn drop_notice_format() {
+        let mut buf = [0u8; 2 * LINE_MAX];
+        let n = drop_notice(&mut buf, 1_795_875_641, 3);
+        assert_eq!(
+            &buf[..n],
+            b"2026/11/28 14:20:41 dinit: 3 log lines dropped\n"
+        );
+        let n = drop_notice(&mut buf, 1_795_875_641, 1);
+        assert_eq!(
+            &buf[..n],
+            b"2026/11/28 14:20:41 dinit: 1 log lines dropped\n"
+        );
+        let n = drop_notice(&mut buf, 0, u64::MAX);
+        assert_eq!(
+            &buf[..n],
+            b"1970/01/01 00:00:00 dinit: 18446744073709551615 log lines dropped\n"
+        );
+        // Too short a buffer: cut, never a panic.
+        let mut small = [0u8; 10];
+        assert_eq!(drop_notice(&mut small, 0, 5), 10);
+        assert_eq!(&small, b"1970/01/01");
+    }
+
+    #[test]
+    fn rate_limited_warnings_say_how_many() {
+        assert_eq!(format!("x{}", Since(0)), "x");
+        assert_eq!(format!("x{}", Since(1)), "x");
+        assert_eq!(
+            format!("x{}", Since(7)),
+            "x (7 failures since the last such line)"
+        );
+        assert_eq!(format!("{}", More(1)), "1 more time");
+        assert_eq!(format!("{}", More(9)), "9 more times");
+    }
+
+    #[test]
     fn orphan_log_summarizes() {
-        let mut o = OrphanLog::default();
+        let mut o = Tally::default();
         assert_eq!(o.deadline(), None);
-        assert_eq!(o.reaped(100), Some(1));
+        assert_eq!(o.add(100), Some(1));
         for t in 101..600 {
-            assert_eq!(o.reaped(t), None);
+            assert_eq!(o.add(t), None);
         }
         assert_eq!(o.deadline(), Some(1100));
         assert_eq!(o.flush(1099), None);
         assert_eq!(o.flush(1100), Some(499));
         assert_eq!(o.deadline(), None);
-        assert_eq!(o.reaped(1200), None);
+        assert_eq!(o.add(1200), None);
         assert_eq!(o.take(), Some(1));
         assert_eq!(o.take(), None);
     }
 
     #[test]
     fn orphan_log_backs_off_in_a_long_storm() {
-        let mut o = OrphanLog::default();
+        let mut o = Tally::default();
         let mut lines = 0;
         // One orphan every 10 ms for 10 minutes.
         for t in (0..600_000).step_by(10) {
-            lines += o.reaped(t).is_some() as u32;
+            lines += o.add(t).is_some() as u32;
         }
         // 0, 1, 3, 7, 15, 31, 63 s, then once a minute.
         assert!(lines <= 16, "{lines}");
         // After a quiet spell the interval is short again.
-        let mut o = OrphanLog::default();
-        assert_eq!(o.reaped(0), Some(1));
-        o.reaped(500);
+        let mut o = Tally::default();
+        assert_eq!(o.add(0), Some(1));
+        o.add(500);
         assert_eq!(o.flush(1000), Some(1));
-        assert_eq!(o.reaped(100_000), Some(1));
+        assert_eq!(o.add(100_000), Some(1));
         assert_eq!(o.deadline(), None);
-        o.reaped(100_001);
+        o.add(100_001);
         assert_eq!(o.deadline(), Some(101_000));
     }
 }

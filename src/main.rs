@@ -37,7 +37,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
 /// so in one line and end the process.
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    let _ = dinit::sys::write_all(2, b"dinit: internal error (panic)\n");
+    dinit::sys::out::last_words(b"dinit: internal error (panic)\n");
     dinit::sys::exit(1)
 }
 

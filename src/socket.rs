@@ -48,6 +48,10 @@ pub struct Server {
     conns: &'static mut heapless::Vec<Conn, SLOTS>,
     /// The listener is out of the epoll set until this time (fd exhaustion).
     paused_until: Option<u64>,
+    /// Accepts that failed for lack of fds, rate-limited (one every
+    /// `ACCEPT_PAUSE_MS` while exhausted), with the last errno.
+    accept_failures: crate::log::Tally,
+    accept_errno: i32,
 }
 
 /// What a complete line asks for. (Large by design: the words live on
@@ -175,6 +179,8 @@ impl Server {
             path: p,
             conns,
             paused_until: None,
+            accept_failures: crate::log::Tally::default(),
+            accept_errno: 0,
         })
     }
 
@@ -189,7 +195,11 @@ impl Server {
     /// listener to resume.
     pub fn deadline(&self) -> Option<u64> {
         let idle = self.conns.iter().map(|c| c.since_ms + CLIENT_IDLE_MS).min();
-        [idle, self.paused_until].into_iter().flatten().min()
+        let summary = self.accept_failures.deadline();
+        [idle, self.paused_until, summary]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Drop clients that stayed silent too long; resume a paused listener.
@@ -209,10 +219,18 @@ impl Server {
             self.paused_until = None;
             let _ = watch(epoll, &self.listener, TOKEN_LISTENER);
         }
+        if let Some(n) = self.accept_failures.flush(now) {
+            warn!(
+                "unable to accept a client {}: {}",
+                crate::log::More(n),
+                Errno(self.accept_errno)
+            );
+        }
     }
 
     /// The listener is readable: accept every pending client.
     pub fn accept(&mut self, epoll: &OwnedFd, now: u64) {
+        let mut accepted = false;
         loop {
             // Full, and every client has its request waiting: serve them
             // first (they are readable this turn); the newcomer waits in the
@@ -226,14 +244,24 @@ impl Server {
             ) {
                 Ok(fd) => fd,
                 Err(e) if e.raw_os_error() == EINTR => continue,
+                // The kernel takes the new fd before it looks at the backlog,
+                // so after an accept this turn, EMFILE says nothing about
+                // anyone waiting: stop, and evict nobody (the client just
+                // accepted would be the "silent" one). If someone waits, the
+                // level-triggered listener wakes us again.
+                Err(e) if accepted && matches!(e.raw_os_error(), EMFILE | ENFILE) => return,
                 Err(e) if matches!(e.raw_os_error(), EMFILE | ENFILE) => {
                     // Out of fds: level-triggered epoll would wake us again at
                     // once. Free a slot if a client holds one, else rest.
                     if !self.evict_oldest() {
-                        warn!(
-                            "unable to accept a client: {}; pausing the socket",
-                            Errno(e.raw_os_error())
-                        );
+                        self.accept_errno = e.raw_os_error();
+                        if let Some(n) = self.accept_failures.add(now) {
+                            warn!(
+                                "unable to accept a client: {}; pausing the socket{}",
+                                Errno(self.accept_errno),
+                                crate::log::Since(n)
+                            );
+                        }
                         let _ = epoll::delete(epoll, &self.listener);
                         self.paused_until = Some(now + ACCEPT_PAUSE_MS);
                         return;
@@ -242,6 +270,7 @@ impl Server {
                 }
                 Err(_) => return, // EAGAIN: nobody left; anything else: next time.
             };
+            accepted = true;
             if !peer_allowed(&fd) {
                 reply_line(fd.as_fd(), format_args!("error: permission denied"));
                 drain(fd.as_fd());
@@ -295,6 +324,7 @@ impl Server {
     /// A client's fd is readable. When its line is complete (newline or end
     /// of stream), `handle` gets the line and a `Reply`; the client is then
     /// closed.
+    #[inline(never)] // cold path: keep its reply buffer out of the event loop's stack frame
     pub fn readable(
         &mut self,
         token: u64,
@@ -332,49 +362,74 @@ impl Server {
             }
         };
         let mut c = self.conns.swap_remove(i);
-        let mut reply = Reply {
-            fd: c.fd.as_fd(),
-            failed: false,
-        };
+        let mut reply = Reply::new(c.fd.as_fd());
         match line_end {
             None => reply.line(format_args!(
                 "error: line too long (the most is {LINE_MAX} bytes with the newline)"
             )),
             Some(end) => handle(&mut c.buf[..end], &mut reply),
         }
+        reply.finish();
         drain(c.fd.as_fd());
     }
 }
 
-/// The answer to one client, written as it is produced.
+/// The reply buffer: lines are gathered and sent a buffer at a time.
+const REPLY_BUF: usize = 2048;
+
+/// The answer to one client, gathered into a small buffer and sent a
+/// buffer at a time. A socket's send buffer is charged per `send`, not per
+/// byte: one send per line would let a `-list` of a full table (256 lines)
+/// stop short before the client reads anything; in 2 KiB sends it fits
+/// twice over.
 pub struct Reply<'a> {
     fd: BorrowedFd<'a>,
     failed: bool,
+    buf: [u8; REPLY_BUF],
+    len: usize,
 }
 
-impl Reply<'_> {
-    /// Send one line (a newline is added). A client that does not take it
-    /// at once is given up on: dinit never waits for a client.
-    pub fn line(&mut self, args: fmt::Arguments<'_>) {
-        if self.failed {
-            return;
+impl<'a> Reply<'a> {
+    fn new(fd: BorrowedFd<'a>) -> Self {
+        Reply {
+            fd,
+            failed: false,
+            buf: [0; REPLY_BUF],
+            len: 0,
         }
+    }
+
+    /// Add one line (a newline is added).
+    pub fn line(&mut self, args: fmt::Arguments<'_>) {
         let mut l = crate::log::LogLine::new();
         let _ = l.write_fmt(args);
-        if send_all(
-            self.fd,
-            l.finish(),
-            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
-        )
-        .is_err()
-        {
+        let bytes = l.finish();
+        if self.len + bytes.len() > REPLY_BUF {
+            self.flush();
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Send what is gathered. A client that does not take it at once is
+    /// given up on: dinit never waits for a client.
+    fn flush(&mut self) {
+        if !self.failed && sys::out::send_nowait(self.fd, &self.buf[..self.len]).is_err() {
             self.failed = true;
         }
+        self.len = 0;
+    }
+
+    /// Send the rest; the reply is complete.
+    fn finish(mut self) {
+        self.flush();
     }
 }
 
 fn reply_line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
-    Reply { fd, failed: false }.line(args);
+    let mut r = Reply::new(fd);
+    r.line(args);
+    r.finish();
 }
 
 /// Read and discard what the client sent past its line (a bounded amount,
@@ -392,8 +447,8 @@ fn drain(fd: BorrowedFd<'_>) {
 }
 
 /// `send` until everything is sent, retrying EINTR; the errno of any other
-/// failure. The server passes DONTWAIT (it never waits for a client), the
-/// submit client does not.
+/// failure. For the submit client, which may wait; the server's replies go
+/// through `sys::out::send_nowait`, which never does.
 pub fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8], flags: SendFlags) -> Result<(), i32> {
     while !bytes.is_empty() {
         match net::send(fd, bytes, flags) {

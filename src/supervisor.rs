@@ -21,7 +21,7 @@
 use crate::cli::Config;
 use crate::command::{Program, StartFailure};
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
-use crate::log::OrphanLog;
+use crate::log::Tally;
 use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
 use crate::socket::Server;
 use crate::sys;
@@ -85,7 +85,11 @@ pub struct Supervisor<'a> {
     /// The primary's status (with `-primary`: the first command-line
     /// process to exit).
     status: Option<ExitStatus>,
-    orphans: OrphanLog,
+    orphans: Tally,
+    /// Fork failures (a pids limit, RLIMIT_NPROC): rate-limited, with the
+    /// last errno for the summary line.
+    fork_failures: Tally,
+    fork_errno: i32,
     /// The last reap found no child at all.
     no_children: bool,
     /// Adopted orphans sent the stop signal or SIGKILL already.
@@ -147,7 +151,9 @@ impl<'a> Supervisor<'a> {
             self_pid,
             aux: [None; 3],
             status: None,
-            orphans: OrphanLog::default(),
+            orphans: Tally::default(),
+            fork_failures: Tally::default(),
+            fork_errno: 0,
             no_children: false,
             orphans_signalled: OrphanSet::new(),
             unlisted: false,
@@ -216,8 +222,10 @@ impl<'a> Supervisor<'a> {
             let acts = self.machine.tick(now);
             self.perform(acts);
             log_orphans(self.orphans.flush(now));
+            log_fork_failures(self.fork_failures.flush(now), self.fork_errno);
         }
         log_orphans(self.orphans.take());
+        log_fork_failures(self.fork_failures.take(), self.fork_errno);
         if let Some(server) = self.server.take() {
             server.close();
         }
@@ -226,10 +234,16 @@ impl<'a> Supervisor<'a> {
 
     fn next_deadline(&self) -> Option<u64> {
         let server = self.server.as_ref().and_then(Server::deadline);
-        [self.machine.deadline(), self.orphans.deadline(), server]
-            .into_iter()
-            .flatten()
-            .min()
+        let forks = self.fork_failures.deadline();
+        [
+            self.machine.deadline(),
+            self.orphans.deadline(),
+            server,
+            forks,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn exit_code(&self) -> u8 {
@@ -431,7 +445,7 @@ impl<'a> Supervisor<'a> {
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
         self.orphans_signalled.remove(pid);
-        log_orphans(self.orphans.reaped(now));
+        log_orphans(self.orphans.add(now));
     }
 
     /// Feed the machine the facts that are states, not events: the table is
@@ -621,22 +635,45 @@ impl<'a> Supervisor<'a> {
 
     /// Start a program; on failure log why and return the exit code SPEC §3
     /// gives it (127, 126, 1).
-    fn spawn(&self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
-        spawn_program(prog, group).map_err(crate::command::exit_code)
+    fn spawn(&mut self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
+        self.spawn_program(prog, group)
+            .map_err(crate::command::exit_code)
+    }
+
+    /// Start a program, logging a failure. Fork failures are rate-limited:
+    /// under a pids limit or RLIMIT_NPROC every submission of a storm fails
+    /// the same way at once (SPEC §10).
+    fn spawn_program(&mut self, prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
+        let r = spawn::spawn(&prog.exec, group);
+        match r {
+            Err(SpawnError::Fork(errno)) => {
+                self.fork_errno = errno;
+                if let Some(n) = self.fork_failures.add(self.now) {
+                    log_failure(prog, SpawnError::Fork(errno), n);
+                }
+            }
+            Err(e) => log_failure(prog, e, 0),
+            Ok(_) => {}
+        }
+        r
     }
 }
 
-/// Start a program, logging a failure.
-fn spawn_program(prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
-    spawn::spawn(&prog.exec, group).inspect_err(|&e| log_failure(prog, e))
-}
-
+/// Log why a program did not start; `since` is how many fork failures the
+/// line stands for (`Since` says nothing for 0 or 1).
 #[inline(never)] // cold path: its file buffer stays out of the loop's frame
-fn log_failure(prog: &Program<'_>, e: SpawnError) {
-    warn!("{}", StartFailure::new(prog, e));
+fn log_failure(prog: &Program<'_>, e: SpawnError, since: u32) {
+    warn!("{}{}", StartFailure::new(prog, e), crate::log::Since(since));
 }
 
-/// Log an orphan summary, when `OrphanLog` says one is due.
+/// Log a summary of fork failures, when the tally says one is due.
+fn log_fork_failures(due: Option<u32>, errno: i32) {
+    if let Some(n) = due {
+        warn!("unable to fork {}: {}", crate::log::More(n), Errno(errno));
+    }
+}
+
+/// Log an orphan summary, when the tally says one is due.
 fn log_orphans(due: Option<u32>) {
     if let Some(n) = due {
         info!("reaped {n} orphaned process{}", es(n as usize));

@@ -3,7 +3,7 @@
 //! module of `supervisor`, so it works on the supervisor's own state; like
 //! the loop, nothing here allocates.
 
-use super::{Supervisor, spawn_program};
+use super::Supervisor;
 use crate::arena::Bump;
 use crate::command::{self, Builder, Program, StartFailure};
 use crate::socket::{self, Reply, Request};
@@ -97,7 +97,7 @@ impl Supervisor<'_> {
         }
         let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
         for p in &progs {
-            match spawn_program(p, self.group()) {
+            match self.spawn_program(p, self.group()) {
                 Ok(pid) => {
                     self.started(pid, false, p);
                     let _ = pids.push(pid);

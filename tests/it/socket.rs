@@ -43,7 +43,7 @@ pub(crate) fn raw(sock: &str, bytes: &[u8]) -> String {
 }
 
 /// Read until the server closes (bounded by `WAIT`).
-fn read_reply(s: &mut UnixStream) -> String {
+pub(crate) fn read_reply(s: &mut UnixStream) -> String {
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];

@@ -96,6 +96,7 @@ pub struct Dinit {
     pid1: bool,
     stdin: Option<Vec<u8>>,
     argv0: Option<PathBuf>,
+    wrapper: Vec<String>,
 }
 
 impl Dinit {
@@ -108,6 +109,7 @@ impl Dinit {
             pid1: false,
             stdin: None,
             argv0: None,
+            wrapper: Vec::new(),
         }
     }
 
@@ -134,6 +136,15 @@ impl Dinit {
         self
     }
 
+    /// Run dinit through a wrapper command that execs it (`setpriv`,
+    /// `prlimit`, ...): the words come before the binary, and dinit keeps
+    /// the wrapper's pid.
+    pub fn under<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, wrapper: I) -> Self {
+        self.wrapper
+            .extend(wrapper.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
     /// Run dinit as PID 1 of a new PID namespace.
     #[allow(clippy::wrong_self_convention)] // a builder step, named after the role
     pub fn as_pid1(mut self) -> Self {
@@ -156,6 +167,10 @@ impl Dinit {
             }
             c.arg(&exe);
             c
+        } else if let Some((first, rest)) = self.wrapper.split_first() {
+            let mut c = Command::new(first);
+            c.args(rest).arg(&exe);
+            c
         } else {
             Command::new(&exe)
         };
@@ -169,6 +184,12 @@ impl Dinit {
     }
 
     pub fn spawn(self) -> Running {
+        self.spawn_with(|_| {})
+    }
+
+    /// `spawn`, with `adjust` changing the command last (a stderr that is
+    /// not the `stderr` file, a `pre_exec`, ...).
+    pub fn spawn_with(self, adjust: impl FnOnce(&mut Command)) -> Running {
         let mut cmd = self.command();
         let out = fs::File::create(self.dir.join("stdout")).unwrap();
         let err = fs::File::create(self.dir.join("stderr")).unwrap();
@@ -178,6 +199,7 @@ impl Dinit {
         } else {
             Stdio::null()
         });
+        adjust(&mut cmd);
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", bin()));
