@@ -116,7 +116,8 @@ impl Server {
         let conns = crate::sys::storage::connections()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
-                "unable to {what} socket {}: {}; running without the socket",
+                "unable to {} socket {}: {}; running without the socket",
+                crate::error::Text(what),
                 crate::error::Bytes(path),
                 Errno(errno)
             );
