@@ -120,10 +120,10 @@ impl ExitStatus {
 impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ExitStatus::Code(c) => write!(f, "exit status {c}"),
+            ExitStatus::Code(c) => write!(f, "exit status {}", Num(c)),
             ExitStatus::Signal(n) => match signal_description(n) {
                 Some(d) => write!(f, "signal: {}", Text(d)),
-                None => write!(f, "signal: signal {n}"),
+                None => write!(f, "signal: signal {}", Num(n)),
             },
         }
     }
@@ -182,9 +182,9 @@ impl fmt::Display for SigName {
         match name(self.0) {
             Some(s) => write!(f, "SIG{}", Bytes(s)),
             None if (SIGRTMIN..=SIGMAX).contains(&self.0) => {
-                write!(f, "SIGRTMIN+{}", self.0 - SIGRTMIN)
+                write!(f, "SIGRTMIN+{}", Num(self.0 - SIGRTMIN))
             }
-            None => write!(f, "signal {}", self.0),
+            None => write!(f, "signal {}", Num(self.0)),
         }
     }
 }
@@ -254,7 +254,7 @@ impl fmt::Display for Errno {
             EADDRINUSE => ("EADDRINUSE", "address already in use"),
             ECONNRESET => ("ECONNRESET", "connection reset by peer"),
             ECONNREFUSED => ("ECONNREFUSED", "connection refused"),
-            n => return write!(f, "errno {n}"),
+            n => return write!(f, "errno {}", Num(n)),
         };
         write!(f, "{} ({})", Text(text), Text(name))
     }
@@ -282,17 +282,93 @@ impl fmt::Display for Bytes<'_> {
         for chunk in self.0.utf8_chunks() {
             for c in chunk.valid().chars() {
                 if c.is_control() {
-                    write!(f, "\\x{:02x}", c as u32)?;
+                    hex_escape(f, c as u8)?;
                 } else {
                     fmt::Write::write_char(f, c)?;
                 }
             }
-            for b in chunk.invalid() {
-                write!(f, "\\x{b:02x}")?;
+            for &b in chunk.invalid() {
+                hex_escape(f, b)?;
             }
         }
         Ok(())
     }
+}
+
+/// `\xNN`, lower-case hex (a control character is below 0xa0, so one byte).
+fn hex_escape(f: &mut fmt::Formatter<'_>, b: u8) -> fmt::Result {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    f.write_str("\\x")?;
+    fmt::Write::write_char(f, char::from(HEX[usize::from(b >> 4)]))?;
+    fmt::Write::write_char(f, char::from(HEX[usize::from(b & 15)]))
+}
+
+/// An integer for a `{}`, in decimal. Every number dinit prints goes
+/// through here rather than core's `Display` for each integer type: those
+/// are one routine per type on top of the width, sign and radix machinery
+/// (`pad_integral`), about 2 KiB of a 64 KiB binary for digits dinit never
+/// pads or writes in hex.
+#[derive(Clone, Copy)]
+pub struct Num<T>(pub T);
+
+/// The integer types [`Num`] shows, as a sign and a magnitude.
+pub trait Int: Copy {
+    fn sign_abs(self) -> (bool, u64);
+}
+
+macro_rules! unsigned_int {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            fn sign_abs(self) -> (bool, u64) {
+                (false, self as u64)
+            }
+        }
+    )*};
+}
+
+macro_rules! signed_int {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            fn sign_abs(self) -> (bool, u64) {
+                (self < 0, self.unsigned_abs() as u64)
+            }
+        }
+    )*};
+}
+
+unsigned_int!(u8, u32, u64, usize);
+signed_int!(i32, i64);
+
+impl<T: Int> fmt::Display for Num<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (neg, abs) = self.0.sign_abs();
+        decimal(f, neg, abs, 0)
+    }
+}
+
+/// `abs` in decimal, after a `-` when `neg`, with zeros in front to make
+/// `width` characters in all (as `{:0width$}` pads: the sign counts).
+pub fn decimal(out: &mut dyn fmt::Write, neg: bool, abs: u64, width: usize) -> fmt::Result {
+    let mut digits = [0u8; 20]; // u64::MAX has 20
+    let mut i = digits.len();
+    let mut n = abs;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if neg {
+        out.write_char('-')?;
+    }
+    for _ in digits.len() - i + usize::from(neg)..width {
+        out.write_char('0')?;
+    }
+    digits[i..]
+        .iter()
+        .try_for_each(|&d| out.write_char(char::from(d)))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::{self, Builder};
-use crate::error::{Errno, Error};
+use crate::error::{Errno, Error, Num};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::args::getenv;
 use crate::sys::signals;
@@ -155,7 +155,7 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
     }
     let n = gomaxprocs(cpus, fraction);
     let mut text: heapless::String<32> = heapless::String::new();
-    let _ = write!(text, "GOMAXPROCS={n}");
+    let _ = write!(text, "GOMAXPROCS={}", Num(n));
     let entry = b.bytes.cstr(text.as_bytes()).ok_or(TOO_BIG)?;
     let count = sys::args::environ().count();
     let mut envp = ArgvBuilder::new(b.ptrs.alloc(count + 2).ok_or(TOO_BIG)?);
@@ -164,7 +164,11 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
     }
     envp.push(entry).ok_or(TOO_BIG)?;
     b.envp = envp.finish();
-    info!("GOMAXPROCS set to {n} ({cpus} cpus available)");
+    info!(
+        "GOMAXPROCS set to {} ({} cpus available)",
+        Num(n),
+        Num(cpus)
+    );
     Ok(())
 }
 
