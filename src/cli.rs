@@ -129,6 +129,15 @@ impl Setting {
     }
 }
 
+/// The start of every bad-value message: `invalid value for -timeout`,
+/// `invalid value for DINIT_TIMEOUT`.
+macro_rules! bad_value {
+    () => {
+        "invalid value for "
+    };
+}
+const BAD_VALUE: &str = bad_value!();
+
 /// One known option: its name without dashes, what it sets, and the
 /// message for a bad value (static, so it names the option itself).
 struct OptSpec {
@@ -137,141 +146,86 @@ struct OptSpec {
     bad_value: &'static str,
 }
 
-const fn opt(name: &'static [u8], setting: Setting, bad_value: &'static str) -> OptSpec {
-    OptSpec {
-        name,
-        setting,
-        bad_value,
-    }
+/// The bytes of `s` after its first `n`.
+const fn tail(s: &'static str, n: usize) -> &'static [u8] {
+    s.as_bytes().split_at(n).1
+}
+
+/// `opt!("timeout", Setting::Timeout)`: the name is the tail of the
+/// message, so the binary holds each name once.
+macro_rules! opt {
+    ($name:literal, $setting:expr) => {{
+        const BAD: &str = concat!(bad_value!(), "-", $name);
+        OptSpec {
+            name: tail(BAD, BAD_VALUE.len() + 1),
+            setting: $setting,
+            bad_value: BAD,
+        }
+    }};
 }
 
 const OPTIONS: &[OptSpec] = &[
-    opt(b"timeout", Setting::Timeout, "invalid value for -timeout"),
-    opt(b"primary", Setting::Primary, "invalid value for -primary"),
-    opt(b"start", Setting::Start, "invalid value for -start"),
-    opt(b"prestop", Setting::Prestop, "invalid value for -prestop"),
-    opt(
-        b"prestoptimer",
-        Setting::PrestopTimer,
-        "invalid value for -prestoptimer",
-    ),
-    opt(b"stop", Setting::Stop, "invalid value for -stop"),
-    opt(b"maxproc", Setting::Maxproc, "invalid value for -maxproc"),
-    opt(
-        b"core-fraction",
-        Setting::Maxproc,
-        "invalid value for -core-fraction",
-    ),
-    opt(b"socket", Setting::Socket, "invalid value for -socket"),
-    opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
-    opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
-    opt(b"success", Setting::Success, "invalid value for -success"),
-    opt(
-        b"stopsignal",
-        Setting::StopSignal,
-        "invalid value for -stopsignal",
-    ),
-    opt(b"rewrite", Setting::Rewrite, "invalid value for -rewrite"),
-    opt(
-        b"pdeathsig",
-        Setting::Pdeathsig,
-        "invalid value for -pdeathsig",
-    ),
-    opt(b"submit", Setting::Submit, "invalid value for -submit"),
-    opt(b"h", Setting::Help, "invalid value for -h"),
-    opt(b"help", Setting::Help, "invalid value for -help"),
+    opt!("timeout", Setting::Timeout),
+    opt!("primary", Setting::Primary),
+    opt!("start", Setting::Start),
+    opt!("prestop", Setting::Prestop),
+    opt!("prestoptimer", Setting::PrestopTimer),
+    opt!("stop", Setting::Stop),
+    opt!("maxproc", Setting::Maxproc),
+    opt!("core-fraction", Setting::Maxproc),
+    opt!("socket", Setting::Socket),
+    opt!("pgroup", Setting::Pgroup),
+    opt!("quiet", Setting::Quiet),
+    opt!("success", Setting::Success),
+    opt!("stopsignal", Setting::StopSignal),
+    opt!("rewrite", Setting::Rewrite),
+    opt!("pdeathsig", Setting::Pdeathsig),
+    opt!("submit", Setting::Submit),
+    opt!("h", Setting::Help),
+    opt!("help", Setting::Help),
 ];
 
-/// One environment variable: its name, what it sets, the message for a bad
-/// value, and whether an empty value counts as set (only `DINIT_SOCKET`).
+/// One environment variable: what it sets, the message for a bad value
+/// (which ends with the variable's name), and whether an empty value
+/// counts as set (only `DINIT_SOCKET`).
 struct EnvSpec {
-    name: &'static [u8],
     setting: Setting,
     bad_value: &'static str,
     empty_is_set: bool,
 }
 
-const fn var(
-    name: &'static [u8],
-    setting: Setting,
-    bad_value: &'static str,
-    empty_is_set: bool,
-) -> EnvSpec {
-    EnvSpec {
-        name,
-        setting,
-        bad_value,
-        empty_is_set,
+impl EnvSpec {
+    fn name(&self) -> &'static [u8] {
+        tail(self.bad_value, BAD_VALUE.len())
     }
 }
 
+/// `var!("DINIT_TIMEOUT", Setting::Timeout)`, `var!(..., empty is set)`.
+macro_rules! var {
+    ($name:literal, $setting:expr) => {
+        var!($name, $setting, false)
+    };
+    ($name:literal, $setting:expr, $empty_is_set:expr) => {
+        EnvSpec {
+            setting: $setting,
+            bad_value: concat!(bad_value!(), $name),
+            empty_is_set: $empty_is_set,
+        }
+    };
+}
+
 const ENV: &[EnvSpec] = &[
-    var(
-        b"DINIT_TIMEOUT",
-        Setting::Timeout,
-        "invalid value for DINIT_TIMEOUT",
-        false,
-    ),
-    var(
-        b"DINIT_START",
-        Setting::Start,
-        "invalid value for DINIT_START",
-        false,
-    ),
-    var(
-        b"DINIT_PRESTOP",
-        Setting::Prestop,
-        "invalid value for DINIT_PRESTOP",
-        false,
-    ),
-    var(
-        b"DINIT_PRESTOPTIMER",
-        Setting::PrestopTimer,
-        "invalid value for DINIT_PRESTOPTIMER",
-        false,
-    ),
-    var(
-        b"DINIT_STOP",
-        Setting::Stop,
-        "invalid value for DINIT_STOP",
-        false,
-    ),
-    var(
-        b"DINIT_SOCKET",
-        Setting::Socket,
-        "invalid value for DINIT_SOCKET",
-        true,
-    ),
-    var(
-        b"DINIT_PGROUP",
-        Setting::Pgroup,
-        "invalid value for DINIT_PGROUP",
-        false,
-    ),
-    var(
-        b"DINIT_QUIET",
-        Setting::Quiet,
-        "invalid value for DINIT_QUIET",
-        false,
-    ),
-    var(
-        b"DINIT_STOPSIGNAL",
-        Setting::StopSignal,
-        "invalid value for DINIT_STOPSIGNAL",
-        false,
-    ),
-    var(
-        b"DINIT_REWRITE",
-        Setting::Rewrite,
-        "invalid value for DINIT_REWRITE",
-        false,
-    ),
-    var(
-        b"DINIT_PDEATHSIG",
-        Setting::Pdeathsig,
-        "invalid value for DINIT_PDEATHSIG",
-        false,
-    ),
+    var!("DINIT_TIMEOUT", Setting::Timeout),
+    var!("DINIT_START", Setting::Start),
+    var!("DINIT_PRESTOP", Setting::Prestop),
+    var!("DINIT_PRESTOPTIMER", Setting::PrestopTimer),
+    var!("DINIT_STOP", Setting::Stop),
+    var!("DINIT_SOCKET", Setting::Socket, true),
+    var!("DINIT_PGROUP", Setting::Pgroup),
+    var!("DINIT_QUIET", Setting::Quiet),
+    var!("DINIT_STOPSIGNAL", Setting::StopSignal),
+    var!("DINIT_REWRITE", Setting::Rewrite),
+    var!("DINIT_PDEATHSIG", Setting::Pdeathsig),
 ];
 
 /// One option occurrence as the lexer saw it, value not yet interpreted.
@@ -580,7 +534,9 @@ pub fn parse<'a>(
         if given & var.setting.bit() != 0 {
             continue;
         }
-        let Some(value) = env(var.name) else { continue };
+        let Some(value) = env(var.name()) else {
+            continue;
+        };
         if value.is_empty() && !var.empty_is_set {
             continue;
         }
