@@ -219,44 +219,70 @@ pub const EADDRINUSE: i32 = 98;
 pub const ECONNRESET: i32 = 104;
 pub const ECONNREFUSED: i32 = 111;
 
+/// The errnos [`Errno`] names, with their meanings: one byte and one
+/// line of text per errno, not a `match` of string pairs (a jump table and
+/// two pointers per errno: 500 bytes more in the binary).
+macro_rules! errno_names {
+    ($($name:ident => $text:literal,)*) => {
+        /// The numbers, in the order of the lines of [`ERRNO_TEXT`].
+        const ERRNO_CODES: &[u8] = &[$($name as u8),*];
+        /// `NAME meaning`, one line per errno.
+        const ERRNO_TEXT: &[u8] = concat!($(stringify!($name), " ", $text, "\n"),*).as_bytes();
+    };
+}
+
+errno_names! {
+    EPERM => "operation not permitted",
+    ENOENT => "no such file or directory",
+    ESRCH => "no such process",
+    EINTR => "interrupted system call",
+    EIO => "input/output error",
+    E2BIG => "argument list too long",
+    ENOEXEC => "exec format error",
+    EBADF => "bad file descriptor",
+    ECHILD => "no child processes",
+    EAGAIN => "resource temporarily unavailable",
+    ENOMEM => "cannot allocate memory",
+    EACCES => "permission denied",
+    EEXIST => "file exists",
+    ENOTDIR => "not a directory",
+    EISDIR => "is a directory",
+    EINVAL => "invalid argument",
+    ENFILE => "too many open files in system",
+    EMFILE => "too many open files",
+    ETXTBSY => "text file busy",
+    ENOSPC => "no space left on device",
+    EROFS => "read-only file system",
+    EPIPE => "broken pipe",
+    ENAMETOOLONG => "file name too long",
+    ELOOP => "too many levels of symbolic links",
+    ENOTSOCK => "socket operation on non-socket",
+    EADDRINUSE => "address already in use",
+    ECONNRESET => "connection reset by peer",
+    ECONNREFUSED => "connection refused",
+}
+
 /// An errno shown as its name and meaning: `ENOENT (no such file or directory)`.
 #[derive(Clone, Copy)]
 pub struct Errno(pub i32);
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (name, text) = match self.0 {
-            EPERM => ("EPERM", "operation not permitted"),
-            ENOENT => ("ENOENT", "no such file or directory"),
-            ESRCH => ("ESRCH", "no such process"),
-            EINTR => ("EINTR", "interrupted system call"),
-            EIO => ("EIO", "input/output error"),
-            E2BIG => ("E2BIG", "argument list too long"),
-            ENOEXEC => ("ENOEXEC", "exec format error"),
-            EBADF => ("EBADF", "bad file descriptor"),
-            ECHILD => ("ECHILD", "no child processes"),
-            EAGAIN => ("EAGAIN", "resource temporarily unavailable"),
-            ENOMEM => ("ENOMEM", "cannot allocate memory"),
-            EACCES => ("EACCES", "permission denied"),
-            EEXIST => ("EEXIST", "file exists"),
-            ENOTDIR => ("ENOTDIR", "not a directory"),
-            EISDIR => ("EISDIR", "is a directory"),
-            EINVAL => ("EINVAL", "invalid argument"),
-            ENFILE => ("ENFILE", "too many open files in system"),
-            EMFILE => ("EMFILE", "too many open files"),
-            ETXTBSY => ("ETXTBSY", "text file busy"),
-            ENOSPC => ("ENOSPC", "no space left on device"),
-            EROFS => ("EROFS", "read-only file system"),
-            EPIPE => ("EPIPE", "broken pipe"),
-            ENAMETOOLONG => ("ENAMETOOLONG", "file name too long"),
-            ELOOP => ("ELOOP", "too many levels of symbolic links"),
-            ENOTSOCK => ("ENOTSOCK", "socket operation on non-socket"),
-            EADDRINUSE => ("EADDRINUSE", "address already in use"),
-            ECONNRESET => ("ECONNRESET", "connection reset by peer"),
-            ECONNREFUSED => ("ECONNREFUSED", "connection refused"),
-            n => return write!(f, "errno {}", Num(n)),
+        let line = ERRNO_CODES
+            .iter()
+            .position(|&c| i32::from(c) == self.0)
+            .and_then(|i| ERRNO_TEXT.split(|&b| b == b'\n').nth(i));
+        let Some(line) = line else {
+            return write!(f, "errno {}", Num(self.0));
         };
-        write!(f, "{} ({})", Text(text), Text(name))
+        let space = line.iter().position(|&b| b == b' ').unwrap_or(0);
+        let (name, text) = line.split_at(space);
+        write!(
+            f,
+            "{} ({})",
+            Bytes(text.get(1..).unwrap_or_default()),
+            Bytes(name)
+        )
     }
 }
 
@@ -435,6 +461,19 @@ mod tests {
         assert_eq!(SigName(0).to_string(), "signal 0");
         assert_eq!(Errno(2).to_string(), "no such file or directory (ENOENT)");
         assert_eq!(Errno(999).to_string(), "errno 999");
+        assert_eq!(Errno(EPERM).to_string(), "operation not permitted (EPERM)");
+        assert_eq!(
+            Errno(ECONNREFUSED).to_string(),
+            "connection refused (ECONNREFUSED)"
+        );
+        // One line per code, each `NAME meaning`.
+        let lines: Vec<&[u8]> = ERRNO_TEXT.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), ERRNO_CODES.len() + 1, "a newline ends each");
+        for (line, &code) in lines.iter().zip(ERRNO_CODES) {
+            let shown = Errno(i32::from(code)).to_string();
+            let (name, text) = std::str::from_utf8(line).unwrap().split_once(' ').unwrap();
+            assert_eq!(shown, format!("{text} ({name})"));
+        }
         assert_eq!(Bytes(b"a\xffb\n").to_string(), "a\\xffb\\x0a");
     }
 }
