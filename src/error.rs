@@ -122,7 +122,7 @@ impl fmt::Display for ExitStatus {
         match *self {
             ExitStatus::Code(c) => write!(f, "exit status {}", Num(c)),
             ExitStatus::Signal(n) => match signal_description(n) {
-                Some(d) => write!(f, "signal: {}", Text(d)),
+                Some(d) => write!(f, "signal: {}", Bytes(d)),
                 None => write!(f, "signal: signal {}", Num(n)),
             },
         }
@@ -130,42 +130,51 @@ impl fmt::Display for ExitStatus {
 }
 
 /// Go's (and strsignal's) lower-case signal descriptions, as the original
-/// dinit printed them in "finished ... with error: signal: killed".
-pub fn signal_description(n: i32) -> Option<&'static str> {
-    Some(match n {
-        1 => "hangup",
-        2 => "interrupt",
-        3 => "quit",
-        4 => "illegal instruction",
-        5 => "trace/breakpoint trap",
-        6 => "aborted",
-        7 => "bus error",
-        8 => "floating point exception",
-        9 => "killed",
-        10 => "user defined signal 1",
-        11 => "segmentation fault",
-        12 => "user defined signal 2",
-        13 => "broken pipe",
-        14 => "alarm clock",
-        15 => "terminated",
-        16 => "stack fault",
-        17 => "child exited",
-        18 => "continued",
-        19 => "stopped (signal)",
-        20 => "stopped",
-        21 => "stopped (tty input)",
-        22 => "stopped (tty output)",
-        23 => "urgent I/O condition",
-        24 => "CPU time limit exceeded",
-        25 => "file size limit exceeded",
-        26 => "virtual timer expired",
-        27 => "profiling timer expired",
-        28 => "window changed",
-        29 => "I/O possible",
-        30 => "power failure",
-        31 => "bad system call",
-        _ => return None,
-    })
+/// dinit printed them in "finished ... with error: signal: killed"; line
+/// N-1 is signal N. (One text, not a `match` of strings: a table of
+/// pointers and lengths in the binary.)
+const SIGNAL_TEXT: &[u8] = concat!(
+    "hangup\n",                   // 1
+    "interrupt\n",                // 2
+    "quit\n",                     // 3
+    "illegal instruction\n",      // 4
+    "trace/breakpoint trap\n",    // 5
+    "aborted\n",                  // 6
+    "bus error\n",                // 7
+    "floating point exception\n", // 8
+    "killed\n",                   // 9
+    "user defined signal 1\n",    // 10
+    "segmentation fault\n",       // 11
+    "user defined signal 2\n",    // 12
+    "broken pipe\n",              // 13
+    "alarm clock\n",              // 14
+    "terminated\n",               // 15
+    "stack fault\n",              // 16
+    "child exited\n",             // 17
+    "continued\n",                // 18
+    "stopped (signal)\n",         // 19
+    "stopped\n",                  // 20
+    "stopped (tty input)\n",      // 21
+    "stopped (tty output)\n",     // 22
+    "urgent I/O condition\n",     // 23
+    "CPU time limit exceeded\n",  // 24
+    "file size limit exceeded\n", // 25
+    "virtual timer expired\n",    // 26
+    "profiling timer expired\n",  // 27
+    "window changed\n",           // 28
+    "I/O possible\n",             // 29
+    "power failure\n",            // 30
+    "bad system call\n",          // 31
+)
+.as_bytes();
+
+/// The description of signal `n` (1..=31), from [`SIGNAL_TEXT`].
+pub fn signal_description(n: i32) -> Option<&'static [u8]> {
+    let i = usize::try_from(n.checked_sub(1)?).ok()?;
+    SIGNAL_TEXT
+        .split(|&b| b == b'\n')
+        .nth(i)
+        .filter(|d| !d.is_empty())
 }
 
 /// A signal number displayed by name for log lines: `SIGHUP` from the
@@ -428,6 +437,14 @@ mod tests {
         assert_eq!(ExitStatus::Signal(9).to_string(), "signal: killed");
         assert_eq!(ExitStatus::Signal(15).to_string(), "signal: terminated");
         assert_eq!(ExitStatus::Signal(40).to_string(), "signal: signal 40");
+        assert_eq!(ExitStatus::Signal(1).to_string(), "signal: hangup");
+        assert_eq!(
+            ExitStatus::Signal(31).to_string(),
+            "signal: bad system call"
+        );
+        assert_eq!(ExitStatus::Signal(32).to_string(), "signal: signal 32");
+        assert_eq!(ExitStatus::Signal(0).to_string(), "signal: signal 0");
+        assert!((1..=31).all(|n| signal_description(n).is_some()));
     }
 
     #[test]
