@@ -26,13 +26,15 @@ fn main() {
         },
     };
     // The dinit binary never unwinds (panic = "abort"): drop the unwind
-    // tables and the RELRO page padding. Binaries only: the test harness
-    // does unwind.
+    // tables and the RELRO page padding; and let lld fold functions whose
+    // code is identical (monomorphizations that differ only in type).
+    // Binaries only: the test harness does unwind.
     if target.ends_with("-linux-musl") {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
         println!("cargo:rustc-link-arg-bins=-T{dir}/link/discard-eh-frame.ld");
         println!("cargo:rustc-link-arg-bins=--no-eh-frame-hdr");
         println!("cargo:rustc-link-arg-bins=-znorelro");
+        println!("cargo:rustc-link-arg-bins=--icf=all");
         println!("cargo:rerun-if-changed=link/discard-eh-frame.ld");
     }
     println!("cargo:rustc-env=DINIT_TARGET={target}");

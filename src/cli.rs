@@ -129,6 +129,15 @@ impl Setting {
     }
 }
 
+/// The start of every bad-value message: `invalid value for -timeout`,
+/// `invalid value for DINIT_TIMEOUT`.
+macro_rules! bad_value {
+    () => {
+        "invalid value for "
+    };
+}
+const BAD_VALUE: &str = bad_value!();
+
 /// One known option: its name without dashes, what it sets, and the
 /// message for a bad value (static, so it names the option itself).
 struct OptSpec {
@@ -137,141 +146,86 @@ struct OptSpec {
     bad_value: &'static str,
 }
 
-const fn opt(name: &'static [u8], setting: Setting, bad_value: &'static str) -> OptSpec {
-    OptSpec {
-        name,
-        setting,
-        bad_value,
-    }
+/// The bytes of `s` after its first `n`.
+const fn tail(s: &'static str, n: usize) -> &'static [u8] {
+    s.as_bytes().split_at(n).1
+}
+
+/// `opt!("timeout", Setting::Timeout)`: the name is the tail of the
+/// message, so the binary holds each name once.
+macro_rules! opt {
+    ($name:literal, $setting:expr) => {{
+        const BAD: &str = concat!(bad_value!(), "-", $name);
+        OptSpec {
+            name: tail(BAD, BAD_VALUE.len() + 1),
+            setting: $setting,
+            bad_value: BAD,
+        }
+    }};
 }
 
 const OPTIONS: &[OptSpec] = &[
-    opt(b"timeout", Setting::Timeout, "invalid value for -timeout"),
-    opt(b"primary", Setting::Primary, "invalid value for -primary"),
-    opt(b"start", Setting::Start, "invalid value for -start"),
-    opt(b"prestop", Setting::Prestop, "invalid value for -prestop"),
-    opt(
-        b"prestoptimer",
-        Setting::PrestopTimer,
-        "invalid value for -prestoptimer",
-    ),
-    opt(b"stop", Setting::Stop, "invalid value for -stop"),
-    opt(b"maxproc", Setting::Maxproc, "invalid value for -maxproc"),
-    opt(
-        b"core-fraction",
-        Setting::Maxproc,
-        "invalid value for -core-fraction",
-    ),
-    opt(b"socket", Setting::Socket, "invalid value for -socket"),
-    opt(b"pgroup", Setting::Pgroup, "invalid value for -pgroup"),
-    opt(b"quiet", Setting::Quiet, "invalid value for -quiet"),
-    opt(b"success", Setting::Success, "invalid value for -success"),
-    opt(
-        b"stopsignal",
-        Setting::StopSignal,
-        "invalid value for -stopsignal",
-    ),
-    opt(b"rewrite", Setting::Rewrite, "invalid value for -rewrite"),
-    opt(
-        b"pdeathsig",
-        Setting::Pdeathsig,
-        "invalid value for -pdeathsig",
-    ),
-    opt(b"submit", Setting::Submit, "invalid value for -submit"),
-    opt(b"h", Setting::Help, "invalid value for -h"),
-    opt(b"help", Setting::Help, "invalid value for -help"),
+    opt!("timeout", Setting::Timeout),
+    opt!("primary", Setting::Primary),
+    opt!("start", Setting::Start),
+    opt!("prestop", Setting::Prestop),
+    opt!("prestoptimer", Setting::PrestopTimer),
+    opt!("stop", Setting::Stop),
+    opt!("maxproc", Setting::Maxproc),
+    opt!("core-fraction", Setting::Maxproc),
+    opt!("socket", Setting::Socket),
+    opt!("pgroup", Setting::Pgroup),
+    opt!("quiet", Setting::Quiet),
+    opt!("success", Setting::Success),
+    opt!("stopsignal", Setting::StopSignal),
+    opt!("rewrite", Setting::Rewrite),
+    opt!("pdeathsig", Setting::Pdeathsig),
+    opt!("submit", Setting::Submit),
+    opt!("h", Setting::Help),
+    opt!("help", Setting::Help),
 ];
 
-/// One environment variable: its name, what it sets, the message for a bad
-/// value, and whether an empty value counts as set (only `DINIT_SOCKET`).
+/// One environment variable: what it sets, the message for a bad value
+/// (which ends with the variable's name), and whether an empty value
+/// counts as set (only `DINIT_SOCKET`).
 struct EnvSpec {
-    name: &'static [u8],
     setting: Setting,
     bad_value: &'static str,
     empty_is_set: bool,
 }
 
-const fn var(
-    name: &'static [u8],
-    setting: Setting,
-    bad_value: &'static str,
-    empty_is_set: bool,
-) -> EnvSpec {
-    EnvSpec {
-        name,
-        setting,
-        bad_value,
-        empty_is_set,
+impl EnvSpec {
+    fn name(&self) -> &'static [u8] {
+        tail(self.bad_value, BAD_VALUE.len())
     }
 }
 
+/// `var!("DINIT_TIMEOUT", Setting::Timeout)`, `var!(..., empty is set)`.
+macro_rules! var {
+    ($name:literal, $setting:expr) => {
+        var!($name, $setting, false)
+    };
+    ($name:literal, $setting:expr, $empty_is_set:expr) => {
+        EnvSpec {
+            setting: $setting,
+            bad_value: concat!(bad_value!(), $name),
+            empty_is_set: $empty_is_set,
+        }
+    };
+}
+
 const ENV: &[EnvSpec] = &[
-    var(
-        b"DINIT_TIMEOUT",
-        Setting::Timeout,
-        "invalid value for DINIT_TIMEOUT",
-        false,
-    ),
-    var(
-        b"DINIT_START",
-        Setting::Start,
-        "invalid value for DINIT_START",
-        false,
-    ),
-    var(
-        b"DINIT_PRESTOP",
-        Setting::Prestop,
-        "invalid value for DINIT_PRESTOP",
-        false,
-    ),
-    var(
-        b"DINIT_PRESTOPTIMER",
-        Setting::PrestopTimer,
-        "invalid value for DINIT_PRESTOPTIMER",
-        false,
-    ),
-    var(
-        b"DINIT_STOP",
-        Setting::Stop,
-        "invalid value for DINIT_STOP",
-        false,
-    ),
-    var(
-        b"DINIT_SOCKET",
-        Setting::Socket,
-        "invalid value for DINIT_SOCKET",
-        true,
-    ),
-    var(
-        b"DINIT_PGROUP",
-        Setting::Pgroup,
-        "invalid value for DINIT_PGROUP",
-        false,
-    ),
-    var(
-        b"DINIT_QUIET",
-        Setting::Quiet,
-        "invalid value for DINIT_QUIET",
-        false,
-    ),
-    var(
-        b"DINIT_STOPSIGNAL",
-        Setting::StopSignal,
-        "invalid value for DINIT_STOPSIGNAL",
-        false,
-    ),
-    var(
-        b"DINIT_REWRITE",
-        Setting::Rewrite,
-        "invalid value for DINIT_REWRITE",
-        false,
-    ),
-    var(
-        b"DINIT_PDEATHSIG",
-        Setting::Pdeathsig,
-        "invalid value for DINIT_PDEATHSIG",
-        false,
-    ),
+    var!("DINIT_TIMEOUT", Setting::Timeout),
+    var!("DINIT_START", Setting::Start),
+    var!("DINIT_PRESTOP", Setting::Prestop),
+    var!("DINIT_PRESTOPTIMER", Setting::PrestopTimer),
+    var!("DINIT_STOP", Setting::Stop),
+    var!("DINIT_SOCKET", Setting::Socket, true),
+    var!("DINIT_PGROUP", Setting::Pgroup),
+    var!("DINIT_QUIET", Setting::Quiet),
+    var!("DINIT_STOPSIGNAL", Setting::StopSignal),
+    var!("DINIT_REWRITE", Setting::Rewrite),
+    var!("DINIT_PDEATHSIG", Setting::Pdeathsig),
 ];
 
 /// One option occurrence as the lexer saw it, value not yet interpreted.
@@ -580,7 +534,9 @@ pub fn parse<'a>(
         if given & var.setting.bit() != 0 {
             continue;
         }
-        let Some(value) = env(var.name) else { continue };
+        let Some(value) = env(var.name()) else {
+            continue;
+        };
         if value.is_empty() && !var.empty_is_set {
             continue;
         }
@@ -606,18 +562,18 @@ pub fn parse<'a>(
 }
 
 /// Nanoseconds in one second.
-const SECOND_NS: u128 = 1_000_000_000;
+const SECOND_NS: u64 = 1_000_000_000;
 /// Nanoseconds in one millisecond.
-const MILLI_NS: u128 = 1_000_000;
+const MILLI_NS: u64 = 1_000_000;
 /// Go's `time.Duration` is an `int64` of nanoseconds: durations past this
 /// are overflow there and here.
-const MAX_NS: u128 = i64::MAX as u128;
+const MAX_NS: u64 = i64::MAX as u64;
 /// Fraction digits kept; further ones are checked but cannot change the
 /// whole-nanosecond result by more than a rounding at the 19th place.
-const FRACTION_DIGITS: u32 = 19;
+const FRACTION_DIGITS: usize = 19;
 
 /// Go's duration units in nanoseconds (`µ` is U+00B5, `μ` is U+03BC).
-fn unit_ns(unit: &[u8]) -> Option<u128> {
+fn unit_ns(unit: &[u8]) -> Option<u64> {
     Some(match unit {
         b"ns" => 1,
         b"us" | b"\xC2\xB5s" | b"\xCE\xBCs" => 1_000,
@@ -630,30 +586,40 @@ fn unit_ns(unit: &[u8]) -> Option<u128> {
 }
 
 /// One decimal number at the start of `text`: `12`, `1.5`, `.5`, `1.`
-/// (at least one digit). Returns the integer part, the kept fraction digits
-/// as (numerator, 10^digits), and the rest of `text`. An integer part past
-/// `MAX_NS` is overflow whatever the unit.
-fn number(text: &[u8]) -> Option<(u128, (u128, u128), &[u8])> {
+/// (at least one digit). Returns the integer part, the kept fraction
+/// digits, and the rest of `text`. An integer part past `MAX_NS` is
+/// overflow whatever the unit.
+fn number(text: &[u8]) -> Option<(u64, &[u8], &[u8])> {
     let int_len = text.iter().take_while(|c| c.is_ascii_digit()).count();
-    let mut int: u128 = 0;
+    let mut int: u64 = 0;
     for &d in &text[..int_len] {
-        int = int * 10 + u128::from(d - b'0');
+        // Past u64 is past MAX_NS.
+        int = int.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
         if int > MAX_NS {
             return None;
         }
     }
     let mut rest = &text[int_len..];
-    let (mut num, mut scale) = (0u128, 1u128);
+    let mut frac: &[u8] = &[];
     let mut frac_len = 0;
     if let Some(after_dot) = rest.strip_prefix(b".") {
         frac_len = after_dot.iter().take_while(|c| c.is_ascii_digit()).count();
-        for &d in after_dot[..frac_len].iter().take(FRACTION_DIGITS as usize) {
-            num = num * 10 + u128::from(d - b'0');
-            scale *= 10;
-        }
+        frac = &after_dot[..frac_len.min(FRACTION_DIGITS)];
         rest = &after_dot[frac_len..];
     }
-    (int_len + frac_len > 0).then_some((int, (num, scale), rest))
+    (int_len + frac_len > 0).then_some((int, frac, rest))
+}
+
+/// `floor(0.DIGITS × unit)`, exactly, in 64-bit integers: Horner's rule
+/// from the last digit, where flooring at each step gives the same result
+/// as flooring once at the end (the partial value stays below `unit`, so
+/// nothing can overflow). No 128-bit division: on aarch64 that alone pulls
+/// in almost 1 KiB of compiler-builtins.
+fn fraction_ns(digits: &[u8], unit: u64) -> u64 {
+    digits
+        .iter()
+        .rev()
+        .fold(0, |below, &d| (u64::from(d - b'0') * unit + below) / 10)
 }
 
 /// Parse a duration: plain seconds (`10`, `2.5`) or a Go duration (`500ms`,
@@ -672,10 +638,10 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
     if rest.is_empty() {
         return None;
     }
-    let mut total: u128 = 0;
+    let mut total: u64 = 0;
     let mut first = true;
     while !rest.is_empty() {
-        let (int, (num, scale), after) = number(rest)?;
+        let (int, frac, after) = number(rest)?;
         let unit_len = after
             .iter()
             .position(|&c| c == b'.' || c.is_ascii_digit())
@@ -690,16 +656,17 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
         } else {
             unit_ns(unit)?
         };
-        // int <= MAX_NS < 2^63 and unit < 2^42, num < 10^19 < 2^64: no
-        // u128 overflow below.
-        total += int * unit + num * unit / scale;
+        // A sum past u64 is past MAX_NS.
+        total = total
+            .checked_add(int.checked_mul(unit)?)?
+            .checked_add(fraction_ns(frac, unit))?;
         if total > MAX_NS {
             return None;
         }
         rest = after;
         first = false;
     }
-    u64::try_from(total.div_ceil(MILLI_NS)).ok()
+    Some(total.div_ceil(MILLI_NS))
 }
 
 /// One of the init role's option words, read the way the lexer reads it.

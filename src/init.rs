@@ -8,7 +8,7 @@
 use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::{self, Builder};
-use crate::error::{Errno, Error};
+use crate::error::{Errno, Error, Num};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::args::getenv;
 use crate::sys::signals;
@@ -155,7 +155,7 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
     }
     let n = gomaxprocs(cpus, fraction);
     let mut text: heapless::String<32> = heapless::String::new();
-    let _ = write!(text, "GOMAXPROCS={n}");
+    let _ = write!(text, "GOMAXPROCS={}", Num(n));
     let entry = b.bytes.cstr(text.as_bytes()).ok_or(TOO_BIG)?;
     let count = sys::args::environ().count();
     let mut envp = ArgvBuilder::new(b.ptrs.alloc(count + 2).ok_or(TOO_BIG)?);
@@ -164,7 +164,11 @@ fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'
     }
     envp.push(entry).ok_or(TOO_BIG)?;
     b.envp = envp.finish();
-    info!("GOMAXPROCS set to {n} ({cpus} cpus available)");
+    info!(
+        "GOMAXPROCS set to {} ({} cpus available)",
+        Num(n),
+        Num(cpus)
+    );
     Ok(())
 }
 
@@ -220,16 +224,47 @@ fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
 }
 
 /// Parse cgroup v2 `cpu.max`: `max PERIOD` is no limit, `QUOTA PERIOD` is
-/// QUOTA/PERIOD CPUs, rounded up.
+/// QUOTA/PERIOD CPUs, rounded up. The kernel writes it in ASCII; it is read
+/// as bytes (white space around it trimmed, words split at ASCII white
+/// space, as `str::trim` and `split_ascii_whitespace` do for ASCII), since
+/// the `str` route links Unicode tables and UTF-8 validation: over 1 KiB
+/// of a 64 KiB binary. A file with any other byte is no limit.
 pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
-    let text = core::str::from_utf8(text).ok()?.trim();
-    let mut it = text.split_ascii_whitespace();
-    let quota: u64 = it.next()?.parse().ok()?;
-    let period: u64 = it.next().map_or(Some(100_000), |p| p.parse().ok())?;
+    if !text.is_ascii() {
+        return None;
+    }
+    // `str::trim` also takes the vertical tab, which
+    // `is_ascii_whitespace` leaves out.
+    let blank = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
+    let start = text.iter().position(|b| !blank(b)).unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
+    let mut it = text[start..end]
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty());
+    let quota = parse_u64(it.next()?)?;
+    let period = it.next().map_or(Some(100_000), parse_u64)?;
     if period == 0 {
         return None;
     }
     Some(quota.div_ceil(period).clamp(1, u32::MAX as u64) as u32)
+}
+
+/// A decimal number as `str::parse::<u64>` reads one: an optional `+`,
+/// then digits only, no overflow.
+fn parse_u64(word: &[u8]) -> Option<u64> {
+    let digits = word.strip_prefix(b"+").unwrap_or(word);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 #[cfg(test)]

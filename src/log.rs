@@ -6,6 +6,7 @@
 //! dropped and counted by `sys::out`, never waited for: logging must never
 //! hurt PID 1.
 
+use crate::error::{Num, decimal};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -130,7 +131,7 @@ pub fn drop_notice(buf: &mut [u8], secs: i64, dropped: u64) -> usize {
     write_stamp(&mut out, secs);
     let _ = fmt::Write::write_fmt(
         &mut out,
-        format_args!("dinit: {dropped} log lines dropped\n"),
+        format_args!("dinit: {} log lines dropped\n", Num(dropped)),
     );
     out.len
 }
@@ -151,16 +152,25 @@ impl fmt::Write for Cursor<'_> {
 }
 
 /// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
-fn write_stamp(out: &mut impl fmt::Write, secs: i64) {
+fn write_stamp(out: &mut dyn fmt::Write, secs: i64) {
     let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
+    let tod = secs.rem_euclid(86_400) as u64;
     let (y, m, d) = civil_from_days(days);
-    let _ = out.write_fmt(format_args!(
-        "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02} ",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
-    ));
+    let fields = [
+        (y.unsigned_abs(), 4, '/'),
+        (m.into(), 2, '/'),
+        (d.into(), 2, ' '),
+        (tod / 3600, 2, ':'),
+        (tod / 60 % 60, 2, ':'),
+        (tod % 60, 2, ' '),
+    ];
+    // `{:04}` of the year: a year before 0 keeps its sign.
+    let mut neg = y < 0;
+    for (n, width, sep) in fields {
+        let _ = decimal(out, neg, n, width);
+        let _ = out.write_char(sep);
+        neg = false;
+    }
 }
 
 /// An event (silenced by `-quiet`).
@@ -246,7 +256,7 @@ impl fmt::Display for Since {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             0 | 1 => Ok(()),
-            n => write!(f, " ({n} failures since the last such line)"),
+            n => write!(f, " ({} failures since the last such line)", Num(n)),
         }
     }
 }
@@ -257,7 +267,7 @@ pub struct More(pub u32);
 impl fmt::Display for More {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = if self.0 == 1 { "" } else { "s" };
-        write!(f, "{} more time{s}", self.0)
+        write!(f, "{} more time{}", Num(self.0), crate::error::Text(s))
     }
 }
 

@@ -25,7 +25,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         None => {
             dinit::warn!(
                 "too many arguments (the most is {})",
-                dinit::sys::args::ARGS_MAX
+                dinit::error::Num(dinit::sys::args::ARGS_MAX)
             );
             dinit::error::EXIT_USAGE
         }

@@ -116,7 +116,8 @@ impl Server {
         let conns = crate::sys::storage::connections()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
-                "unable to {what} socket {}: {}; running without the socket",
+                "unable to {} socket {}: {}; running without the socket",
+                crate::error::Text(what),
                 crate::error::Bytes(path),
                 Errno(errno)
             );
@@ -365,7 +366,8 @@ impl Server {
         let mut reply = Reply::new(c.fd.as_fd());
         match line_end {
             None => reply.line(format_args!(
-                "error: line too long (the most is {LINE_MAX} bytes with the newline)"
+                "error: line too long (the most is {} bytes with the newline)",
+                crate::error::Num(LINE_MAX)
             )),
             Some(end) => handle(&mut c.buf[..end], &mut reply),
         }

@@ -7,7 +7,7 @@
 //! stderr), 2 on a usage error. It never listens and never runs start/stop
 //! commands. Words are sent as given: only the server expands `$`.
 
-use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno, Error};
+use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno, Error, Num};
 use crate::words::{self, LINE_MAX};
 use core::fmt::Write as _;
 use rustix::fd::AsFd;
@@ -171,7 +171,9 @@ pub fn run(args: &'static [&'static [u8]], symlink: bool) -> u8 {
     let len = line(&req, &mut buf);
     if len > LINE_MAX {
         say(format_args!(
-            "command line is {len} bytes with the newline; the most dinit accepts is {LINE_MAX}"
+            "command line is {} bytes with the newline; the most dinit accepts is {}",
+            Num(len),
+            Num(LINE_MAX)
         ));
         return 1;
     }
@@ -235,8 +237,9 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
         Ok(cred) if trusted(cred, me) => {}
         Ok(cred) => {
             return fail(format_args!(
-                "not sending to {p}: its listener runs as uid {}, neither root nor uid {me}, and is not PID 1 here",
-                cred.uid
+                "not sending to {p}: its listener runs as uid {}, neither root nor uid {}, and is not PID 1 here",
+                Num(cred.uid),
+                Num(me)
             ));
         }
         Err(errno) => {

@@ -20,7 +20,7 @@
 
 use crate::cli::Config;
 use crate::command::{Program, StartFailure};
-use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, SigName};
+use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName, Text};
 use crate::log::Tally;
 use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
 use crate::socket::Server;
@@ -63,12 +63,12 @@ enum Aux {
 }
 
 impl Aux {
-    fn name(self) -> &'static str {
-        match self {
+    fn name(self) -> Text<'static> {
+        Text(match self {
             Aux::Start => "start",
             Aux::Prestop => "prestop",
             Aux::Stop => "stop",
-        }
+        })
     }
 }
 
@@ -317,7 +317,7 @@ impl<'a> Supervisor<'a> {
             info!("forwarded {name} to the start command");
         } else {
             let n = self.signal_all(to);
-            info!("forwarded {name} to {n} process{}", es(n));
+            info!("forwarded {name} to {} process{}", Num(n), es(n));
         }
     }
 
@@ -395,7 +395,12 @@ impl<'a> Supervisor<'a> {
             } else {
                 crate::log::Level::Info
             };
-            let what = format_args!("sent {} to {n} orphaned process{}", SigName(sig), es(n));
+            let what = format_args!(
+                "sent {} to {} orphaned process{}",
+                SigName(sig),
+                Num(n),
+                es(n)
+            );
             crate::log::emit(level, what);
         }
         if let Err(errno) = listed
@@ -410,14 +415,14 @@ impl<'a> Supervisor<'a> {
         let now = self.now;
         if let Some(p) = self.table.remove(pid) {
             if status.success() {
-                info!("pid {pid} finished: {}", p.cmd);
+                info!("pid {} finished: {}", Num(pid), p.cmd);
             } else {
-                info!("pid {pid} finished: {} with error: {status}", p.cmd);
+                info!("pid {} finished: {} with error: {status}", Num(pid), p.cmd);
             }
             if p.primary && self.status.is_none() {
                 self.status = Some(status);
                 if self.machine.accepting() && !self.table.is_empty() {
-                    info!("pid {pid} was primary, signalling other processes");
+                    info!("pid {} was primary, signalling other processes", Num(pid));
                 }
                 let acts = self.machine.primary_exited(now);
                 self.perform(acts);
@@ -428,11 +433,12 @@ impl<'a> Supervisor<'a> {
             self.aux[i] = None;
             let which = [Aux::Start, Aux::Prestop, Aux::Stop][i];
             if status.success() {
-                info!("{} command pid {pid} finished", which.name());
+                info!("{} command pid {} finished", which.name(), Num(pid));
             } else {
                 warn!(
-                    "{} command pid {pid} finished with error: {status}",
-                    which.name()
+                    "{} command pid {} finished with error: {status}",
+                    which.name(),
+                    Num(pid)
                 );
             }
             let acts = match which {
@@ -481,7 +487,10 @@ impl<'a> Supervisor<'a> {
             Action::SpawnCommands => self.spawn_commands(),
             Action::KillStart => {
                 if let Some(pid) = self.aux[Aux::Start as usize] {
-                    warn!("start command pid {pid} did not stop in time, killing it");
+                    warn!(
+                        "start command pid {} did not stop in time, killing it",
+                        Num(pid)
+                    );
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
@@ -498,7 +507,7 @@ impl<'a> Supervisor<'a> {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
                 if n > 0 {
-                    warn!("killing {n} remaining process{}", es(n));
+                    warn!("killing {} remaining process{}", Num(n), es(n));
                 }
                 self.kill_leftovers();
             }
@@ -517,9 +526,12 @@ impl<'a> Supervisor<'a> {
             Action::KillStop(why) => {
                 if let Some(pid) = self.aux[Aux::Stop as usize] {
                     match why {
-                        Why::Timeout => warn!("stop command pid {pid} timed out, killing it"),
+                        Why::Timeout => {
+                            warn!("stop command pid {} timed out, killing it", Num(pid))
+                        }
                         Why::Signal(sig) => warn!(
-                            "stop command pid {pid} killed on {} received during teardown",
+                            "stop command pid {} killed on {} received during teardown",
+                            Num(pid),
                             SigName(sig)
                         ),
                     }
@@ -554,7 +566,7 @@ impl<'a> Supervisor<'a> {
         }
         for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
             let n = usize::from(n);
-            info!("sent {} to {n} process{}", SigName(s as i32), es(n));
+            info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
         }
     }
 
@@ -602,7 +614,7 @@ impl<'a> Supervisor<'a> {
             started_ms: self.now,
             cmd: prog.cmd,
         });
-        info!("pid {pid} started: {}", prog.cmd);
+        info!("pid {} started: {}", Num(pid), prog.cmd);
     }
 
     /// Start a helper command; false when there is none or it could not
@@ -619,7 +631,12 @@ impl<'a> Supervisor<'a> {
         let Ok(pid) = self.spawn(&prog, self.group()) else {
             return false;
         };
-        info!("{} command pid {pid} started: {}", which.name(), prog.cmd);
+        info!(
+            "{} command pid {} started: {}",
+            which.name(),
+            Num(pid),
+            prog.cmd
+        );
         self.aux[which as usize] = Some(pid);
         true
     }
@@ -676,7 +693,7 @@ fn log_fork_failures(due: Option<u32>, errno: i32) {
 /// Log an orphan summary, when the tally says one is due.
 fn log_orphans(due: Option<u32>) {
     if let Some(n) = due {
-        info!("reaped {n} orphaned process{}", es(n as usize));
+        info!("reaped {} orphaned process{}", Num(n), es(n as usize));
     }
 }
 
@@ -695,6 +712,6 @@ impl core::fmt::Display for Rewritten {
 }
 
 /// The plural ending of "process".
-fn es(n: usize) -> &'static str {
-    if n == 1 { "" } else { "es" }
+fn es(n: usize) -> Text<'static> {
+    Text(if n == 1 { "" } else { "es" })
 }

@@ -74,7 +74,7 @@ impl core::fmt::Display for CmdText {
             f,
             "[{}{}]",
             crate::error::Bytes(self.bytes()),
-            if self.cut { " ..." } else { "" }
+            crate::error::Text(if self.cut { " ..." } else { "" })
         )
     }
 }

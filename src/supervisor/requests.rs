@@ -6,6 +6,7 @@
 use super::Supervisor;
 use crate::arena::Bump;
 use crate::command::{self, Builder, Program, StartFailure};
+use crate::error::{Num, Text};
 use crate::socket::{self, Reply, Request};
 use crate::words;
 
@@ -28,15 +29,17 @@ impl Supervisor<'_> {
     #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn on_request(&mut self, line: &mut [u8], reply: &mut Reply<'_>) {
         match socket::parse(line) {
-            Err(msg) => reply.line(format_args!("error: {msg}")),
+            Err(msg) => reply.line(format_args!("error: {}", Text(msg))),
             Ok(Request::List) => {
                 let now = self.now;
                 for p in self.table.iter() {
                     let secs = now.saturating_sub(p.started_ms) / 1000;
-                    let primary = if p.primary { "yes" } else { "no" };
+                    let primary = Text(if p.primary { "yes" } else { "no" });
                     reply.line(format_args!(
-                        "pid {} primary {primary} running {secs}s cmd {}",
-                        p.pid, p.cmd
+                        "pid {} primary {primary} running {}s cmd {}",
+                        Num(p.pid),
+                        Num(secs),
+                        p.cmd
                     ));
                 }
             }
@@ -83,7 +86,8 @@ impl Supervisor<'_> {
                 Ok(p) if progs.push(p).is_ok() => {}
                 Ok(_) => {
                     return reply.line(format_args!(
-                        "error: too many commands in one line (the most is {SUBMIT_MAX})"
+                        "error: too many commands in one line (the most is {})",
+                        Num(SUBMIT_MAX)
                     ));
                 }
                 Err(e) => return reply.line(format_args!("error: {e}")),
@@ -92,7 +96,7 @@ impl Supervisor<'_> {
         if self.table.len() + progs.len() > crate::table::PROC_MAX {
             return reply.line(format_args!(
                 "error: process table full ({} processes)",
-                crate::table::PROC_MAX
+                Num(crate::table::PROC_MAX)
             ));
         }
         let mut pids: heapless::Vec<i32, SUBMIT_MAX> = heapless::Vec::new();
@@ -131,6 +135,6 @@ struct Pids<'a>(&'a [i32]);
 
 impl core::fmt::Display for Pids<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.0.iter().try_for_each(|p| write!(f, " {p}"))
+        self.0.iter().try_for_each(|&p| write!(f, " {}", Num(p)))
     }
 }

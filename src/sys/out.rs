@@ -336,7 +336,7 @@ fn own_open(fd: i32) -> Option<i32> {
     use core::fmt::Write as _;
     use rustix::fs::OFlags;
     let mut path: heapless::String<32> = heapless::String::new();
-    write!(path, "/proc/self/fd/{fd}\0").ok()?;
+    write!(path, "/proc/self/fd/{}\0", crate::error::Num(fd)).ok()?;
     let path = core::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
     let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let own = rustix::fs::open(path, flags, rustix::fs::Mode::empty()).ok()?;
