@@ -76,7 +76,7 @@ pub enum Action {
     /// Start every `-r` command, in order.
     SpawnCommands,
     /// SIGKILL the start command (interrupted, and out of time).
-    KillStart,
+    KillStart(Why),
     /// Start the `-prestop` command.
     SpawnPrestop,
     /// Send every managed process its stop signal — its own (`-r:SIG`, in
@@ -298,7 +298,7 @@ impl Machine {
                     interrupted,
                     until: None,
                 };
-                one(Action::KillStart)
+                one(Action::KillStart(Why::Signal(sig)))
             }
             // With -prestop it starts first; with -prestoptimer the stop
             // signal waits (a drain delay when there is no -prestop).
@@ -330,6 +330,15 @@ impl Machine {
             // as during the grace period: skip the rest of the wait.
             Phase::PreStop { sig, .. } if !self.s.has_prestop => one(self.send_stop(sig, now)),
             Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
+            // The first one after a primary's exit, once the managed
+            // processes are gone: noted, so that the next one cuts the wait
+            // short; the stop command and the orphans keep their grace.
+            Phase::Killing { .. } | Phase::Stopping { .. } | Phase::Draining { .. }
+                if !self.signalled =>
+            {
+                self.signalled = true;
+                Actions::new()
+            }
             Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Signal(sig)),
             Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
             _ => Actions::new(),
@@ -455,12 +464,20 @@ impl Machine {
                     interrupted,
                     until: None,
                 };
-                one(Action::KillStart)
+                one(Action::KillStart(Why::Timeout))
             }
             Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
             Phase::Terminating { .. } => self.kill_all(now),
             // SIGKILLed processes that still are not reaped are stuck in the
             // kernel; dinit stops waiting for them rather than hang forever.
+            // Without a stop command to run, every child has had its SIGKILL
+            // and this one wait (README: 5 s): a last sweep, and leave.
+            Phase::Killing { .. } if !self.s.has_stop => {
+                self.phase = Phase::Done;
+                let mut v = one(Action::KillLeftovers);
+                let _ = v.push(Action::Exit);
+                v
+            }
             Phase::Killing { .. } => self.after_managed(now),
             Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Timeout),
             Phase::Stopping { killed: true, .. } => self.finish(now),
@@ -809,14 +826,17 @@ mod tests {
         m.stop_request(INT, 100);
         assert_eq!(m.deadline(), Some(10_100));
         assert_eq!(acts(m.tick(10_099)), []);
-        assert_eq!(acts(m.tick(10_100)), [KillStart]);
+        assert_eq!(acts(m.tick(10_100)), [KillStart(Why::Timeout)]);
         assert_eq!(m.deadline(), None);
         assert_eq!(acts(m.start_exited(false, 10_200)), [KillLeftovers]);
         assert_eq!(m.code, Some(130));
 
         let mut m = Machine::new(s);
         m.stop_request(TERM, 0);
-        assert_eq!(acts(m.stop_request(TERM, 1)), [KillStart]);
+        assert_eq!(
+            acts(m.stop_request(TERM, 1)),
+            [KillStart(Why::Signal(TERM))]
+        );
         assert_eq!(m.sweep(1), Sweep::Kill);
         assert_eq!(acts(m.stop_request(TERM, 2)), []);
         assert_eq!(acts(m.start_exited(false, 3)), [KillLeftovers]);
@@ -857,6 +877,12 @@ mod tests {
                 m.primary_exited(0);
             }
             assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
+            if !first_term {
+                // The first request after a primary's exit keeps the stop
+                // command's grace period; only a second one cuts it.
+                assert_eq!(acts(m.stop_request(TERM, 400)), []);
+                assert_eq!(m.deadline(), Some(1 + 10_000));
+            }
             assert_eq!(acts(m.stop_request(INT, 500)), [KillStop(Why::Signal(INT))]);
             // Once only; the deadline now waits for the kill.
             assert_eq!(acts(m.stop_request(TERM, 501)), []);
@@ -877,7 +903,11 @@ mod tests {
         m.managed_gone(false, 1);
         assert_eq!(acts(m.stop_exited(2_000)), [DrainChildren]);
         assert_eq!(m.deadline(), Some(10_000));
-        // A second request kills the leftovers at once.
+        // The first request after the primary's exit is only noted: the
+        // leftovers keep the teardown's deadline.
+        assert_eq!(acts(m.stop_request(TERM, 2_500)), []);
+        assert_eq!(m.deadline(), Some(10_000));
+        // A second request kills them at once.
         assert_eq!(acts(m.stop_request(TERM, 3_000)), [KillLeftovers]);
         assert_eq!(m.deadline(), Some(3_000 + KILL_WAIT_MS));
         assert_eq!(acts(m.stop_request(TERM, 3_001)), []);
@@ -920,8 +950,10 @@ mod tests {
         let mut m = Machine::new(settings());
         m.primary_exited(0);
         m.tick(10_000);
-        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [KillLeftovers]);
-        assert_eq!(acts(m.tick(10_000 + 2 * KILL_WAIT_MS)), [Exit]);
+        // One wait for what is stuck, not a second one for the leftovers:
+        // they were SIGKILLed with the rest.
+        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [KillLeftovers, Exit]);
+        assert!(m.is_done());
     }
 
     #[test]

@@ -86,14 +86,19 @@ pub struct Supervisor<'a> {
     /// process to exit).
     status: Option<ExitStatus>,
     orphans: Tally,
-    /// Fork failures (a pids limit, RLIMIT_NPROC): rate-limited, with the
-    /// last errno for the summary line.
-    fork_failures: Tally,
-    fork_errno: i32,
+    /// Spawns that failed for want of resources (fork: a pids limit,
+    /// RLIMIT_NPROC; the error pipe: EMFILE, ENFILE): rate-limited, with the
+    /// last failure for the summary line.
+    spawn_failures: Tally,
+    spawn_failure: SpawnError,
     /// The last reap found no child at all.
     no_children: bool,
     /// Adopted orphans sent the stop signal or SIGKILL already.
     orphans_signalled: OrphanSet,
+    /// With `-pgroup`: the process groups of managed commands that were sent
+    /// the stop signal (each command's group is its pid). Their members got
+    /// it with the group, so as orphans they are not sent it again.
+    groups_signalled: OrphanSet,
     /// Listing the children failed once (warned about once).
     unlisted: bool,
     server: Option<Server>,
@@ -152,10 +157,11 @@ impl<'a> Supervisor<'a> {
             aux: [None; 3],
             status: None,
             orphans: Tally::default(),
-            fork_failures: Tally::default(),
-            fork_errno: 0,
+            spawn_failures: Tally::default(),
+            spawn_failure: SpawnError::Fork(0),
             no_children: false,
             orphans_signalled: OrphanSet::new(),
+            groups_signalled: OrphanSet::new(),
             unlisted: false,
             server,
             now: sys::monotonic_ms(),
@@ -222,10 +228,10 @@ impl<'a> Supervisor<'a> {
             let acts = self.machine.tick(now);
             self.perform(acts);
             log_orphans(self.orphans.flush(now));
-            log_fork_failures(self.fork_failures.flush(now), self.fork_errno);
+            log_spawn_failures(self.spawn_failures.flush(now), self.spawn_failure);
         }
         log_orphans(self.orphans.take());
-        log_fork_failures(self.fork_failures.take(), self.fork_errno);
+        log_spawn_failures(self.spawn_failures.take(), self.spawn_failure);
         if let Some(server) = self.server.take() {
             server.close();
         }
@@ -234,7 +240,7 @@ impl<'a> Supervisor<'a> {
 
     fn next_deadline(&self) -> Option<u64> {
         let server = self.server.as_ref().and_then(Server::deadline);
-        let forks = self.fork_failures.deadline();
+        let forks = self.spawn_failures.deadline();
         [
             self.machine.deadline(),
             self.orphans.deadline(),
@@ -378,10 +384,22 @@ impl<'a> Supervisor<'a> {
             Sweep::Kill => SIGKILL,
         };
         let (table, aux, set) = (&*self.table, &self.aux, &mut self.orphans_signalled);
+        let groups = &self.groups_signalled;
+        let pgroup = self.cfg.pgroup;
         let mut n = 0usize;
         let listed = sys::children(|pid| {
             let managed = table.get(pid).is_some() || aux.contains(&Some(pid));
-            if !managed && set.mark(pid, sig == SIGKILL) && signals::kill(pid, sig).is_ok() {
+            // Still in the group of a command that got the stop signal
+            // (`-pgroup` signals whole groups): it has had its one stop
+            // signal; it is marked, and gets only the SIGKILL if it stays.
+            let had_it = sig != SIGKILL
+                && pgroup
+                && sys::getpgid(pid).is_some_and(|g| g != pid && groups.contains(g));
+            if !managed
+                && set.mark(pid, sig == SIGKILL)
+                && !had_it
+                && signals::kill(pid, sig).is_ok()
+            {
                 n += 1;
                 if sig != SIGKILL {
                     let _ = signals::kill(pid, SIGCONT);
@@ -485,12 +503,9 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::SpawnCommands => self.spawn_commands(),
-            Action::KillStart => {
+            Action::KillStart(why) => {
                 if let Some(pid) = self.aux[Aux::Start as usize] {
-                    warn!(
-                        "start command pid {} did not stop in time, killing it",
-                        Num(pid)
-                    );
+                    log_aux_kill(Aux::Start, pid, why);
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
@@ -525,16 +540,7 @@ impl<'a> Supervisor<'a> {
             }
             Action::KillStop(why) => {
                 if let Some(pid) = self.aux[Aux::Stop as usize] {
-                    match why {
-                        Why::Timeout => {
-                            warn!("stop command pid {} timed out, killing it", Num(pid))
-                        }
-                        Why::Signal(sig) => warn!(
-                            "stop command pid {} killed on {} received during teardown",
-                            Num(pid),
-                            SigName(sig)
-                        ),
-                    }
+                    log_aux_kill(Aux::Stop, pid, why);
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
@@ -555,9 +561,12 @@ impl<'a> Supervisor<'a> {
 
     /// Send every managed process its stop signal (its own `-r:SIG` or
     /// `sig`), each followed by SIGCONT; one log line per signal sent.
-    fn send_stop(&self, sig: i32) {
+    fn send_stop(&mut self, sig: i32) {
         let mut sent = [0u16; SIGMAX as usize + 1];
         for p in self.table.iter() {
+            if self.cfg.pgroup {
+                self.groups_signalled.mark(p.pid, false);
+            }
             let s = phase::signal_for(p.stop_signal, sig);
             if self.signal_pid(p.pid, s).is_ok() {
                 sent[s as usize] += 1;
@@ -657,16 +666,17 @@ impl<'a> Supervisor<'a> {
             .map_err(crate::command::exit_code)
     }
 
-    /// Start a program, logging a failure. Fork failures are rate-limited:
-    /// under a pids limit or RLIMIT_NPROC every submission of a storm fails
-    /// the same way at once (SPEC §10).
+    /// Start a program, logging a failure. Failures for want of resources
+    /// are rate-limited: under a pids limit, RLIMIT_NPROC or a descriptor
+    /// limit every submission of a storm fails the same way at once (SPEC
+    /// §10). An exec failure is about its program and always logged.
     fn spawn_program(&mut self, prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
         let r = spawn::spawn(&prog.exec, group);
         match r {
-            Err(SpawnError::Fork(errno)) => {
-                self.fork_errno = errno;
-                if let Some(n) = self.fork_failures.add(self.now) {
-                    log_failure(prog, SpawnError::Fork(errno), n);
+            Err(e @ (SpawnError::Fork(_) | SpawnError::Pipe(_))) => {
+                self.spawn_failure = e;
+                if let Some(n) = self.spawn_failures.add(self.now) {
+                    log_failure(prog, e, n);
                 }
             }
             Err(e) => log_failure(prog, e, 0),
@@ -676,18 +686,40 @@ impl<'a> Supervisor<'a> {
     }
 }
 
-/// Log why a program did not start; `since` is how many fork failures the
-/// line stands for (`Since` says nothing for 0 or 1).
+/// Log why a program did not start; `since` is how many failures the line
+/// stands for (`Since` says nothing for 0 or 1).
 #[inline(never)] // cold path: its file buffer stays out of the loop's frame
 fn log_failure(prog: &Program<'_>, e: SpawnError, since: u32) {
     warn!("{}{}", StartFailure::new(prog, e), crate::log::Since(since));
 }
 
-/// Log a summary of fork failures, when the tally says one is due.
-fn log_fork_failures(due: Option<u32>, errno: i32) {
-    if let Some(n) = due {
-        warn!("unable to fork {}: {}", crate::log::More(n), Errno(errno));
+/// Log why the start or stop command is SIGKILLed before it finished: its
+/// time ran out (for an interrupted start command, the grace period after
+/// the signal), or a second stop request cut the wait short.
+fn log_aux_kill(which: Aux, pid: i32, why: Why) {
+    let (name, pid) = (which.name(), Num(pid));
+    match why {
+        Why::Timeout if which == Aux::Start => {
+            warn!("{name} command pid {pid} did not stop in time, killing it")
+        }
+        Why::Timeout => warn!("{name} command pid {pid} timed out, killing it"),
+        Why::Signal(sig) => warn!(
+            "{name} command pid {pid} killed on {} received during teardown",
+            SigName(sig)
+        ),
     }
+}
+
+/// Log a summary of spawn failures, when the tally says one is due, in
+/// the words of the last one.
+fn log_spawn_failures(due: Option<u32>, last: SpawnError) {
+    let Some(n) = due else { return };
+    let (what, errno) = match last {
+        SpawnError::Pipe(e) => ("start", e),
+        SpawnError::Fork(e) | SpawnError::Exec(e) => ("fork", e),
+    };
+    let what = Text(what);
+    warn!("unable to {what} {}: {}", crate::log::More(n), Errno(errno));
 }
 
 /// Log an orphan summary, when the tally says one is due.

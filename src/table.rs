@@ -228,6 +228,11 @@ impl OrphanSet {
         }
     }
 
+    /// Whether `pid` was marked (stop signal or SIGKILL).
+    pub fn contains(&self, pid: i32) -> bool {
+        pid > 0 && self.pids.iter().any(|&p| p == pid || p == -pid)
+    }
+
     /// `pid` was reaped.
     pub fn remove(&mut self, pid: i32) {
         if pid <= 0 {

@@ -249,6 +249,15 @@ pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
     }
 }
 
+/// `getpgid(pid)`: the process group of one of dinit's children, `None`
+/// when it is gone.
+pub fn getpgid(pid: i32) -> Option<i32> {
+    let pid = rustix::process::Pid::from_raw(pid)?;
+    rustix::process::getpgid(Some(pid))
+        .ok()
+        .map(|g| g.as_raw_nonzero().get())
+}
+
 /// `getppid()`: 0 when the parent is outside dinit's PID namespace (dinit
 /// is PID 1 there).
 pub fn getppid() -> i32 {

@@ -433,7 +433,9 @@ fn missing_interpreter_on_the_socket() {
 // 5. SIGTERM while the stop command runs
 
 /// Issue 11 (5): a stop request kills the stop command, and the log says
-/// so rather than "timed out".
+/// so rather than "timed out". The primary exited on its own, so the first
+/// SIGTERM only counts as the first one (the stop command keeps its grace
+/// period, as the managed processes would); the second kills it.
 #[test]
 fn sigterm_during_stop_command_is_named() {
     let mut d = Dinit::new("edge-stop")
@@ -441,6 +443,24 @@ fn sigterm_during_stop_command_is_named() {
         .args(["-r", "/bin/true"])
         .spawn();
     d.wait_log("started: [/bin/sleep 100]");
+    let stop = messages_of(&d.stderr())
+        .iter()
+        .find_map(|m| {
+            m.strip_prefix("stop command pid ")?
+                .strip_suffix(" started: [/bin/sleep 100]")?
+                .parse()
+                .ok()
+        })
+        .expect("stop command pid");
+    d.signal(SIGTERM);
+    d.wait_log("received SIGTERM, stopping");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        alive(stop),
+        "the first SIGTERM killed the stop command\n{}",
+        d.stderr()
+    );
+    assert!(!d.stderr().contains(" killed "), "{}", d.stderr());
     d.signal(SIGTERM);
     let out = d.wait();
     assert_eq!(out.code, 0, "{}", out.dump());
