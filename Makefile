@@ -14,9 +14,9 @@ SIZE_MAX := 65536
 all: build
 
 # What the goals on the command line need (`make setup` alone: all `make
-# test` needs).
+# test` needs; a bare `make` builds, so it needs only what `build` does).
 setup:
-	@bash scripts/setup.sh $(or $(filter-out setup,$(MAKECMDGOALS)),setup)
+	@bash scripts/setup.sh $(or $(filter-out setup,$(MAKECMDGOALS)),$(if $(MAKECMDGOALS),setup,build))
 
 build: setup
 	cargo build --release --target $(TARGET)

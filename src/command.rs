@@ -60,6 +60,13 @@ pub fn build<'x>(
         })?,
         None => 0,
     };
+    if words.is_empty() {
+        // Named as written: `-r` or `-r:QUIT`.
+        return Err(Error::Usage {
+            what: "-r needs a command",
+            word: flag,
+        });
+    }
     build_words(words, false, stop_signal, b, EMPTY_PROGRAM)
 }
 

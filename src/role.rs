@@ -43,8 +43,7 @@ pub fn basename(path: &[u8]) -> &[u8] {
 /// Whether `word` ends the leading options (see the module doc).
 fn ends_options(word: &[u8]) -> bool {
     crate::words::is_run_flag(word)
-        || word.starts_with(b"-r:")
-        || word == b"--"
+        || word == crate::words::END_OF_OPTIONS
         || word == b"-"
         || !word.starts_with(b"-")
 }
