@@ -128,7 +128,7 @@ fn escapees_are_stopped_after_a_primary_exit() {
     let dir = d.dir.clone();
     let mut d = spawn_with_escapees(d, EXIT_STAMPED);
     let pids = escapee_pids(&mut d);
-    let _guard = KillOnDrop(pids.to_vec());
+    let _guard = KillOnPanic(pids.to_vec());
     let out = d.wait();
     let ended = now();
     check(&out, 0, exit_stamp(&dir), ended, &dir);
@@ -148,7 +148,7 @@ fn escapees_are_stopped_after_sigterm() {
     let dir = d.dir.clone();
     let mut d = spawn_with_escapees(d, UNTIL_SIGTERM);
     let pids = escapee_pids(&mut d);
-    let _guard = KillOnDrop(pids.to_vec());
+    let _guard = KillOnPanic(pids.to_vec());
     let begun = now();
     d.signal(SIGTERM);
     let out = d.wait();
@@ -202,7 +202,7 @@ fn late_arrival_after_the_deadline_is_killed_at_once() {
         .spawn();
     d.wait_file("late.pid", "\n");
     let late = read_pid(&dir, "late.pid");
-    let _guard = KillOnDrop(vec![late]);
+    let _guard = KillOnPanic(vec![late]);
     d.wait_log("started:");
     let t0 = Instant::now();
     d.signal(SIGTERM);
