@@ -9,7 +9,7 @@
 //! `$` in `-r` arguments): a double-forked daemon that traps SIGTERM (and
 //! leaves a child of its own behind when it exits) and a setsid'd process
 //! that ignores SIGTERM.
-use crate::signals::{path, read_pid};
+use crate::signals::{now, path, read_pid};
 use crate::util::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -46,6 +46,19 @@ fn escapees(dir: &Path) -> String {
 /// is set first thing in `primary.sh`).
 const UNTIL_SIGTERM: &str = "while :; do sleep 0.2; done\n";
 
+/// The end of a primary that exits 0 at once, writing the wall-clock time
+/// to `exiting` first: a moment no later than the teardown's start (dinit
+/// starts it when it reaps the primary), whenever the test thread runs.
+const EXIT_STAMPED: &str = "date +%s.%N > exiting\nexit 0\n";
+
+/// The time `EXIT_STAMPED` wrote.
+fn exit_stamp(dir: &Path) -> f64 {
+    let text = std::fs::read_to_string(dir.join("exiting")).unwrap_or_default();
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no time in `exiting`: {text:?}"))
+}
+
 /// dinit with `-timeout TIMEOUT` running `primary.sh`: SIGTERM trapped
 /// (exit 3), the escapees, then `rest`.
 fn spawn_with_escapees(d: Dinit, rest: &str) -> Running {
@@ -66,10 +79,12 @@ fn escapee_pids(d: &mut Running) -> [i32; 3] {
 }
 
 /// The checks every case shares: the status, a total time of about one
-/// timeout since `t0` (the teardown's start), the daemon stopped
-/// gracefully, and the SIGKILL logged.
-fn check(out: &Output, code: i32, t0: Instant, dir: &Path) {
-    let total = t0.elapsed();
+/// timeout from `begun` (wall-clock seconds, taken just before the
+/// teardown's start and never after it) to `ended` (when the test saw
+/// dinit gone, never before it), the daemon stopped gracefully, and the
+/// SIGKILL logged.
+fn check(out: &Output, code: i32, begun: f64, ended: f64, dir: &Path) {
+    let total = Duration::from_secs_f64((ended - begun).max(0.0));
     assert_eq!(out.code, code, "{}", out.dump());
     let t = Duration::from_secs(TIMEOUT);
     assert!(
@@ -111,12 +126,12 @@ fn escapees_are_stopped_after_a_primary_exit() {
     }
     let d = Dinit::new("escape-primary");
     let dir = d.dir.clone();
-    let mut d = spawn_with_escapees(d, "exit 0\n");
+    let mut d = spawn_with_escapees(d, EXIT_STAMPED);
     let pids = escapee_pids(&mut d);
-    let _guard = KillOnDrop(pids.to_vec());
-    let t0 = Instant::now();
+    let _guard = KillOnPanic(pids.to_vec());
     let out = d.wait();
-    check(&out, 0, t0, &dir);
+    let ended = now();
+    check(&out, 0, exit_stamp(&dir), ended, &dir);
     assert_gone(&pids, &out);
 }
 
@@ -133,11 +148,12 @@ fn escapees_are_stopped_after_sigterm() {
     let dir = d.dir.clone();
     let mut d = spawn_with_escapees(d, UNTIL_SIGTERM);
     let pids = escapee_pids(&mut d);
-    let _guard = KillOnDrop(pids.to_vec());
-    let t0 = Instant::now();
+    let _guard = KillOnPanic(pids.to_vec());
+    let begun = now();
     d.signal(SIGTERM);
     let out = d.wait();
-    check(&out, 3, t0, &dir);
+    let ended = now();
+    check(&out, 3, begun, ended, &dir);
     assert_gone(&pids, &out);
 }
 
@@ -148,15 +164,17 @@ fn escapees_are_stopped_as_pid1() {
     for sigterm in [false, true] {
         let d = Dinit::new("escape-pid1").as_pid1();
         let dir = d.dir.clone();
-        let rest = if sigterm { UNTIL_SIGTERM } else { "exit 0\n" };
+        let rest = if sigterm { UNTIL_SIGTERM } else { EXIT_STAMPED };
         let mut d = spawn_with_escapees(d, rest);
         escapee_pids(&mut d);
-        let t0 = Instant::now();
+        let signalled = now();
         if sigterm {
             d.signal(SIGTERM);
         }
         let out = d.wait();
-        check(&out, if sigterm { 3 } else { 0 }, t0, &dir);
+        let ended = now();
+        let begun = if sigterm { signalled } else { exit_stamp(&dir) };
+        check(&out, if sigterm { 3 } else { 0 }, begun, ended, &dir);
     }
 }
 
@@ -184,7 +202,7 @@ fn late_arrival_after_the_deadline_is_killed_at_once() {
         .spawn();
     d.wait_file("late.pid", "\n");
     let late = read_pid(&dir, "late.pid");
-    let _guard = KillOnDrop(vec![late]);
+    let _guard = KillOnPanic(vec![late]);
     d.wait_log("started:");
     let t0 = Instant::now();
     d.signal(SIGTERM);

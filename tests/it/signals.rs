@@ -3,8 +3,8 @@
 //! child state), §4 (forwarding), §6 (the log lines that say so).
 //!
 //! Children that must report what they receive are a small Python recorder
-//! (`rec.py`, written into each test directory): Python can install a handler
-//! for any signal, real-time ones included, which `/bin/sh`'s `trap` cannot.
+//! (`rec.py`, written into each test directory): Python can wait for any
+//! signal, real-time ones included, which `/bin/sh`'s `trap` cannot.
 //! Shell bodies go into script files, never `-r` arguments, because dinit
 //! expands `$` in arguments (`$$` would become `$`).
 use crate::util::*;
@@ -35,33 +35,44 @@ const SIGPWR: i32 = 30;
 const SIGRTMIN: i32 = 34;
 
 /// The signal recorder.
-/// * `rec.py rec NAME SIG...`: handle each SIG (`xN`: handle N, then exit 0)
+/// * `rec.py rec NAME SIG...`: record each SIG (`xN`: record N, then exit 0)
 ///   by appending "N TIME" to NAME.got; write NAME.pid, then NAME.ready once
-///   every handler is installed; then sleep in `pause()` forever.
+///   every SIG is blocked; then take them one at a time with `sigwaitinfo`
+///   forever.
 /// * `rec.py stamp FILE`: append the current time to FILE and exit.
+///
+/// Synchronous on purpose: Python runs a handler's code later, from its eval
+/// loop, and a second signal's handler can run inside the first one's before
+/// that has written its line, so handlers could record two signals in the
+/// opposite order to their delivery. A blocked signal stays pending, even
+/// one whose disposition is to ignore it (the SIGPIPE Python ignores at
+/// startup), and `sigwaitinfo` takes them one by one in the order the kernel
+/// hands them out: the order of delivery, or lowest first for signals
+/// pending together.
 const RECORDER: &str = r#"import os, signal, sys, time
 if sys.argv[1] == "stamp":
     with open(sys.argv[2], "a") as f:
         f.write("%.6f\n" % time.time())
     sys.exit(0)
 name = sys.argv[2]
+wanted = set()
 exit_on = set()
-def handler(n, frame):
-    with open(name + ".got", "a") as f:
-        f.write("%d %.6f\n" % (n, time.time()))
-    if n in exit_on:
-        sys.exit(0)
 for a in sys.argv[3:]:
     n = int(a.lstrip("x"))
+    wanted.add(n)
     if a.startswith("x"):
         exit_on.add(n)
-    signal.signal(n, handler)
+signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
 with open(name + ".pid", "w") as f:
     f.write("%d\n" % os.getpid())
 with open(name + ".ready", "w") as f:
     f.write("ready\n")
 while True:
-    signal.pause()
+    n = signal.sigwaitinfo(wanted).si_signo
+    with open(name + ".got", "a") as f:
+        f.write("%d %.6f\n" % (n, time.time()))
+    if n in exit_on:
+        sys.exit(0)
 "#;
 
 /// The real python3 binary (not a pyenv shim, which needs its own

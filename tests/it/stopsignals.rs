@@ -419,7 +419,7 @@ fn pdeathsig_tears_down_when_the_parent_exits() {
     let mut d = under_a_parent(d.args(r(&rec)));
     d.wait_file("main.ready", "ready");
     let pid = read_pid(&dir, "dinit.pid");
-    let _guard = KillOnDrop(vec![pid, read_pid(&dir, "main.pid")]);
+    let _guard = KillOnPanic(vec![pid, read_pid(&dir, "main.pid")]);
     assert!(alive(pid));
     fs::write(dir.join("go"), "").unwrap();
     let log = d.wait_file("stderr", "goodbye");
@@ -439,7 +439,7 @@ fn pdeathsig_forwarded_when_not_a_stop_request() {
     let mut d = under_a_parent(d.args(r(&rec)));
     d.wait_file("main.ready", "ready");
     let pid = read_pid(&dir, "dinit.pid");
-    let _guard = KillOnDrop(vec![pid, read_pid(&dir, "main.pid")]);
+    let _guard = KillOnPanic(vec![pid, read_pid(&dir, "main.pid")]);
     fs::write(dir.join("go"), "").unwrap();
     d.wait_file("main.got", &format!("{SIGHUP} "));
     d.wait_file("stderr", "forwarded SIGHUP to 1 process");
@@ -465,7 +465,7 @@ fn pdeathsig_as_pid1_replaces_a_harder_one() {
     let mut d = d.args(r(&rec)).spawn();
     d.wait_file("main.ready", "ready");
     let pid = d.pid();
-    let _guard = KillOnDrop(vec![pid]);
+    let _guard = KillOnPanic(vec![pid]);
     d.child.kill().unwrap();
     let _ = d.child.wait();
     let log = d.wait_file("stderr", "goodbye");

@@ -380,6 +380,29 @@ impl Running {
     }
 }
 
+/// The end of a run where a command that ignores SIGTERM was SIGKILLed
+/// once `-timeout 1s` had passed: `took` (from a moment no later than the
+/// teardown's start to dinit's exit) is about 1 s at least and well below
+/// the 10 s default, and the kill is logged.
+pub fn assert_killed_after_1s_timeout(out: &Output, took: Duration) {
+    assert!(
+        took >= Duration::from_millis(900),
+        "killed before the grace period: {took:?}\n{}",
+        out.dump()
+    );
+    // Generous: the default would be 10 s.
+    assert!(
+        took < Duration::from_secs(9),
+        "-timeout 1s not honoured: {took:?}\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("with error: signal: killed"),
+        "{}",
+        out.dump()
+    );
+}
+
 /// `-r /bin/sh -c 'touch <dir>/ran'`: a first command whose only effect is a
 /// marker file, to prove that nothing was started.
 pub fn marker_cmd(dir: &Path) -> Vec<String> {
@@ -456,20 +479,48 @@ impl Drop for Release {
     }
 }
 
-/// SIGKILLs these (host) pids when dropped, if still alive: processes a test
-/// made that are nobody's child of the harness (their parent gone, or an
-/// escapee dinit should have stopped) must not outlive a failed test.
-pub struct KillOnDrop(pub Vec<i32>);
+/// SIGKILLs these (host) pids and everything under them when dropped
+/// while the test fails: processes that are nobody's child of the harness
+/// (their parent gone, or an escapee dinit should have stopped), or dinit
+/// with all it runs, must not outlive a failed test. A passing test has
+/// seen them gone, and their pids may be another test's by then: nothing
+/// is killed.
+pub struct KillOnPanic(pub Vec<i32>);
 
-impl Drop for KillOnDrop {
+impl Drop for KillOnPanic {
     fn drop(&mut self) {
-        for &pid in &self.0 {
-            if alive(pid) {
-                // SAFETY: kill takes two integers and touches no memory.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+        if std::thread::panicking() {
+            for &pid in &self.0 {
+                if alive(pid) {
+                    kill_tree(pid);
+                }
             }
         }
     }
+}
+
+/// SIGKILL `pid` and its descendants, each stopped first so that it forks
+/// no more while its children are found.
+fn kill_tree(pid: i32) {
+    // SAFETY: kill takes two integers and touches no memory.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let kids: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|t| {
+            fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    for k in kids {
+        kill_tree(k);
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
 /// Wait until `path` exists (bounded by `WAIT`).
@@ -703,9 +754,10 @@ pub fn utc(format: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// Whether `line` starts with `YYYY/MM/DD HH:MM:SS dinit: `.
-pub fn has_stamp(line: &str) -> bool {
-    let b = line.as_bytes();
+/// Whether `line` starts with `YYYY/MM/DD HH:MM:SS dinit: ` and goes on
+/// after it (a text line, or the bytes of a log from there on).
+pub fn has_stamp(line: impl AsRef<[u8]>) -> bool {
+    let b = line.as_ref();
     let shape = b"####/##/## ##:##:## dinit: ";
     b.len() > shape.len()
         && shape.iter().zip(b).all(|(&s, &c)| {
