@@ -698,6 +698,37 @@ fn fd_exhaustion_is_survived() {
     );
 }
 
+/// SPEC §10: a storm of spawns that fail for want of descriptors (the
+/// error pipe needs two, one is left) is logged rate-limited like fork
+/// failures, while every submission still gets its own `error:` reply.
+#[test]
+fn spawn_failures_at_emfile_are_rate_limited() {
+    let (run, sock, _cleanup) = recorder_dinit("nofile-storm");
+    let pid = run.pid();
+    let idle = fds_of(pid);
+    set_nofile(pid, nofile_leaving(pid, 1));
+    let storm = Instant::now();
+    const N: u64 = 20;
+    for _ in 0..N {
+        let reply = raw(&sock, b"-r /bin/true\n");
+        assert!(error_reason(&reply).contains("EMFILE"), "reply {reply:?}");
+        wait_fds(pid, &idle);
+    }
+    set_nofile(pid, 1024);
+    run.signal(SIGTERM);
+    let out = run.wait();
+    let window = storm.elapsed();
+    assert_eq!(out.code, 143, "{}", out.dump());
+    let (lines, failures) = failures_logged(&out.stderr, "unable to start");
+    assert_eq!(failures, N, "every failure accounted for\n{}", out.dump());
+    let allowed = tally_lines(window) + 1;
+    assert!(
+        lines <= allowed,
+        "{lines} lines for {N} spawn failures in {window:?} (at most {allowed})\n{}",
+        out.dump()
+    );
+}
+
 /// The most summary lines the rate limit of dinit's warnings (`Tally` in
 /// src/log.rs) lets through in `window` of a storm of failures: the first
 /// at once, then one per interval, which starts at 1 s and doubles (up to
