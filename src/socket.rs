@@ -15,7 +15,7 @@ use crate::words::{self, LINE_MAX, WORDS_MAX};
 use core::fmt::{self, Write as _};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::net::{self, AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 
 /// Connection slots: clients served at a time.
 pub const SLOTS: usize = 16;
@@ -446,20 +446,6 @@ fn drain(fd: BorrowedFd<'_>) {
             _ => return,
         }
     }
-}
-
-/// `send` until everything is sent, retrying EINTR; the errno of any other
-/// failure. For the submit client, which may wait; the server's replies go
-/// through `sys::out::send_nowait`, which never does.
-pub fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8], flags: SendFlags) -> Result<(), i32> {
-    while !bytes.is_empty() {
-        match net::send(fd, bytes, flags) {
-            Ok(n) => bytes = &bytes[n.min(bytes.len())..],
-            Err(e) if e.raw_os_error() == EINTR => {}
-            Err(e) => return Err(e.raw_os_error()),
-        }
-    }
-    Ok(())
 }
 
 /// Whether the client has sent something (or closed) that dinit has not

@@ -252,7 +252,7 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     // A server that refuses us (permission denied, too many clients) may
     // answer and close before our line is sent: then the send fails, but the
     // reply is waiting, and it is the better message.
-    let send_error = crate::socket::send_all(fd.as_fd(), line, net::SendFlags::NOSIGNAL).err();
+    let send_error = crate::sys::out::send_all(fd.as_fd(), line, net::SendFlags::NOSIGNAL).err();
     // Relay the reply line by line: `ok ...` and list lines to stdout,
     // `error: ...` lines to stderr.
     let mut buf = [0u8; 1024];

@@ -48,7 +48,7 @@
 use super::{Static, check};
 use crate::error::{EINTR, EINVAL, EPERM};
 use core::mem::MaybeUninit;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::net::SendFlags;
 
 /// The longest write: a drop notice and a log line, each at most
@@ -528,9 +528,16 @@ pub fn last_words(line: &[u8]) {
 /// `send(fd, bytes, MSG_DONTWAIT | MSG_NOSIGNAL)` until all is sent,
 /// retrying EINTR: a socket reply that never waits for the client. The
 /// errno when the client does not take it at once (EAGAIN) or is gone.
-pub fn send_nowait(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), i32> {
+pub fn send_nowait(fd: BorrowedFd<'_>, bytes: &[u8]) -> Result<(), i32> {
+    send_all(fd, bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
+}
+
+/// `send(fd, bytes, flags)` until everything is sent, retrying EINTR; the
+/// errno of any other failure. Without `DONTWAIT` it may wait: for the
+/// submit client only, which is not in the loop.
+pub fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8], flags: SendFlags) -> Result<(), i32> {
     while !bytes.is_empty() {
-        match rustix::net::send(fd.as_fd(), bytes, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+        match rustix::net::send(fd, bytes, flags) {
             Ok(n) => bytes = &bytes[n.min(bytes.len())..],
             Err(e) if e.raw_os_error() == EINTR => {}
             Err(e) => return Err(e.raw_os_error()),
