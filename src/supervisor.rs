@@ -240,12 +240,11 @@ impl<'a> Supervisor<'a> {
 
     fn next_deadline(&self) -> Option<u64> {
         let server = self.server.as_ref().and_then(Server::deadline);
-        let forks = self.spawn_failures.deadline();
         [
             self.machine.deadline(),
             self.orphans.deadline(),
             server,
-            forks,
+            self.spawn_failures.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -392,12 +391,15 @@ impl<'a> Supervisor<'a> {
             // Still in the group of a command that got the stop signal
             // (`-pgroup` signals whole groups): it has had its one stop
             // signal; it is marked, and gets only the SIGKILL if it stays.
-            let had_it = sig != SIGKILL
-                && pgroup
-                && sys::getpgid(pid).is_some_and(|g| g != pid && groups.contains(g));
+            // Asked only of an orphan about to be signalled.
+            let had_it = || {
+                sig != SIGKILL
+                    && pgroup
+                    && sys::getpgid(pid).is_some_and(|g| g != pid && groups.contains(g))
+            };
             if !managed
                 && set.mark(pid, sig == SIGKILL)
-                && !had_it
+                && !had_it()
                 && signals::kill(pid, sig).is_ok()
             {
                 n += 1;
