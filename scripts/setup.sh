@@ -70,9 +70,11 @@ if [ -n "$missing" ]; then
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    # Another apt run (a second make in another checkout) holds dpkg's
+    # lock for a while: wait for it instead of failing.
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 # Let the aarch64 binary run directly (binfmt_misc) for `make it-arm`. The

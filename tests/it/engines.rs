@@ -191,6 +191,7 @@ fn engine(kind: Kind) -> Arc<Engine> {
     static FIRST: Once = Once::new();
     let mut slots = slots();
     FIRST.call_once(|| {
+        hold_engine_lock();
         sweep_stale();
         // SAFETY: stop_engines is an extern "C" fn that takes no arguments;
         // atexit only records the pointer.
@@ -209,6 +210,44 @@ fn engine(kind: Kind) -> Arc<Engine> {
         Slot::Failed(why) => panic!("{} cannot start: {why}", kind.name()),
         Slot::Idle => unreachable!(),
     }
+}
+
+/// One test binary at a time drives the engines on this machine: two
+/// dockerds share `/run/containerd` and the other host paths, and one
+/// run's teardown would remove what the other still uses. The lock is
+/// taken before the first engine starts and held until the process exits
+/// (the kernel releases it however the process ends); a second run waits
+/// for it, bounded, and says so.
+fn hold_engine_lock() {
+    use std::os::unix::io::AsRawFd;
+    static LOCK: std::sync::OnceLock<fs::File> = std::sync::OnceLock::new();
+    const LOCK_WAIT: Duration = Duration::from_secs(45 * 60);
+    let path = PathBuf::from(format!("{}.lock", state_base().display()));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let start = Instant::now();
+    let mut said = false;
+    // SAFETY: flock takes an open descriptor of `file`, which lives on.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if !said {
+            eprintln!(
+                "engines: another test run holds {}; waiting for it",
+                path.display()
+            );
+            said = true;
+        }
+        assert!(
+            start.elapsed() < LOCK_WAIT,
+            "{} still held after {LOCK_WAIT:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = LOCK.set(file);
 }
 
 /// `/tmp/dinit-engines-UID`: fixed, so that a later run finds what a killed
