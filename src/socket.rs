@@ -116,8 +116,7 @@ impl Server {
         let conns = crate::sys::storage::connections()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
-                "unable to {} socket {}: {}; running without the socket",
-                crate::error::Text(what),
+                "unable to {what} socket {}: {}; running without the socket",
                 crate::error::Bytes(path),
                 Errno(errno)
             );
