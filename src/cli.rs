@@ -42,6 +42,9 @@ pub struct Config<'a> {
     pub timeout_ms: u64,
     /// `-primary` / `DINIT_PRIMARY`: every command-line process is primary.
     pub primary_all: bool,
+    /// Some `-r` group is marked `-r:primary` (SPEC §11): then exactly the
+    /// marked ones are primary, not the last one.
+    pub primary_marked: bool,
     /// `-start` / `DINIT_START`: the unsplit command string, `None` when
     /// unset or empty.
     pub start: Option<&'a [u8]>,
@@ -76,6 +79,21 @@ pub struct Config<'a> {
     /// The command line used the `--` form (SPEC §8): `commands` is one
     /// command whose words are passed on verbatim.
     pub verbatim: bool,
+}
+
+impl Config<'_> {
+    /// Whether a command-line command is primary (SPEC §3, §11), given
+    /// whether its group starter was marked `-r:primary` and whether it is
+    /// the last command (the `--` command is the one and so the last):
+    /// with `-primary` every one; once any group is marked, exactly the
+    /// marked ones; with no mark, the last.
+    ///
+    /// `-primary` together with marks makes every command primary, marked
+    /// or not: `-primary` says "every", and a mark adds nothing to that
+    /// (README, "Decisions").
+    pub fn is_primary(&self, marked: bool, last: bool) -> bool {
+        self.primary_all || if self.primary_marked { marked } else { last }
+    }
 }
 
 /// Message for a missing `-r` or `--`.
@@ -452,7 +470,7 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///   (`-submit=false`, or `-submit -submit=false`: the last one wins).
 /// * Empty command groups (`-r -r x`, a trailing `-r`) and the words after
 ///   `-r:` are not checked here but when each group is built
-///   (`command::build`).
+///   (`command::build`); here only whether any group is marked `primary`.
 pub fn parse<'a>(
     args: &'a [&'a [u8]],
     env: &dyn Fn(&[u8]) -> Option<&'a [u8]>,
@@ -471,9 +489,12 @@ pub fn parse<'a>(
     } else {
         &args[end..]
     };
+    let primary_marked =
+        !verbatim && words::groups(commands).any(|(flag, _)| words::marks_primary(flag));
     let mut cfg = Config {
         timeout_ms: DEFAULT_TIMEOUT_MS,
         primary_all: false,
+        primary_marked,
         start: None,
         prestop: None,
         prestop_timer_ms: 0,
@@ -1808,6 +1829,59 @@ mod tests {
         for v in ["DINIT_PRIMARY", "DINIT_SUCCESS", "DINIT_MAXPROC"] {
             assert!(vars.contains(&v), "{v}");
         }
+    }
+
+    /// SPEC §3, §11: who is primary, for every combination of `-primary`,
+    /// a mark on this command, a mark on any command, and being the last.
+    #[test]
+    fn primaries() {
+        // (-primary, any group marked, this one marked, this one last, want)
+        let table: &[(bool, bool, bool, bool, bool)] = &[
+            // No -primary, no mark anywhere: the last only.
+            (false, false, false, false, false),
+            (false, false, false, true, true),
+            // Marks: exactly the marked ones; the last is no longer implied.
+            (false, true, true, false, true),
+            (false, true, true, true, true),
+            (false, true, false, true, false),
+            (false, true, false, false, false),
+            // -primary: every one, marked or not.
+            (true, false, false, false, true),
+            (true, false, false, true, true),
+            (true, true, false, false, true),
+            (true, true, true, true, true),
+        ];
+        for &(all, any, marked, last, want) in table {
+            let mut c = ok(&["-r", "x"], &[]);
+            c.primary_all = all;
+            c.primary_marked = any;
+            assert_eq!(
+                c.is_primary(marked, last),
+                want,
+                "-primary {all}, marks {any}, marked {marked}, last {last}"
+            );
+        }
+        // primary_marked comes from the group starters, in any spelling.
+        let marked: &[(&[&str], bool)] = &[
+            (&["-r", "a", "-r", "b"], false),
+            (&["-r:primary", "a", "-r", "b"], true),
+            (&["-r", "a", "-r:QUIT,primary", "b"], true),
+            (&["-r:PRIMARY,9", "a"], true),
+            (&["-r:QUIT", "a", "-r", "b"], false),
+            // A literal word is no mark, nor a word after `--`.
+            (&["-r", "a", "\\-r:primary", "-r", "b"], false),
+            (&["--", "-r:primary", "x"], false),
+            (&["-quiet", "-r", "a", "-r:primary"], true),
+        ];
+        for &(args, want) in marked {
+            assert_eq!(ok(args, &[]).primary_marked, want, "{args:?}");
+        }
+        // -primary and DINIT_PRIMARY beside marks: parsed as given.
+        let c = ok(&["-primary", "-r:primary", "a", "-r", "b"], &[]);
+        assert!(c.primary_all && c.primary_marked);
+        assert!(c.is_primary(false, true) && c.is_primary(true, false));
+        let c = ok(&["-r:primary", "a", "-r", "b"], &[("DINIT_PRIMARY", "1")]);
+        assert!(c.is_primary(false, true));
     }
 
     #[test]

@@ -595,7 +595,7 @@ impl<'a> Supervisor<'a> {
     fn spawn_commands(&mut self) {
         let last = self.plan.programs.len().saturating_sub(1);
         for (i, prog) in self.plan.programs.iter().enumerate() {
-            let primary = self.cfg.primary_all || i == last;
+            let primary = self.cfg.is_primary(prog.marked_primary, i == last);
             // With -pgroup the last command (the primary) gets the terminal.
             let group = match self.group() {
                 Group::Own if i == last => Group::OwnWithTerminal,
