@@ -283,29 +283,53 @@ fn help_prints_usage() {
     }
 }
 
-/// SPEC §7: `-version`, `--version`, `-V` print `dinit VERSION (TARGET, COMMIT)`.
+/// SPEC §7: `-version`, `--version`, `-V` print `dinit VERSION (TARGET) -
+/// git.COMMIT`, also through the `dinit-submit` name, and exit 0.
 #[test]
 fn version_spellings() {
+    let dir = workdir("version-link");
+    let link = dir.join("dinit-submit");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let mut lines = Vec::new();
     for flag in ["-version", "--version", "-V"] {
-        let out = Dinit::new("version-sp").args([flag]).run();
-        assert_eq!(out.code, 0, "{flag}\n{}", out.dump());
-        assert_eq!(out.stdout.lines().count(), 1, "{flag}\n{}", out.dump());
-        let line = out.stdout.trim_end();
-        let rest = line
-            .strip_prefix("dinit ")
-            .unwrap_or_else(|| panic!("{flag}: {line}"));
-        let (version, paren) = rest
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("{flag}: {line}"));
-        assert!(!version.is_empty(), "{line}");
-        let inner = paren
-            .strip_prefix('(')
-            .and_then(|p| p.strip_suffix(')'))
-            .unwrap_or_else(|| panic!("{line}"));
-        let (target, commit) = inner.split_once(", ").unwrap_or_else(|| panic!("{line}"));
-        assert!(target.contains("-linux-musl"), "{line}");
-        assert!(!commit.is_empty(), "{line}");
+        for via_link in [false, true] {
+            let mut d = Dinit::new("version-sp").args([flag]);
+            if via_link {
+                d = d.argv0(link.clone());
+            }
+            let out = d.run();
+            let what = format!("{flag} (dinit-submit: {via_link})");
+            assert_eq!(out.code, 0, "{what}\n{}", out.dump());
+            assert!(out.stderr.is_empty(), "{what}\n{}", out.dump());
+            assert_eq!(out.stdout.lines().count(), 1, "{what}\n{}", out.dump());
+            let (target, commit) = version_parts(out.stdout.trim_end());
+            assert!(target.contains("-linux-musl"), "{what}: {}", out.stdout);
+            assert!(!commit.is_empty(), "{what}: {}", out.stdout);
+            lines.push(out.stdout);
+        }
     }
+    assert!(lines.iter().all(|l| *l == lines[0]), "{lines:?}");
+}
+
+/// (TARGET, COMMIT) of `dinit VERSION (TARGET) - git.COMMIT`, read the way
+/// dockerd reads its init's version: the part after ` - ` is `git.` and
+/// one word without a dot.
+pub(crate) fn version_parts(line: &str) -> (&str, &str) {
+    let parts = (|| {
+        let rest = line.strip_prefix("dinit ")?;
+        let (version, rest) = rest.split_once(" (")?;
+        let (target, tail) = rest.split_once(") - ")?;
+        Some((version, target, tail.strip_prefix("git.")?))
+    })();
+    let Some((version, target, commit)) = parts else {
+        panic!("not `dinit VERSION (TARGET) - git.COMMIT`: {line:?}");
+    };
+    assert!(!version.is_empty() && !version.contains(' '), "{line:?}");
+    assert!(
+        !commit.contains('.') && !commit.contains(' ') && !commit.is_empty(),
+        "dockerd would not read the commit: {line:?}"
+    );
+    (target, commit)
 }
 
 // ---------------------------------------------------------------------------
