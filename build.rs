@@ -51,9 +51,16 @@ fn main() {
     println!("cargo:rustc-env=DINIT_TARGET={target}");
     println!("cargo:rustc-env=DINIT_COMMIT={commit}");
     println!("cargo:rerun-if-env-changed=DINIT_COMMIT");
-    for p in [".git/HEAD", ".git/index", ".git/refs"] {
-        if std::path::Path::new(p).exists() {
-            println!("cargo:rerun-if-changed={p}");
+    // Build again when the commit or the tree's state changes: HEAD, the
+    // branch it names, the index, and the sources (for `-dirty`). Asked of
+    // git, since in a worktree `.git` is a file and these live elsewhere.
+    let branch = git(&["rev-parse", "--symbolic-full-name", "HEAD"]).unwrap_or_default();
+    for p in ["HEAD", "index", "packed-refs", &branch] {
+        if let Some(path) = git(&["rev-parse", "--git-path", p]).filter(|_| !p.is_empty())
+            && std::path::Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
+    println!("cargo:rerun-if-changed=src");
 }
