@@ -15,3 +15,4 @@ mod runc;
 mod signals;
 mod socket;
 mod stopsignals;
+mod variables;
