@@ -407,7 +407,7 @@ fn hex_escape(f: &mut fmt::Formatter<'_>, b: u8) -> fmt::Result {
 /// An integer for a `{}`, in decimal. Every number dinit prints goes
 /// through here rather than core's `Display` for each integer type: those
 /// are one routine per type on top of the width, sign and radix machinery
-/// (`pad_integral`), about 2 KiB of a 64 KiB binary for digits dinit never
+/// (`pad_integral`), about 2 KiB of code for digits dinit never
 /// pads or writes in hex.
 #[derive(Clone, Copy)]
 pub struct Num<T>(pub T);
