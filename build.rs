@@ -1,7 +1,8 @@
 //! Bakes the version line's target and commit into the binary (SPEC §7):
-//! `dinit VERSION (TARGET, COMMIT)`, the commit as a short hash with
-//! `-dirty` when the tree has changes, `unknown` outside git. No timestamps,
-//! so builds are reproducible.
+//! `dinit VERSION (TARGET) - git.COMMIT`, the commit as a short hash with
+//! `-dirty` when the tree has changes, `unknown` outside git (or what
+//! `DINIT_COMMIT` says, as `make release` sets it). No timestamps, so
+//! builds are reproducible.
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -37,12 +38,29 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=--icf=all");
         println!("cargo:rerun-if-changed=link/discard-eh-frame.ld");
     }
+    // dockerd reads COMMIT from `- git.COMMIT` as one word without a dot
+    // (src/version.rs): a commit that could not be read back is refused
+    // here rather than shown as "N/A" by `docker info`.
+    if commit.is_empty()
+        || !commit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        panic!("DINIT_COMMIT={commit:?}: the commit must be letters, digits, '-' or '_'");
+    }
     println!("cargo:rustc-env=DINIT_TARGET={target}");
     println!("cargo:rustc-env=DINIT_COMMIT={commit}");
     println!("cargo:rerun-if-env-changed=DINIT_COMMIT");
-    for p in [".git/HEAD", ".git/index", ".git/refs"] {
-        if std::path::Path::new(p).exists() {
-            println!("cargo:rerun-if-changed={p}");
+    // Build again when the commit or the tree's state changes: HEAD, the
+    // branch it names, the index, and the sources (for `-dirty`). Asked of
+    // git, since in a worktree `.git` is a file and these live elsewhere.
+    let branch = git(&["rev-parse", "--symbolic-full-name", "HEAD"]).unwrap_or_default();
+    for p in ["HEAD", "index", "packed-refs", &branch] {
+        if let Some(path) = git(&["rev-parse", "--git-path", p]).filter(|_| !p.is_empty())
+            && std::path::Path::new(&path).exists()
+        {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
+    println!("cargo:rerun-if-changed=src");
 }

@@ -11,8 +11,8 @@
 //!
 //! Works on the argument words in place; nothing here allocates.
 
-use crate::error::Error;
-use crate::sys::signals::{self, Handling, Rewrite};
+use crate::error::{Error, Reason};
+use crate::sys::signals::{self, Handling, Rewrite, SIGKILL};
 use crate::words::{self, END_OF_OPTIONS};
 
 /// `/tmp/dinit.sock`, the socket path when neither `-socket` nor
@@ -40,8 +40,11 @@ pub struct Config<'a> {
     /// `-timeout` / `DINIT_TIMEOUT`, in milliseconds (sub-millisecond
     /// durations round up).
     pub timeout_ms: u64,
-    /// `-primary`: every command-line process is primary.
+    /// `-primary` / `DINIT_PRIMARY`: every command-line process is primary.
     pub primary_all: bool,
+    /// Some `-r` group is marked `-r:primary` (SPEC §11): then exactly the
+    /// marked ones are primary, not the last one.
+    pub primary_marked: bool,
     /// `-start` / `DINIT_START`: the unsplit command string, `None` when
     /// unset or empty.
     pub start: Option<&'a [u8]>,
@@ -51,7 +54,8 @@ pub struct Config<'a> {
     pub prestop_timer_ms: u64,
     /// `-stop` / `DINIT_STOP`.
     pub stop: Option<&'a [u8]>,
-    /// `-maxproc` / `-core-fraction`; 0 means "leave GOMAXPROCS alone".
+    /// `-maxproc` / `-core-fraction` / `DINIT_MAXPROC`; 0 means "leave
+    /// GOMAXPROCS alone".
     pub maxproc: f64,
     /// `-socket` / `DINIT_SOCKET`; empty disables the socket.
     pub socket: &'a [u8],
@@ -59,7 +63,7 @@ pub struct Config<'a> {
     pub pgroup: bool,
     /// `-quiet` / `DINIT_QUIET`.
     pub quiet: bool,
-    /// `-success CODE`, repeatable.
+    /// `-success CODE`, repeatable, / `DINIT_SUCCESS`.
     pub success: CodeSet,
     /// `-stopsignal` / `DINIT_STOPSIGNAL` (SPEC §9): sent at teardown
     /// instead of the default, and itself a stop request.
@@ -68,13 +72,28 @@ pub struct Config<'a> {
     pub rewrite: Rewrite,
     /// `-pdeathsig` / `DINIT_PDEATHSIG`: asked for when dinit's parent dies.
     pub pdeathsig: Option<i32>,
-    /// Without `verbatim`: the words from the first `-r` or `-r:SIG` on
+    /// Without `verbatim`: the words from the first `-r` or `-r:...` on
     /// (that word included). With it: the words after `--`, one command
     /// (never empty).
     pub commands: &'a [&'a [u8]],
     /// The command line used the `--` form (SPEC §8): `commands` is one
     /// command whose words are passed on verbatim.
     pub verbatim: bool,
+}
+
+impl Config<'_> {
+    /// Whether a command-line command is primary (SPEC §3, §11), given
+    /// whether its group starter was marked `-r:primary` and whether it is
+    /// the last command (the `--` command is the one and so the last):
+    /// with `-primary` every one; once any group is marked, exactly the
+    /// marked ones; with no mark, the last.
+    ///
+    /// `-primary` together with marks makes every command primary, marked
+    /// or not: `-primary` says "every", and a mark adds nothing to that
+    /// (README, "Decisions").
+    pub fn is_primary(&self, marked: bool, last: bool) -> bool {
+        self.primary_all || if self.primary_marked { marked } else { last }
+    }
 }
 
 /// Message for a missing `-r` or `--`.
@@ -90,6 +109,9 @@ const UNKNOWN: &str = "flag provided but not defined";
 const NEEDS_VALUE: &str = "option needs a value";
 /// Message for a word before `-r` or `--` that is not an option.
 const UNEXPECTED: &str = "unexpected argument before -r or --";
+/// Message for a `-rewrite` of the `-stopsignal`: a stop request is never
+/// forwarded, so the rewrite could never apply (SPEC §9: an error).
+const REWRITES_STOP_SIGNAL: &str = "-rewrite cannot rewrite the -stopsignal";
 
 /// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,110 +151,61 @@ impl Setting {
     }
 }
 
-/// The start of every bad-value message: `invalid value for -timeout`,
-/// `invalid value for DINIT_TIMEOUT`.
-macro_rules! bad_value {
-    () => {
-        "invalid value for "
-    };
-}
-const BAD_VALUE: &str = bad_value!();
-
-/// One known option: its name without dashes, what it sets, and the
-/// message for a bad value (static, so it names the option itself).
-struct OptSpec {
-    name: &'static [u8],
+/// One option of the init role: how it is written (one dash; `--` works
+/// too), the environment variable that sets it when the flag is not given,
+/// and what it sets.
+struct Opt {
+    flag: &'static str,
+    /// SPEC §2: every option that takes effect in the init role has one,
+    /// because the engines' `--init` pass no options. `None` for what is
+    /// no init setting (`-submit`, `-h`) and for an alias whose variable
+    /// is listed with the main spelling (`-core-fraction`).
+    var: Option<&'static str>,
     setting: Setting,
-    bad_value: &'static str,
 }
 
-/// The bytes of `s` after its first `n`.
-const fn tail(s: &'static str, n: usize) -> &'static [u8] {
-    s.as_bytes().split_at(n).1
-}
-
-/// `opt!("timeout", Setting::Timeout)`: the name is the tail of the
-/// message, so the binary holds each name once.
-macro_rules! opt {
-    ($name:literal, $setting:expr) => {{
-        const BAD: &str = concat!(bad_value!(), "-", $name);
-        OptSpec {
-            name: tail(BAD, BAD_VALUE.len() + 1),
-            setting: $setting,
-            bad_value: BAD,
-        }
-    }};
-}
-
-const OPTIONS: &[OptSpec] = &[
-    opt!("timeout", Setting::Timeout),
-    opt!("primary", Setting::Primary),
-    opt!("start", Setting::Start),
-    opt!("prestop", Setting::Prestop),
-    opt!("prestoptimer", Setting::PrestopTimer),
-    opt!("stop", Setting::Stop),
-    opt!("maxproc", Setting::Maxproc),
-    opt!("core-fraction", Setting::Maxproc),
-    opt!("socket", Setting::Socket),
-    opt!("pgroup", Setting::Pgroup),
-    opt!("quiet", Setting::Quiet),
-    opt!("success", Setting::Success),
-    opt!("stopsignal", Setting::StopSignal),
-    opt!("rewrite", Setting::Rewrite),
-    opt!("pdeathsig", Setting::Pdeathsig),
-    opt!("submit", Setting::Submit),
-    opt!("h", Setting::Help),
-    opt!("help", Setting::Help),
-];
-
-/// One environment variable: what it sets, the message for a bad value
-/// (which ends with the variable's name), and whether an empty value
-/// counts as set (only `DINIT_SOCKET`).
-struct EnvSpec {
-    setting: Setting,
-    bad_value: &'static str,
-    empty_is_set: bool,
-}
-
-impl EnvSpec {
+impl Opt {
+    /// The name the lexer matches: the flag without its dash.
     fn name(&self) -> &'static [u8] {
-        tail(self.bad_value, BAD_VALUE.len())
+        &self.flag.as_bytes()[1..]
     }
 }
 
-/// `var!("DINIT_TIMEOUT", Setting::Timeout)`, `var!(..., empty is set)`.
-macro_rules! var {
-    ($name:literal, $setting:expr) => {
-        var!($name, $setting, false)
-    };
-    ($name:literal, $setting:expr, $empty_is_set:expr) => {
-        EnvSpec {
-            setting: $setting,
-            bad_value: concat!(bad_value!(), $name),
-            empty_is_set: $empty_is_set,
-        }
-    };
+/// Shorthand for the rows of [`OPTIONS`].
+const fn opt(flag: &'static str, var: Option<&'static str>, setting: Setting) -> Opt {
+    Opt { flag, var, setting }
 }
 
-const ENV: &[EnvSpec] = &[
-    var!("DINIT_TIMEOUT", Setting::Timeout),
-    var!("DINIT_START", Setting::Start),
-    var!("DINIT_PRESTOP", Setting::Prestop),
-    var!("DINIT_PRESTOPTIMER", Setting::PrestopTimer),
-    var!("DINIT_STOP", Setting::Stop),
-    var!("DINIT_SOCKET", Setting::Socket, true),
-    var!("DINIT_PGROUP", Setting::Pgroup),
-    var!("DINIT_QUIET", Setting::Quiet),
-    var!("DINIT_STOPSIGNAL", Setting::StopSignal),
-    var!("DINIT_REWRITE", Setting::Rewrite),
-    var!("DINIT_PDEATHSIG", Setting::Pdeathsig),
+/// Every option of the init role (`-version` and `-V` are the role
+/// dispatcher's, `role.rs`). The variables are read in this order.
+const OPTIONS: &[Opt] = &[
+    opt("-timeout", Some("DINIT_TIMEOUT"), Setting::Timeout),
+    opt("-primary", Some("DINIT_PRIMARY"), Setting::Primary),
+    opt("-start", Some("DINIT_START"), Setting::Start),
+    opt("-prestop", Some("DINIT_PRESTOP"), Setting::Prestop),
+    opt(
+        "-prestoptimer",
+        Some("DINIT_PRESTOPTIMER"),
+        Setting::PrestopTimer,
+    ),
+    opt("-stop", Some("DINIT_STOP"), Setting::Stop),
+    opt("-maxproc", Some("DINIT_MAXPROC"), Setting::Maxproc),
+    opt("-core-fraction", None, Setting::Maxproc),
+    opt("-socket", Some("DINIT_SOCKET"), Setting::Socket),
+    opt("-pgroup", Some("DINIT_PGROUP"), Setting::Pgroup),
+    opt("-quiet", Some("DINIT_QUIET"), Setting::Quiet),
+    opt("-success", Some("DINIT_SUCCESS"), Setting::Success),
+    opt("-stopsignal", Some("DINIT_STOPSIGNAL"), Setting::StopSignal),
+    opt("-rewrite", Some("DINIT_REWRITE"), Setting::Rewrite),
+    opt("-pdeathsig", Some("DINIT_PDEATHSIG"), Setting::Pdeathsig),
+    opt("-submit", None, Setting::Submit),
+    opt("-h", None, Setting::Help),
+    opt("-help", None, Setting::Help),
 ];
 
 /// One option occurrence as the lexer saw it, value not yet interpreted.
 struct Flag<'a> {
-    spec: &'static OptSpec,
-    /// The option as written, without any `=value`: `--timeout`.
-    written: &'a [u8],
+    spec: &'static Opt,
     /// `None` only for a boolean written without `=`.
     value: Option<&'a [u8]>,
 }
@@ -275,7 +248,7 @@ impl<'a> Lexer<'a> {
         } else {
             &word[..dashes + name.len()]
         };
-        let Some(spec) = OPTIONS.iter().find(|o| o.name == name) else {
+        let Some(spec) = OPTIONS.iter().find(|o| o.name() == name) else {
             return Err(Error::Usage {
                 what: UNKNOWN,
                 word: written,
@@ -296,51 +269,61 @@ impl<'a> Lexer<'a> {
                 Some(v)
             }
         };
-        Ok(Flag {
-            spec,
-            written,
-            value,
-        })
+        Ok(Flag { spec, value })
     }
 }
 
+/// A refused value: why, and the part of the value that is wrong (all of
+/// it, or one item of a comma-separated list).
+type Refusal<'a> = (Reason, &'a [u8]);
+
 /// Step two, for one value from a flag or the environment: check it and
-/// store it. `None` means the value is bad. A boolean with no value (a flag
-/// written without `=`) is true.
-fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) -> Option<()> {
+/// store it. A boolean with no value (a flag written without `=`) is true.
+fn apply<'a>(
+    cfg: &mut Config<'a>,
+    setting: Setting,
+    value: Option<&'a [u8]>,
+) -> Result<(), Refusal<'a>> {
     let text = value.unwrap_or(b"");
     let nonempty = if text.is_empty() { None } else { Some(text) };
+    let whole = |reason| (reason, text);
     match setting {
-        Setting::Timeout => cfg.timeout_ms = parse_duration_ms(text)?,
-        Setting::PrestopTimer => cfg.prestop_timer_ms = parse_duration_ms(text)?,
+        Setting::Timeout => {
+            cfg.timeout_ms = parse_duration_ms(text).ok_or(whole(Reason::Duration))?;
+        }
+        Setting::PrestopTimer => {
+            cfg.prestop_timer_ms = parse_duration_ms(text).ok_or(whole(Reason::Duration))?;
+        }
         Setting::Start => cfg.start = nonempty,
         Setting::Prestop => cfg.prestop = nonempty,
         Setting::Stop => cfg.stop = nonempty,
         Setting::Socket => cfg.socket = text,
-        Setting::Maxproc => cfg.maxproc = parse_fraction(text)?,
-        Setting::Success => cfg.success.insert(parse_code(text)?),
-        Setting::StopSignal => cfg.stop_signal = Some(parse_received(text)?),
-        Setting::Pdeathsig => cfg.pdeathsig = Some(parse_received(text)?),
+        Setting::Maxproc => cfg.maxproc = parse_fraction(text).ok_or(whole(Reason::Fraction))?,
+        Setting::Success => parse_codes(text, &mut cfg.success)?,
+        Setting::StopSignal => cfg.stop_signal = Some(parse_received(text).map_err(whole)?),
+        Setting::Pdeathsig => cfg.pdeathsig = Some(parse_received(text).map_err(whole)?),
         Setting::Rewrite => parse_rewrites(text, &mut cfg.rewrite)?,
         Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help => {
             let on = match value {
                 None => true,
-                Some(v) => parse_bool(v)?,
+                Some(v) => parse_bool(v).ok_or(whole(Reason::Bool))?,
             };
             match setting {
                 Setting::Primary => cfg.primary_all = on,
                 Setting::Pgroup => cfg.pgroup = on,
                 Setting::Quiet => cfg.quiet = on,
+                // -submit chose the role already (role.rs); -h is read by
+                // `parse` before this.
                 _ => {}
             }
         }
     }
-    Some(())
+    Ok(())
 }
 
 /// `-maxproc`: a plain decimal ≥ 0 (`1`, `0.5`, `.5`, `5.`, `+3`; `-0`
 /// is `0`), at most 9 fraction digits counted. No exponents: parsing them
-/// would pull core's float tables (about 15 KiB) into a 64 KiB binary.
+/// would pull core's float tables (about 15 KiB) into the binary.
 fn parse_fraction(text: &[u8]) -> Option<f64> {
     let (neg, body) = match text {
         [b'+', rest @ ..] => (false, rest),
@@ -373,11 +356,15 @@ fn parse_fraction(text: &[u8]) -> Option<f64> {
 /// not SIGCHLD (it drives reaping), SIGKILL/SIGSTOP (nobody can catch them)
 /// or a synchronous fault (left unblocked: it would kill dinit). A job
 /// control signal may be chosen; it is then a stop request, or forwarded.
-fn parse_received(text: &[u8]) -> Option<i32> {
-    let sig = signals::parse(text)?;
-    match signals::default_handling(sig)? {
-        Handling::Forward | Handling::Stop | Handling::JobControl => Some(sig),
-        _ => None,
+fn parse_received(text: &[u8]) -> Result<i32, Reason> {
+    let sig = signals::parse(text).ok_or(Reason::Signal)?;
+    match signals::default_handling(sig) {
+        Some(Handling::Forward | Handling::Stop | Handling::JobControl) => Ok(sig),
+        Some(Handling::Uncatchable) if sig == SIGKILL => Err(Reason::SigKill),
+        Some(Handling::Uncatchable) => Err(Reason::SigStop),
+        Some(Handling::Reap) => Err(Reason::Reaping),
+        Some(Handling::Fault) => Err(Reason::Fault),
+        None => Err(Reason::Signal),
     }
 }
 
@@ -385,25 +372,49 @@ fn parse_received(text: &[u8]) -> Option<i32> {
 /// `DINIT_REWRITE` does; spaces around items are ignored). FROM must be a
 /// signal dinit forwards: stop requests, SIGCHLD, SIGKILL/SIGSTOP, the job
 /// control signals and the faults are never forwarded, so rewriting them
-/// is refused rather than silently meaningless (the `-stopsignal` is
-/// checked once every option is known). TO is any signal, or `0` to drop.
-fn parse_rewrites(text: &[u8], rewrite: &mut Rewrite) -> Option<()> {
+/// is refused, saying why, rather than silently meaningless (the
+/// `-stopsignal` is checked once every option is known). TO is any
+/// signal, or `0` to drop. A refusal names the item, not the whole list.
+fn parse_rewrites<'a>(text: &'a [u8], rewrite: &mut Rewrite) -> Result<(), Refusal<'a>> {
     for item in text.split(|&b| b == b',') {
         let item = item.trim_ascii();
-        let colon = item.iter().position(|&b| b == b':')?;
+        let pair = |reason| (reason, item);
+        let colon = item
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(pair(Reason::RewritePair))?;
         let (from, to) = (&item[..colon], &item[colon + 1..]);
-        let from = signals::parse(from)?;
-        if signals::default_handling(from)? != Handling::Forward {
-            return None;
+        let from = signals::parse(from).ok_or(pair(Reason::RewritePair))?;
+        let to = match to {
+            b"0" => 0,
+            _ => signals::parse(to).ok_or(pair(Reason::RewritePair))?,
+        };
+        match signals::default_handling(from) {
+            Some(Handling::Forward) => rewrite.set(from, to),
+            Some(Handling::Stop) => return Err(pair(Reason::StopRequest)),
+            Some(Handling::Reap) => return Err(pair(Reason::Reaping)),
+            Some(Handling::Uncatchable) => return Err(pair(Reason::Uncatchable)),
+            Some(Handling::JobControl) => return Err(pair(Reason::JobControl)),
+            Some(Handling::Fault) => return Err(pair(Reason::Fault)),
+            None => return Err(pair(Reason::RewritePair)),
         }
-        let to = if to == b"0" { 0 } else { signals::parse(to)? };
-        rewrite.set(from, to);
     }
-    Some(())
+    Ok(())
 }
 
-/// `-success`: a decimal exit code 0–255, optional leading `+` and leading
-/// zeros allowed (as Go's `strconv.Atoi` would).
+/// `-success CODE[,CODE...]` (the flag takes a list too, as
+/// `DINIT_SUCCESS` does; spaces around items are ignored): each a decimal
+/// exit code 0–255, optional leading `+` and leading zeros allowed (as
+/// Go's `strconv.Atoi` would). A refusal names the item.
+fn parse_codes<'a>(text: &'a [u8], set: &mut CodeSet) -> Result<(), Refusal<'a>> {
+    for item in text.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        set.insert(parse_code(item).ok_or((Reason::ExitCodes, item))?);
+    }
+    Ok(())
+}
+
+/// One exit code 0–255 (see `parse_codes`).
 fn parse_code(text: &[u8]) -> Option<u8> {
     let digits = text.strip_prefix(b"+").unwrap_or(text);
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
@@ -421,11 +432,12 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 
 /// Parse the init role's arguments (`argv[1..]`). `env` looks up an
 /// environment variable by name. Errors are `Error::Usage` naming the
-/// option (or environment variable) and its problem.
+/// option and its problem, or `Error::BadValue` naming the option (or
+/// environment variable), the value and why it is refused.
 ///
 /// Details SPEC §2 leaves open, decided here:
 /// * The options are exactly the words before the first word that starts
-///   a command (`-r` or `-r:SIG`) or is `--`; without either the options
+///   a command (`-r` or `-r:...`) or is `--`; without either the options
 ///   are still checked first (so a missing value is named), then "no
 ///   command given" is reported. A value option right before `-r` or `--`
 ///   (`-start -r ...`, `-socket -- x`) is missing its value: neither is
@@ -438,14 +450,16 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 ///   error naming both (SPEC: a `-r` before `--`); `\--` is the literal
 ///   argument there (see `words::unescape`).
 /// * Options are applied left to right, the last one winning (`-success`
-///   adds instead); every occurrence is validated, and the first problem is
-///   reported. Flags are checked before the environment.
+///   and `-rewrite` add instead); every occurrence is validated, and the
+///   first problem is reported. Flags are checked before the environment.
 /// * A flag given with an empty value counts as given: `-start=` means no
 ///   start command even when `DINIT_START` is set; `-socket=` disables the
 ///   socket; `-timeout=` is a bad value.
 /// * An environment variable set to the empty string counts as unset, except
 ///   `DINIT_SOCKET=` which disables the socket (as `-socket=` does). An
 ///   environment variable whose option was given as a flag is not read.
+/// * `-success` and `-rewrite` take comma-separated lists as flags too, as
+///   their variables do; a refused list is reported by its bad item.
 /// * `-` alone is an unexpected argument. `---x`, `-=x` are unknown
 ///   options. `-h`/`-help` anywhere among the options ask for the usage
 ///   (`Error::Help`, exit 0), as with Go's flag package. `-version`,
@@ -454,8 +468,9 @@ fn parse_code(text: &[u8]) -> Option<u8> {
 /// * `-submit[=BOOL]` is a boolean that is validated and otherwise ignored:
 ///   the dispatcher chose the init role, so it ended up false
 ///   (`-submit=false`, or `-submit -submit=false`: the last one wins).
-/// * Empty command groups (`-r -r x`, a trailing `-r`) are not checked
-///   here; `commands` is handed on as it is.
+/// * Empty command groups (`-r -r x`, a trailing `-r`) and the words after
+///   `-r:` are not checked here but when each group is built
+///   (`command::build`); here only whether any group is marked `primary`.
 pub fn parse<'a>(
     args: &'a [&'a [u8]],
     env: &dyn Fn(&[u8]) -> Option<&'a [u8]>,
@@ -474,9 +489,12 @@ pub fn parse<'a>(
     } else {
         &args[end..]
     };
+    let primary_marked =
+        !verbatim && words::groups(commands).any(|(flag, _)| words::marks_primary(flag));
     let mut cfg = Config {
         timeout_ms: DEFAULT_TIMEOUT_MS,
         primary_all: false,
+        primary_marked,
         start: None,
         prestop: None,
         prestop_timer_ms: 0,
@@ -498,20 +516,14 @@ pub fn parse<'a>(
     for flag in (Lexer {
         words: &args[..end],
     }) {
-        let Flag {
-            spec,
-            written,
-            value,
-        } = flag?;
-        match spec.setting {
-            Setting::Help if value.is_none_or(|v| parse_bool(v) == Some(true)) => {
-                return Err(Error::Help);
-            }
-            _ => {}
+        let Flag { spec, value } = flag?;
+        if spec.setting == Setting::Help && value.is_none_or(|v| parse_bool(v) == Some(true)) {
+            return Err(Error::Help);
         }
-        apply(&mut cfg, spec.setting, value).ok_or(Error::Usage {
-            what: spec.bad_value,
-            word: value.unwrap_or(written),
+        apply(&mut cfg, spec.setting, value).map_err(|(why, bad)| Error::BadValue {
+            option: spec.flag,
+            value: bad,
+            why,
         })?;
         given |= spec.setting.bit();
         if spec.setting == Setting::StopSignal {
@@ -530,21 +542,23 @@ pub fn parse<'a>(
     if let Some(what) = what {
         return Err(Error::Usage { what, word: b"" });
     }
-    for var in ENV {
-        if given & var.setting.bit() != 0 {
+    for spec in OPTIONS {
+        let Some(var) = spec.var else { continue };
+        if given & spec.setting.bit() != 0 {
             continue;
         }
-        let Some(value) = env(var.name()) else {
+        let Some(value) = env(var.as_bytes()) else {
             continue;
         };
-        if value.is_empty() && !var.empty_is_set {
+        if value.is_empty() && spec.setting != Setting::Socket {
             continue;
         }
-        apply(&mut cfg, var.setting, Some(value)).ok_or(Error::Usage {
-            what: var.bad_value,
-            word: value,
+        apply(&mut cfg, spec.setting, Some(value)).map_err(|(why, bad)| Error::BadValue {
+            option: var,
+            value: bad,
+            why,
         })?;
-        if var.setting == Setting::StopSignal {
+        if spec.setting == Setting::StopSignal {
             stop_word = value;
         }
     }
@@ -554,7 +568,7 @@ pub fn parse<'a>(
         && cfg.rewrite.get(sig) != sig
     {
         return Err(Error::Usage {
-            what: "-rewrite cannot rewrite the -stopsignal",
+            what: REWRITES_STOP_SIGNAL,
             word: stop_word,
         });
     }
@@ -672,7 +686,7 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
 /// One of the init role's option words, read the way the lexer reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionWord<'a> {
-    /// The option's name without dashes, as in the table: `socket`.
+    /// The option's name without dashes: `socket`.
     pub name: &'static [u8],
     /// The option as written, without any `=value`: `--socket`.
     pub written: &'a [u8],
@@ -694,9 +708,9 @@ pub fn option_word(word: &[u8]) -> Option<OptionWord<'_>> {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
     };
-    let spec = OPTIONS.iter().find(|o| o.name == name)?;
+    let spec = OPTIONS.iter().find(|o| o.name() == name)?;
     Some(OptionWord {
-        name: spec.name,
+        name: spec.name(),
         written: &word[..word.len() - body.len() + name.len()],
         value,
         takes_next: value.is_none() && !spec.setting.is_bool(),
@@ -736,12 +750,26 @@ mod tests {
         run(args, env).unwrap_or_else(|e| panic!("{args:?} {env:?}: unexpected error {e}"))
     }
 
-    /// The error as (what, word).
+    /// The error as (what, word): for a bad value, `invalid value for
+    /// OPTION` and the value (or the refused item of a list).
     fn err(args: &[&'static str], env: Env) -> (&'static str, String) {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
         match run(args, env) {
             Ok(c) => panic!("{args:?} {env:?}: expected an error, got {c:?}"),
-            Err(Error::Usage { what, word }) => (what, String::from_utf8(word.to_vec()).unwrap()),
+            Err(Error::Usage { what, word }) => (what, text(word)),
+            Err(Error::BadValue { option, value, .. }) => {
+                let what = format!("invalid value for {option}");
+                (Box::leak(what.into_boxed_str()), text(value))
+            }
             Err(e) => panic!("{args:?}: not a usage error: {e:?}"),
+        }
+    }
+
+    /// Why a value was refused.
+    fn why(args: &[&'static str], env: Env) -> Reason {
+        match run(args, env) {
+            Err(Error::BadValue { why, .. }) => why,
+            other => panic!("{args:?} {env:?}: expected a bad value, got {other:?}"),
         }
     }
 
@@ -979,6 +1007,8 @@ mod tests {
             ("255", 255),
             ("0143", 143),
             ("+2", 2),
+            // Spaces around an item are ignored, as in lists.
+            (" 1", 1),
         ];
         for &(v, code) in good {
             for args in spellings("success", v) {
@@ -994,7 +1024,7 @@ mod tests {
             "1x",
             "x",
             "1.0",
-            " 1",
+            "1 2",
             "99999999999999999999",
             "+",
         ] {
@@ -1004,7 +1034,38 @@ mod tests {
                     ("invalid value for -success", v.into()),
                     "{args:?}"
                 );
+                assert_eq!(why(&args, &[]), Reason::ExitCodes);
             }
+        }
+        // Lists, in the flag as in DINIT_SUCCESS; a bad item is named.
+        for (list, codes) in [
+            ("0,143", &[0u8, 143][..]),
+            ("143, 0 ,1", &[0, 1, 143]),
+            ("7,7", &[7]),
+        ] {
+            for c in [
+                ok(&["-success", list, "-r", "x"], &[]),
+                ok(
+                    &["-r", "x"],
+                    Box::leak(vec![("DINIT_SUCCESS", list)].into()),
+                ),
+            ] {
+                let all: Vec<u8> = (0..=255u8).filter(|&n| c.success.contains(n)).collect();
+                assert_eq!(all, codes, "{list}");
+            }
+        }
+        for (list, item) in [("0,256", "256"), ("1,,2", ""), ("143,", ""), ("x,1", "x")] {
+            assert_eq!(
+                err(&["--success", list, "-r", "x"], &[]),
+                ("invalid value for -success", item.into()),
+                "{list}"
+            );
+            let env: Env = Box::leak(vec![("DINIT_SUCCESS", list)].into());
+            assert_eq!(
+                err(&["-r", "x"], env),
+                ("invalid value for DINIT_SUCCESS", item.into()),
+                "{list}"
+            );
         }
     }
 
@@ -1202,11 +1263,112 @@ mod tests {
         let e = run(&["-timeout"], &[]).unwrap_err();
         assert_eq!(e.to_string(), "option needs a value: -timeout");
         let e = run(&["-timeout", "1x", "-r", "x"], &[]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid value for -timeout: 1x");
+        assert_eq!(
+            e.to_string(),
+            "invalid value for -timeout: 1x (expected seconds or a Go duration: 10, 2.5, 500ms, 1m30s)"
+        );
         let e = run(&["-r", "x"], &[("DINIT_QUIET", "yes")]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid value for DINIT_QUIET: yes");
+        assert_eq!(
+            e.to_string(),
+            "invalid value for DINIT_QUIET: yes (expected true or false, 1 or 0, t or f)"
+        );
         let e = run(&["--submit=2", "-r", "x"], &[]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid value for -submit: 2");
+        assert_eq!(
+            e.to_string(),
+            "invalid value for -submit: 2 (expected true or false, 1 or 0, t or f)"
+        );
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    /// Issue 15: the messages that helped nobody say what is expected, or
+    /// why the value cannot be, in one line.
+    #[test]
+    fn bad_values_say_why() {
+        let table: &[(&[&str], &str)] = &[
+            (
+                &["-rewrite", "WINCH"],
+                "invalid value for -rewrite: WINCH (expected FROM:TO with two signals, \
+                 or TO 0 to drop FROM: HUP:USR1, WINCH:0)",
+            ),
+            (
+                &["-rewrite", "TERM:0"],
+                "invalid value for -rewrite: TERM:0 (SIGTERM and SIGINT are stop requests: \
+                 they start teardown and are never forwarded, so there is nothing to rewrite)",
+            ),
+            (
+                &["-rewrite", "HUP:USR1, INT:0"],
+                "invalid value for -rewrite: INT:0 (SIGTERM and SIGINT are stop requests: \
+                 they start teardown and are never forwarded, so there is nothing to rewrite)",
+            ),
+            (
+                &["-rewrite", "CHLD:HUP"],
+                "invalid value for -rewrite: CHLD:HUP \
+                 (SIGCHLD tells dinit a child exited; it cannot mean anything else)",
+            ),
+            (
+                &["-rewrite", "KILL:TERM"],
+                "invalid value for -rewrite: KILL:TERM (SIGKILL and SIGSTOP cannot be caught: \
+                 dinit never receives them to forward)",
+            ),
+            (
+                &["-rewrite", "TSTP:0"],
+                "invalid value for -rewrite: TSTP:0 (SIGTSTP, SIGTTIN and SIGTTOU are never \
+                 forwarded: a stopped child would have no one to resume it)",
+            ),
+            (
+                &["-stopsignal", "KILL"],
+                "invalid value for -stopsignal: KILL (SIGKILL cannot be caught and allows no \
+                 graceful stop; teardown sends it anyway once -timeout has passed)",
+            ),
+            (
+                &["-stopsignal", "SIGSTOP"],
+                "invalid value for -stopsignal: SIGSTOP (SIGSTOP cannot be caught and only \
+                 pauses a process: it can never stop one)",
+            ),
+            (
+                &["-pdeathsig", "SEGV"],
+                "invalid value for -pdeathsig: SEGV (fault signals (SEGV, BUS, ILL, FPE, ABRT, \
+                 TRAP, SYS) are left to end dinit if it crashes: it never receives them)",
+            ),
+            (
+                &["-stopsignal", "QUITE"],
+                "invalid value for -stopsignal: QUITE \
+                 (expected a signal name or number: QUIT, SIGQUIT, RTMIN+3, 3)",
+            ),
+            (
+                &["-maxproc", "1e3"],
+                "invalid value for -maxproc: 1e3 (expected a decimal number, 0 or more: 0.5, 1, 2)",
+            ),
+            (
+                &["-success", "143,256"],
+                "invalid value for -success: 256 \
+                 (expected exit codes 0-255, comma-separated: 143 or 0,143)",
+            ),
+            (
+                &["-timeout="],
+                "invalid value for -timeout: empty \
+                 (expected seconds or a Go duration: 10, 2.5, 500ms, 1m30s)",
+            ),
+        ];
+        for &(opts, want) in table {
+            let mut args = opts.to_vec();
+            args.extend(["-r", "x"]);
+            let e = run(&args, &[]).unwrap_err();
+            assert_eq!(e.to_string(), want, "{args:?}");
+            assert_eq!(e.exit_code(), 2);
+            assert!(!e.to_string().contains('\n'));
+        }
+        // The same reasons through the variables, which are named.
+        let e = run(&["-r", "x"], &[("DINIT_STOPSIGNAL", "9")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid value for DINIT_STOPSIGNAL: 9 (SIGKILL cannot be caught"),
+            "{e}"
+        );
+        assert_eq!(
+            why(&["-r", "x"], &[("DINIT_REWRITE", "HUP:USR1,SIGTERM:HUP")]),
+            Reason::StopRequest
+        );
     }
 
     #[test]
@@ -1267,8 +1429,7 @@ mod tests {
         // Every option the lexer knows is known here, with the same arity:
         // a value option followed by a value parses.
         for spec in OPTIONS {
-            let w: &'static str =
-                Box::leak(format!("-{}", core::str::from_utf8(spec.name).unwrap()).into());
+            let w = spec.flag;
             let o = option_word(w.as_bytes()).unwrap();
             assert_eq!(o.takes_next, !spec.setting.is_bool(), "{w}");
         }
@@ -1444,6 +1605,24 @@ mod tests {
             ("DINIT_PGROUP", "false", |c| !c.pgroup),
             ("DINIT_QUIET", "T", |c| c.quiet),
             ("DINIT_QUIET", "0", |c| !c.quiet),
+            ("DINIT_PRIMARY", "1", |c| c.primary_all),
+            ("DINIT_PRIMARY", "true", |c| c.primary_all),
+            ("DINIT_PRIMARY", "False", |c| !c.primary_all),
+            ("DINIT_SUCCESS", "143", |c| {
+                c.success.contains(143) && !c.success.contains(0)
+            }),
+            ("DINIT_SUCCESS", "0,143", |c| {
+                c.success.contains(143) && c.success.contains(0)
+            }),
+            ("DINIT_SUCCESS", " 3 , 4", |c| {
+                c.success.contains(3) && c.success.contains(4)
+            }),
+            ("DINIT_MAXPROC", "0.5", |c| c.maxproc == 0.5),
+            ("DINIT_MAXPROC", "2", |c| c.maxproc == 2.0),
+            ("DINIT_MAXPROC", "0", |c| c.maxproc == 0.0),
+            ("DINIT_STOPSIGNAL", "QUIT", |c| c.stop_signal == Some(3)),
+            ("DINIT_PDEATHSIG", "SIGHUP", |c| c.pdeathsig == Some(1)),
+            ("DINIT_REWRITE", "HUP:USR1", |c| c.rewrite.get(1) == 10),
         ];
         for &(var, value, check) in table {
             let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
@@ -1465,6 +1644,9 @@ mod tests {
             ("DINIT_STOP", ""),
             ("DINIT_PGROUP", ""),
             ("DINIT_QUIET", ""),
+            ("DINIT_PRIMARY", ""),
+            ("DINIT_SUCCESS", ""),
+            ("DINIT_MAXPROC", ""),
         ];
         let c = ok(&["-r", "x"], env);
         assert_eq!(c, ok(&["-r", "x"], &[]));
@@ -1517,6 +1699,29 @@ mod tests {
             }),
             (&["-pgroup"], "DINIT_PGROUP", "maybe", |c| c.pgroup),
             (&["-quiet=f"], "DINIT_QUIET", "loud", |c| !c.quiet),
+            (&["-primary=false"], "DINIT_PRIMARY", "1", |c| {
+                !c.primary_all
+            }),
+            (&["-primary"], "DINIT_PRIMARY", "0", |c| c.primary_all),
+            (&["-primary"], "DINIT_PRIMARY", "sure", |c| c.primary_all),
+            // The flag's codes replace the variable's list; they do not add.
+            (&["-success", "3"], "DINIT_SUCCESS", "143", |c| {
+                c.success.contains(3) && !c.success.contains(143)
+            }),
+            (&["-success=1,2"], "DINIT_SUCCESS", "x", |c| {
+                c.success.contains(1) && c.success.contains(2)
+            }),
+            (&["-maxproc", "1"], "DINIT_MAXPROC", "3", |c| {
+                c.maxproc == 1.0
+            }),
+            (&["-maxproc=0"], "DINIT_MAXPROC", "3", |c| c.maxproc == 0.0),
+            // -core-fraction is -maxproc: it beats DINIT_MAXPROC too.
+            (&["-core-fraction", "0.25"], "DINIT_MAXPROC", "3", |c| {
+                c.maxproc == 0.25
+            }),
+            (&["-stopsignal", "HUP"], "DINIT_STOPSIGNAL", "KILL", |c| {
+                c.stop_signal == Some(1)
+            }),
         ];
         for &(flags, var, value, check) in table {
             let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
@@ -1559,6 +1764,16 @@ mod tests {
             ("DINIT_PGROUP", "yes"),
             ("DINIT_PGROUP", " 1"),
             ("DINIT_QUIET", "on"),
+            ("DINIT_PRIMARY", "yes"),
+            ("DINIT_PRIMARY", "2"),
+            ("DINIT_SUCCESS", "256"),
+            ("DINIT_SUCCESS", "-1"),
+            ("DINIT_SUCCESS", "ok"),
+            ("DINIT_MAXPROC", "-1"),
+            ("DINIT_MAXPROC", "half"),
+            ("DINIT_MAXPROC", "1e3"),
+            ("DINIT_STOPSIGNAL", "NOPE"),
+            ("DINIT_PDEATHSIG", "KILL"),
         ];
         for &(var, value) in table {
             let env: Env = Box::leak(vec![(var, value)].into_boxed_slice());
@@ -1580,12 +1795,93 @@ mod tests {
     #[test]
     fn unrelated_environment_is_ignored() {
         let env: Env = &[
-            ("DINIT_PRIMARY", "x"),
-            ("DINIT_SUCCESS", "x"),
-            ("DINIT_MAXPROC", "x"),
             ("TIMEOUT", "x"),
+            ("DINIT_TIMEOUTS", "x"),
+            ("dinit_timeout", "x"),
+            ("DINIT_CORE_FRACTION", "x"),
+            ("DINIT_SUBMIT", "x"),
+            ("DINIT_H", "x"),
+            ("DINIT_HELP", "x"),
+            ("DINIT_VERSION", "x"),
         ];
         assert_eq!(ok(&["-r", "x"], env), ok(&["-r", "x"], &[]));
+    }
+
+    /// SPEC §2: every option that takes effect in the init role has a
+    /// variable, and each variable sets one option.
+    #[test]
+    fn every_init_option_has_a_variable() {
+        let mut vars: Vec<&str> = Vec::new();
+        for o in OPTIONS {
+            match (o.var, o.setting) {
+                (None, Setting::Submit | Setting::Help) => {}
+                // The alias: its variable is -maxproc's.
+                (None, Setting::Maxproc) => assert_eq!(o.flag, "-core-fraction"),
+                (None, _) => panic!("{} has no variable", o.flag),
+                (Some(v), _) => {
+                    let want = format!("DINIT_{}", o.flag[1..].to_ascii_uppercase());
+                    assert_eq!(v, want, "{}", o.flag);
+                    assert!(!vars.contains(&v), "{v} twice");
+                    vars.push(v);
+                }
+            }
+        }
+        for v in ["DINIT_PRIMARY", "DINIT_SUCCESS", "DINIT_MAXPROC"] {
+            assert!(vars.contains(&v), "{v}");
+        }
+    }
+
+    /// SPEC §3, §11: who is primary, for every combination of `-primary`,
+    /// a mark on this command, a mark on any command, and being the last.
+    #[test]
+    fn primaries() {
+        // (-primary, any group marked, this one marked, this one last, want)
+        let table: &[(bool, bool, bool, bool, bool)] = &[
+            // No -primary, no mark anywhere: the last only.
+            (false, false, false, false, false),
+            (false, false, false, true, true),
+            // Marks: exactly the marked ones; the last is no longer implied.
+            (false, true, true, false, true),
+            (false, true, true, true, true),
+            (false, true, false, true, false),
+            (false, true, false, false, false),
+            // -primary: every one, marked or not.
+            (true, false, false, false, true),
+            (true, false, false, true, true),
+            (true, true, false, false, true),
+            (true, true, true, true, true),
+        ];
+        for &(all, any, marked, last, want) in table {
+            let mut c = ok(&["-r", "x"], &[]);
+            c.primary_all = all;
+            c.primary_marked = any;
+            assert_eq!(
+                c.is_primary(marked, last),
+                want,
+                "-primary {all}, marks {any}, marked {marked}, last {last}"
+            );
+        }
+        // primary_marked comes from the group starters, in any spelling.
+        let marked: &[(&[&str], bool)] = &[
+            (&["-r", "a", "-r", "b"], false),
+            (&["-r:primary", "a", "-r", "b"], true),
+            (&["-r", "a", "-r:QUIT,primary", "b"], true),
+            (&["-r:PRIMARY,9", "a"], true),
+            (&["-r:QUIT", "a", "-r", "b"], false),
+            // A literal word is no mark, nor a word after `--`.
+            (&["-r", "a", "\\-r:primary", "-r", "b"], false),
+            (&["--", "-r:primary", "x"], false),
+            (&["-quiet", "-r", "a", "-r:primary"], true),
+        ];
+        for &(args, want) in marked {
+            assert_eq!(ok(args, &[]).primary_marked, want, "{args:?}");
+        }
+        // -primary and DINIT_PRIMARY beside marks: parsed as given.
+        let c = ok(&["-primary", "-r:primary", "a", "-r", "b"], &[]);
+        assert!(c.primary_all && c.primary_marked);
+        assert!(c.is_primary(false, true) && c.is_primary(true, false));
+        let c = ok(&["-r:primary", "a", "-r", "b"], &[("DINIT_PRIMARY", "1")]);
+        assert!(c.is_primary(false, true));
     }
 
     #[test]
@@ -1741,13 +2037,26 @@ mod tests {
             ok(&["-stopsignal", "TSTP", "-r", "x"], &[]).stop_signal,
             Some(20)
         );
-        for bad in [
-            "", "0", "65", "FOO", "CHLD", "KILL", "STOP", "SEGV", "9", "SIGKILL", "-r",
-        ] {
+        let refused: &[(&str, Reason)] = &[
+            ("", Reason::Signal),
+            ("0", Reason::Signal),
+            ("65", Reason::Signal),
+            ("FOO", Reason::Signal),
+            ("-r", Reason::Signal),
+            ("CHLD", Reason::Reaping),
+            ("KILL", Reason::SigKill),
+            ("9", Reason::SigKill),
+            ("SIGKILL", Reason::SigKill),
+            ("STOP", Reason::SigStop),
+            ("SEGV", Reason::Fault),
+            ("ABRT", Reason::Fault),
+        ];
+        for &(bad, reason) in refused {
             for name in ["stopsignal", "pdeathsig"] {
                 let what = format!("invalid value for -{name}");
                 let opt: &'static str = Box::leak(format!("-{name}={bad}").into());
                 assert_eq!(err(&[opt, "-r", "x"], &[]), (&*what, bad.into()));
+                assert_eq!(why(&[opt, "-r", "x"], &[]), reason, "{opt}");
             }
         }
         assert_eq!(
@@ -1783,34 +2092,41 @@ mod tests {
                 .get(10),
             9
         );
-        // Signals dinit never forwards cannot be rewritten.
-        for bad in [
-            "TERM:USR1",
-            "INT:0",
-            "CHLD:HUP",
-            "KILL:TERM",
-            "STOP:CONT",
-            "TSTP:STOP",
-            "SEGV:HUP",
-            "HUP",
-            "HUP:",
-            ":HUP",
-            "HUP:FOO",
-            "FOO:HUP",
-            "HUP:USR1,",
-            "HUP:USR1:USR2",
-            "HUP:00",
-            "",
-        ] {
+        // Signals dinit never forwards cannot be rewritten, and malformed
+        // pairs are refused; a list is refused by its first bad item.
+        let refused: &[(&str, &str, Reason)] = &[
+            ("TERM:USR1", "TERM:USR1", Reason::StopRequest),
+            ("INT:0", "INT:0", Reason::StopRequest),
+            ("CHLD:HUP", "CHLD:HUP", Reason::Reaping),
+            ("KILL:TERM", "KILL:TERM", Reason::Uncatchable),
+            ("STOP:CONT", "STOP:CONT", Reason::Uncatchable),
+            ("TSTP:STOP", "TSTP:STOP", Reason::JobControl),
+            ("TTOU:0", "TTOU:0", Reason::JobControl),
+            ("SEGV:HUP", "SEGV:HUP", Reason::Fault),
+            ("HUP", "HUP", Reason::RewritePair),
+            ("WINCH", "WINCH", Reason::RewritePair),
+            ("HUP:", "HUP:", Reason::RewritePair),
+            (":HUP", ":HUP", Reason::RewritePair),
+            ("HUP:FOO", "HUP:FOO", Reason::RewritePair),
+            ("FOO:HUP", "FOO:HUP", Reason::RewritePair),
+            ("HUP:USR1,", "", Reason::RewritePair),
+            ("HUP:USR1:USR2", "HUP:USR1:USR2", Reason::RewritePair),
+            ("HUP:00", "HUP:00", Reason::RewritePair),
+            ("", "", Reason::RewritePair),
+            ("HUP:USR1, TERM:0 ,x", "TERM:0", Reason::StopRequest),
+        ];
+        for &(bad, item, reason) in refused {
+            let args = ["-rewrite", bad, "-r", "x"];
             assert_eq!(
-                err(&["-rewrite", bad, "-r", "x"], &[]),
-                ("invalid value for -rewrite", bad.into()),
+                err(&args, &[]),
+                ("invalid value for -rewrite", item.into()),
                 "{bad}"
             );
+            assert_eq!(why(&args, &[]), reason, "{bad}");
         }
         assert_eq!(
             err(&["-r", "x"], &[("DINIT_REWRITE", "HUP:1,TERM:2")]),
-            ("invalid value for DINIT_REWRITE", "HUP:1,TERM:2".into())
+            ("invalid value for DINIT_REWRITE", "TERM:2".into())
         );
         // Nor can the -stopsignal, wherever either comes from.
         let msg = "-rewrite cannot rewrite the -stopsignal";

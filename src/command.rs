@@ -24,6 +24,9 @@ pub struct Program<'s> {
     pub cmd: CmdText,
     /// Its own stop signal (`-r:SIG`, SPEC §9), 0 for none.
     pub stop_signal: u8,
+    /// Marked `-r:primary` (SPEC §11); whether it is primary is
+    /// `cli::Config::is_primary`'s call.
+    pub marked_primary: bool,
 }
 
 /// The arena a program is built in.
@@ -46,20 +49,15 @@ const UNSUPPORTED: &str = "unsupported ${...} form (only ${NAME} and ${NAME:-def
 const EMPTY_PROGRAM: &str = "empty program name after -r";
 
 /// Build one `-r` group (from `words::groups`) into a program: the
-/// starter's `-r:SIG` is its own stop signal (empty for none), and every
-/// word is unescaped, expanded and copied with its NUL into the arena.
+/// starter's `-r:SIG,primary` list gives its own stop signal and its
+/// primary mark (`words::RunFlag`), and every word is unescaped, expanded
+/// and copied with its NUL into the arena.
 pub fn build<'x>(
     flag: &'x [u8],
     words: &[&'x [u8]],
     b: &mut Builder<'x>,
 ) -> Result<Program<'x>, Error<'x>> {
-    let stop_signal = match words::run_flag_signal(flag) {
-        Some(sig) => crate::sys::signals::parse(sig).ok_or(Error::Usage {
-            what: "unknown stop signal",
-            word: flag,
-        })?,
-        None => 0,
-    };
+    let run = words::RunFlag::parse(flag, crate::sys::signals::parse)?;
     if words.is_empty() {
         // Named as written: `-r` or `-r:QUIT`.
         return Err(Error::Usage {
@@ -67,7 +65,12 @@ pub fn build<'x>(
             word: flag,
         });
     }
-    build_words(words, false, stop_signal, b, EMPTY_PROGRAM)
+    let stop_signal = run.signal.unwrap_or(0);
+    let prog = build_words(words, false, stop_signal, b, EMPTY_PROGRAM)?;
+    Ok(Program {
+        marked_primary: run.primary,
+        ..prog
+    })
 }
 
 /// Build the words after `--` (SPEC §8) into a program: copied as they are,
@@ -153,6 +156,7 @@ fn build_words<'x>(
         exec,
         cmd,
         stop_signal: stop_signal as u8,
+        marked_primary: false,
     })
 }
 

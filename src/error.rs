@@ -19,9 +19,17 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Everything that can stop dinit before or instead of supervising.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error<'a> {
-    /// Bad command line or environment: `what` names the problem, `word` the
-    /// option or text it is about.
+    /// Bad command line: `what` names the problem, `word` the option or
+    /// text it is about.
     Usage { what: &'static str, word: &'a [u8] },
+    /// A bad value for an option or its environment variable: `option` is
+    /// `-timeout` or `DINIT_TIMEOUT`, `why` says what was expected, or why
+    /// this value cannot be.
+    BadValue {
+        option: &'static str,
+        value: &'a [u8],
+        why: Reason,
+    },
     /// The program was not found (`execvp`'s ENOENT).
     NotFound { word: &'a [u8] },
     /// Found but not executable: EACCES, ENOEXEC ("exec format error"), ...
@@ -38,7 +46,7 @@ impl Error<'_> {
     /// The process exit code SPEC §2–3 gives this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } => EXIT_USAGE,
+            Error::Usage { .. } | Error::BadValue { .. } => EXIT_USAGE,
             Error::NotFound { .. } => EXIT_NOT_FOUND,
             Error::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
             Error::Sys { .. } | Error::Failed { .. } => EXIT_FAILURE,
@@ -69,14 +77,96 @@ impl fmt::Display for Error<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::Usage { what, word: [] } => f.write_str(what),
-            Error::Usage { what, word } => write!(f, "{}: {}", Text(what), Bytes(word)),
+            Error::Usage { what, word } => write!(f, "{what}: {}", Bytes(word)),
+            Error::BadValue {
+                option,
+                value: [],
+                why,
+            } => write!(f, "invalid value for {option}: empty ({})", why.text()),
+            Error::BadValue { option, value, why } => {
+                let why = why.text();
+                write!(f, "invalid value for {option}: {} ({why})", Bytes(value))
+            }
             Error::NotFound { word } => write!(f, "{}: executable file not found", Bytes(word)),
             Error::NotExecutable { word, errno } => {
                 write!(f, "{}: cannot execute: {}", Bytes(word), Errno(errno))
             }
-            Error::Sys { what, errno } => write!(f, "{}: {}", Text(what), Errno(errno)),
+            Error::Sys { what, errno } => write!(f, "{what}: {}", Errno(errno)),
             Error::Failed { what } => f.write_str(what),
             Error::Help => f.write_str("usage requested"),
+        }
+    }
+}
+
+/// Why an option's value was refused: what was expected, or why this
+/// value cannot be (SPEC §2: one line naming the option; issue 15: say
+/// why). A one-byte enum rather than a third `&str` in
+/// [`Error::BadValue`]: a bigger `Error` makes every `Result` that carries
+/// one bigger, which measured 2 KiB more code in startup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// `-timeout`, `-prestoptimer`.
+    Duration,
+    /// `-maxproc`, `-core-fraction`.
+    Fraction,
+    /// `-success`.
+    ExitCodes,
+    /// The booleans: `-primary`, `-pgroup`, `-quiet`, ...
+    Bool,
+    /// `-stopsignal`, `-pdeathsig`: not a signal at all.
+    Signal,
+    /// `-rewrite`: not `FROM:TO` with two signals (or TO `0`).
+    RewritePair,
+    /// `-rewrite` FROM is SIGTERM or SIGINT.
+    StopRequest,
+    /// SIGCHLD anywhere a signal dinit acts on is asked for.
+    Reaping,
+    /// `-rewrite` FROM is SIGKILL or SIGSTOP.
+    Uncatchable,
+    /// `-rewrite` FROM is SIGTSTP, SIGTTIN or SIGTTOU.
+    JobControl,
+    /// A synchronous fault signal (SIGSEGV, ...).
+    Fault,
+    /// `-stopsignal KILL`, `-pdeathsig KILL`.
+    SigKill,
+    /// `-stopsignal STOP`, `-pdeathsig STOP`.
+    SigStop,
+}
+
+impl Reason {
+    pub fn text(self) -> &'static str {
+        match self {
+            Reason::Duration => "expected seconds or a Go duration: 10, 2.5, 500ms, 1m30s",
+            Reason::Fraction => "expected a decimal number, 0 or more: 0.5, 1, 2",
+            Reason::ExitCodes => "expected exit codes 0-255, comma-separated: 143 or 0,143",
+            Reason::Bool => "expected true or false, 1 or 0, t or f",
+            Reason::Signal => "expected a signal name or number: QUIT, SIGQUIT, RTMIN+3, 3",
+            Reason::RewritePair => {
+                "expected FROM:TO with two signals, or TO 0 to drop FROM: HUP:USR1, WINCH:0"
+            }
+            Reason::StopRequest => {
+                "SIGTERM and SIGINT are stop requests: they start teardown and are never \
+                 forwarded, so there is nothing to rewrite"
+            }
+            Reason::Reaping => "SIGCHLD tells dinit a child exited; it cannot mean anything else",
+            Reason::Uncatchable => {
+                "SIGKILL and SIGSTOP cannot be caught: dinit never receives them to forward"
+            }
+            Reason::JobControl => {
+                "SIGTSTP, SIGTTIN and SIGTTOU are never forwarded: \
+                 a stopped child would have no one to resume it"
+            }
+            Reason::Fault => {
+                "fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS) are left to end dinit \
+                 if it crashes: it never receives them"
+            }
+            Reason::SigKill => {
+                "SIGKILL cannot be caught and allows no graceful stop; \
+                 teardown sends it anyway once -timeout has passed"
+            }
+            Reason::SigStop => {
+                "SIGSTOP cannot be caught and only pauses a process: it can never stop one"
+            }
         }
     }
 }
@@ -88,7 +178,14 @@ pub enum ExitStatus {
     Code(u8),
     /// Killed by signal N.
     Signal(i32),
+    /// Killed by signal N, which dumped core (SIGSEGV, SIGABRT, SIGQUIT,
+    /// ... with a core size limit above 0): the `0x80` bit of the status.
+    CoreDumped(i32),
 }
+
+/// The bit of a raw wait status that says a core was dumped
+/// (`WCOREDUMP` in `<sys/wait.h>`).
+const CORE_DUMP_BIT: i32 = 0x80;
 
 impl ExitStatus {
     /// Decode a raw `wait` status word (as in `<sys/wait.h>`). Stop and
@@ -97,16 +194,19 @@ impl ExitStatus {
         let sig = status & 0x7f;
         if sig == 0 {
             ExitStatus::Code(((status >> 8) & 0xff) as u8)
+        } else if status & CORE_DUMP_BIT != 0 {
+            ExitStatus::CoreDumped(sig)
         } else {
             ExitStatus::Signal(sig)
         }
     }
 
-    /// The code a shell would show: the exit code, or 128+N for signal N.
+    /// The code a shell would show: the exit code, or 128+N for signal N
+    /// (a core dump changes nothing here, as in a shell).
     pub fn code(self) -> u8 {
         match self {
             ExitStatus::Code(c) => c,
-            ExitStatus::Signal(n) => (128 + (n & 0x7f)) as u8,
+            ExitStatus::Signal(n) | ExitStatus::CoreDumped(n) => (128 + (n & 0x7f)) as u8,
         }
     }
 
@@ -115,66 +215,65 @@ impl ExitStatus {
     }
 }
 
-/// Go's wording of an exit status, kept from the original dinit's log lines:
-/// `exit status 1`, `signal: killed`.
+/// Go's wording of an exit status (`os.ProcessState.String`), kept from
+/// the original dinit's log lines: `exit status 1`, `signal: killed`,
+/// `signal: segmentation fault (core dumped)`.
 impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ExitStatus::Code(c) => write!(f, "exit status {}", Num(c)),
-            ExitStatus::Signal(n) => match signal_description(n) {
-                Some(d) => write!(f, "signal: {}", Bytes(d)),
-                None => write!(f, "signal: signal {}", Num(n)),
-            },
+        let (n, core) = match *self {
+            ExitStatus::Code(c) => return write!(f, "exit status {}", Num(c)),
+            ExitStatus::Signal(n) => (n, ""),
+            ExitStatus::CoreDumped(n) => (n, " (core dumped)"),
+        };
+        match signal_description(n) {
+            Some(d) => write!(f, "signal: {d}{core}"),
+            None => write!(f, "signal: signal {}{core}", Num(n)),
         }
     }
 }
 
 /// Go's (and strsignal's) lower-case signal descriptions, as the original
-/// dinit printed them in "finished ... with error: signal: killed"; line
-/// N-1 is signal N. (One text, not a `match` of strings: a table of
-/// pointers and lengths in the binary.)
-const SIGNAL_TEXT: &[u8] = concat!(
-    "hangup\n",                   // 1
-    "interrupt\n",                // 2
-    "quit\n",                     // 3
-    "illegal instruction\n",      // 4
-    "trace/breakpoint trap\n",    // 5
-    "aborted\n",                  // 6
-    "bus error\n",                // 7
-    "floating point exception\n", // 8
-    "killed\n",                   // 9
-    "user defined signal 1\n",    // 10
-    "segmentation fault\n",       // 11
-    "user defined signal 2\n",    // 12
-    "broken pipe\n",              // 13
-    "alarm clock\n",              // 14
-    "terminated\n",               // 15
-    "stack fault\n",              // 16
-    "child exited\n",             // 17
-    "continued\n",                // 18
-    "stopped (signal)\n",         // 19
-    "stopped\n",                  // 20
-    "stopped (tty input)\n",      // 21
-    "stopped (tty output)\n",     // 22
-    "urgent I/O condition\n",     // 23
-    "CPU time limit exceeded\n",  // 24
-    "file size limit exceeded\n", // 25
-    "virtual timer expired\n",    // 26
-    "profiling timer expired\n",  // 27
-    "window changed\n",           // 28
-    "I/O possible\n",             // 29
-    "power failure\n",            // 30
-    "bad system call\n",          // 31
-)
-.as_bytes();
+/// dinit printed them in "finished ... with error: signal: killed"; entry
+/// N-1 is signal N.
+const SIGNAL_DESCRIPTIONS: [&str; 31] = [
+    "hangup",                   // 1
+    "interrupt",                // 2
+    "quit",                     // 3
+    "illegal instruction",      // 4
+    "trace/breakpoint trap",    // 5
+    "aborted",                  // 6
+    "bus error",                // 7
+    "floating point exception", // 8
+    "killed",                   // 9
+    "user defined signal 1",    // 10
+    "segmentation fault",       // 11
+    "user defined signal 2",    // 12
+    "broken pipe",              // 13
+    "alarm clock",              // 14
+    "terminated",               // 15
+    "stack fault",              // 16
+    "child exited",             // 17
+    "continued",                // 18
+    "stopped (signal)",         // 19
+    "stopped",                  // 20
+    "stopped (tty input)",      // 21
+    "stopped (tty output)",     // 22
+    "urgent I/O condition",     // 23
+    "CPU time limit exceeded",  // 24
+    "file size limit exceeded", // 25
+    "virtual timer expired",    // 26
+    "profiling timer expired",  // 27
+    "window changed",           // 28
+    "I/O possible",             // 29
+    "power failure",            // 30
+    "bad system call",          // 31
+];
 
-/// The description of signal `n` (1..=31), from [`SIGNAL_TEXT`].
-pub fn signal_description(n: i32) -> Option<&'static [u8]> {
+/// The description of signal `n` (1..=31); `None` for the others, which
+/// Go calls `signal N`.
+pub fn signal_description(n: i32) -> Option<&'static str> {
     let i = usize::try_from(n.checked_sub(1)?).ok()?;
-    SIGNAL_TEXT
-        .split(|&b| b == b'\n')
-        .nth(i)
-        .filter(|d| !d.is_empty())
+    SIGNAL_DESCRIPTIONS.get(i).copied()
 }
 
 /// A signal number displayed by name for log lines: `SIGHUP` from the
@@ -228,83 +327,50 @@ pub const EADDRINUSE: i32 = 98;
 pub const ECONNRESET: i32 = 104;
 pub const ECONNREFUSED: i32 = 111;
 
-/// The errnos [`Errno`] names, with their meanings: one byte and one
-/// line of text per errno, not a `match` of string pairs (a jump table and
-/// two pointers per errno: 500 bytes more in the binary).
-macro_rules! errno_names {
-    ($($name:ident => $text:literal,)*) => {
-        /// The numbers, in the order of the lines of [`ERRNO_TEXT`].
-        const ERRNO_CODES: &[u8] = &[$($name as u8),*];
-        /// `NAME meaning`, one line per errno.
-        const ERRNO_TEXT: &[u8] = concat!($(stringify!($name), " ", $text, "\n"),*).as_bytes();
-    };
-}
+/// The errnos [`Errno`] names: number, name, meaning (strerror's, in
+/// lower case). Any other errno is shown as `errno N`.
+const ERRNO_NAMES: &[(i32, &str, &str)] = &[
+    (EPERM, "EPERM", "operation not permitted"),
+    (ENOENT, "ENOENT", "no such file or directory"),
+    (ESRCH, "ESRCH", "no such process"),
+    (EINTR, "EINTR", "interrupted system call"),
+    (EIO, "EIO", "input/output error"),
+    (E2BIG, "E2BIG", "argument list too long"),
+    (ENOEXEC, "ENOEXEC", "exec format error"),
+    (EBADF, "EBADF", "bad file descriptor"),
+    (ECHILD, "ECHILD", "no child processes"),
+    (EAGAIN, "EAGAIN", "resource temporarily unavailable"),
+    (ENOMEM, "ENOMEM", "cannot allocate memory"),
+    (EACCES, "EACCES", "permission denied"),
+    (EEXIST, "EEXIST", "file exists"),
+    (ENOTDIR, "ENOTDIR", "not a directory"),
+    (EISDIR, "EISDIR", "is a directory"),
+    (EINVAL, "EINVAL", "invalid argument"),
+    (ENFILE, "ENFILE", "too many open files in system"),
+    (EMFILE, "EMFILE", "too many open files"),
+    (ETXTBSY, "ETXTBSY", "text file busy"),
+    (ENOSPC, "ENOSPC", "no space left on device"),
+    (EROFS, "EROFS", "read-only file system"),
+    (EPIPE, "EPIPE", "broken pipe"),
+    (ENAMETOOLONG, "ENAMETOOLONG", "file name too long"),
+    (ELOOP, "ELOOP", "too many levels of symbolic links"),
+    (ENOTSOCK, "ENOTSOCK", "socket operation on non-socket"),
+    (EADDRINUSE, "EADDRINUSE", "address already in use"),
+    (ECONNRESET, "ECONNRESET", "connection reset by peer"),
+    (ECONNREFUSED, "ECONNREFUSED", "connection refused"),
+];
 
-errno_names! {
-    EPERM => "operation not permitted",
-    ENOENT => "no such file or directory",
-    ESRCH => "no such process",
-    EINTR => "interrupted system call",
-    EIO => "input/output error",
-    E2BIG => "argument list too long",
-    ENOEXEC => "exec format error",
-    EBADF => "bad file descriptor",
-    ECHILD => "no child processes",
-    EAGAIN => "resource temporarily unavailable",
-    ENOMEM => "cannot allocate memory",
-    EACCES => "permission denied",
-    EEXIST => "file exists",
-    ENOTDIR => "not a directory",
-    EISDIR => "is a directory",
-    EINVAL => "invalid argument",
-    ENFILE => "too many open files in system",
-    EMFILE => "too many open files",
-    ETXTBSY => "text file busy",
-    ENOSPC => "no space left on device",
-    EROFS => "read-only file system",
-    EPIPE => "broken pipe",
-    ENAMETOOLONG => "file name too long",
-    ELOOP => "too many levels of symbolic links",
-    ENOTSOCK => "socket operation on non-socket",
-    EADDRINUSE => "address already in use",
-    ECONNRESET => "connection reset by peer",
-    ECONNREFUSED => "connection refused",
-}
-
-/// An errno shown as its name and meaning: `ENOENT (no such file or directory)`.
+/// An errno shown as its meaning and name: `no such file or directory
+/// (ENOENT)`.
 #[derive(Clone, Copy)]
 pub struct Errno(pub i32);
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line = ERRNO_CODES
-            .iter()
-            .position(|&c| i32::from(c) == self.0)
-            .and_then(|i| ERRNO_TEXT.split(|&b| b == b'\n').nth(i));
-        let Some(line) = line else {
-            return write!(f, "errno {}", Num(self.0));
-        };
-        let space = line.iter().position(|&b| b == b' ').unwrap_or(0);
-        let (name, text) = line.split_at(space);
-        write!(
-            f,
-            "{} ({})",
-            Bytes(text.get(1..).unwrap_or_default()),
-            Bytes(name)
-        )
-    }
-}
-
-/// Text for a `{}`, written as it is. A bare `&str` in `{}` goes through
-/// `Formatter::pad` (core's width and precision handling), 1 KiB of a
-/// 64 KiB binary for padding dinit never asks for; so every string in a
-/// format goes through this, [`Bytes`] or `write_str`.
-#[derive(Clone, Copy)]
-pub struct Text<'a>(pub &'a str);
-
-impl fmt::Display for Text<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        match ERRNO_NAMES.iter().find(|&&(n, _, _)| n == self.0) {
+            Some((_, name, meaning)) => write!(f, "{meaning} ({name})"),
+            None => write!(f, "errno {}", Num(self.0)),
+        }
     }
 }
 
@@ -341,7 +407,7 @@ fn hex_escape(f: &mut fmt::Formatter<'_>, b: u8) -> fmt::Result {
 /// An integer for a `{}`, in decimal. Every number dinit prints goes
 /// through here rather than core's `Display` for each integer type: those
 /// are one routine per type on top of the width, sign and radix machinery
-/// (`pad_integral`), about 2 KiB of a 64 KiB binary for digits dinit never
+/// (`pad_integral`), about 2 KiB of code for digits dinit never
 /// pads or writes in hex.
 #[derive(Clone, Copy)]
 pub struct Num<T>(pub T);
@@ -426,25 +492,57 @@ mod tests {
             let st = ExitStatus::from_raw(n);
             assert_eq!(st, ExitStatus::Signal(n));
             assert_eq!(st.code() as i32, 128 + n);
+            // The core-dump bit keeps the signal and the code.
+            let dumped = ExitStatus::from_raw(CORE_DUMP_BIT | n);
+            assert_eq!(dumped, ExitStatus::CoreDumped(n));
+            assert_eq!(dumped.code() as i32, 128 + n);
+            assert!(!st.success() && !dumped.success());
         }
-        // Core-dump bit does not change the signal.
-        assert_eq!(ExitStatus::from_raw(0x80 | 11), ExitStatus::Signal(11));
+        // As waitpid reports SIGSEGV with a core: 0x8b.
+        assert_eq!(ExitStatus::from_raw(0x8b), ExitStatus::CoreDumped(11));
     }
 
     #[test]
     fn go_wording() {
-        assert_eq!(ExitStatus::Code(1).to_string(), "exit status 1");
-        assert_eq!(ExitStatus::Signal(9).to_string(), "signal: killed");
-        assert_eq!(ExitStatus::Signal(15).to_string(), "signal: terminated");
-        assert_eq!(ExitStatus::Signal(40).to_string(), "signal: signal 40");
-        assert_eq!(ExitStatus::Signal(1).to_string(), "signal: hangup");
+        let table: &[(ExitStatus, &str)] = &[
+            (ExitStatus::Code(0), "exit status 0"),
+            (ExitStatus::Code(1), "exit status 1"),
+            (ExitStatus::Code(255), "exit status 255"),
+            (ExitStatus::Signal(9), "signal: killed"),
+            (ExitStatus::Signal(15), "signal: terminated"),
+            (ExitStatus::Signal(1), "signal: hangup"),
+            (ExitStatus::Signal(31), "signal: bad system call"),
+            (ExitStatus::Signal(32), "signal: signal 32"),
+            (ExitStatus::Signal(40), "signal: signal 40"),
+            (ExitStatus::Signal(0), "signal: signal 0"),
+            // SPEC §6, as Go's os.ProcessState says it.
+            (
+                ExitStatus::CoreDumped(11),
+                "signal: segmentation fault (core dumped)",
+            ),
+            (ExitStatus::CoreDumped(6), "signal: aborted (core dumped)"),
+            (ExitStatus::CoreDumped(3), "signal: quit (core dumped)"),
+            (
+                ExitStatus::CoreDumped(40),
+                "signal: signal 40 (core dumped)",
+            ),
+        ];
+        for &(st, want) in table {
+            assert_eq!(st.to_string(), want, "{st:?}");
+        }
+        // From raw statuses, as reaping sees them.
         assert_eq!(
-            ExitStatus::Signal(31).to_string(),
-            "signal: bad system call"
+            ExitStatus::from_raw(0x80 | 11).to_string(),
+            "signal: segmentation fault (core dumped)"
         );
-        assert_eq!(ExitStatus::Signal(32).to_string(), "signal: signal 32");
-        assert_eq!(ExitStatus::Signal(0).to_string(), "signal: signal 0");
+        assert_eq!(
+            ExitStatus::from_raw(11).to_string(),
+            "signal: segmentation fault"
+        );
         assert!((1..=31).all(|n| signal_description(n).is_some()));
+        assert_eq!(signal_description(0), None);
+        assert_eq!(signal_description(32), None);
+        assert_eq!(signal_description(-1), None);
     }
 
     #[test]
@@ -463,6 +561,26 @@ mod tests {
             2
         );
         assert_eq!(Error::Failed { what: "x" }.exit_code(), 1);
+        let bad = Error::BadValue {
+            option: "-timeout",
+            value: b"10x",
+            why: Reason::Duration,
+        };
+        assert_eq!(bad.exit_code(), 2);
+        assert_eq!(
+            bad.to_string(),
+            "invalid value for -timeout: 10x \
+             (expected seconds or a Go duration: 10, 2.5, 500ms, 1m30s)"
+        );
+        let empty = Error::BadValue {
+            option: "DINIT_QUIET",
+            value: b"",
+            why: Reason::Bool,
+        };
+        assert_eq!(
+            empty.to_string(),
+            "invalid value for DINIT_QUIET: empty (expected true or false, 1 or 0, t or f)"
+        );
         let e = Error::from_exec_errno(b"/x", ENOEXEC).to_string();
         assert!(e.contains("exec format error"), "{e}");
     }
@@ -483,13 +601,10 @@ mod tests {
             Errno(ECONNREFUSED).to_string(),
             "connection refused (ECONNREFUSED)"
         );
-        // One line per code, each `NAME meaning`.
-        let lines: Vec<&[u8]> = ERRNO_TEXT.split(|&b| b == b'\n').collect();
-        assert_eq!(lines.len(), ERRNO_CODES.len() + 1, "a newline ends each");
-        for (line, &code) in lines.iter().zip(ERRNO_CODES) {
-            let shown = Errno(i32::from(code)).to_string();
-            let (name, text) = std::str::from_utf8(line).unwrap().split_once(' ').unwrap();
-            assert_eq!(shown, format!("{text} ({name})"));
+        // Every row is shown as `meaning (NAME)`, and no errno is listed twice.
+        for (i, &(n, name, meaning)) in ERRNO_NAMES.iter().enumerate() {
+            assert_eq!(Errno(n).to_string(), format!("{meaning} ({name})"));
+            assert!(ERRNO_NAMES[..i].iter().all(|r| r.0 != n), "{name}");
         }
         assert_eq!(Bytes(b"a\xffb\n").to_string(), "a\\xffb\\x0a");
     }

@@ -267,7 +267,7 @@ pub struct More(pub u32);
 impl fmt::Display for More {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = if self.0 == 1 { "" } else { "s" };
-        write!(f, "{} more time{}", Num(self.0), crate::error::Text(s))
+        write!(f, "{} more time{s}", Num(self.0))
     }
 }
 

@@ -24,7 +24,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         Some(args) => dinit::run(args, old_mask),
         None => {
             dinit::warn!(
-                "too many arguments (the most is {})",
+                "too many arguments: {} (the most is {})",
+                dinit::error::Num(argc.saturating_sub(1)),
                 dinit::error::Num(dinit::sys::args::ARGS_MAX)
             );
             dinit::error::EXIT_USAGE

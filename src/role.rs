@@ -13,7 +13,10 @@
 //!   is the init role with the start command `-submit`, as in Go.
 //! * `-h`/`-help`/`--help` beat `-version`/`--version`/`-V`, which beat
 //!   `-submit`, wherever each stands: asking for help or the version never
-//!   does anything else.
+//!   does anything else. The same through the `dinit-submit` name (SPEC §7:
+//!   `dinit-submit -version` prints the version), where the leading options
+//!   end at the first word that is not an option, the command's name, as
+//!   the `-r` may be left out there.
 //! * `-submit` is a Go boolean: `-submit=false` is not the submit role, the
 //!   last occurrence wins, and a bad value leaves the choice to the init
 //!   role's parser, which names it.
@@ -49,12 +52,9 @@ fn ends_options(word: &[u8]) -> bool {
 }
 
 pub fn select(args: &[&[u8]]) -> Role {
-    if args
+    let symlink = args
         .first()
-        .is_some_and(|a0| basename(a0) == b"dinit-submit")
-    {
-        return Role::Submit { symlink: true };
-    }
+        .is_some_and(|a0| basename(a0) == b"dinit-submit");
     let (mut version, mut submit) = (false, false);
     let mut rest = args.get(1..).unwrap_or_default();
     while let Some((&word, tail)) = rest.split_first() {
@@ -77,9 +77,9 @@ pub fn select(args: &[&[u8]]) -> Role {
             rest = rest.get(1..).unwrap_or_default();
         }
     }
-    match (version, submit) {
+    match (version, submit || symlink) {
         (true, _) => Role::Version,
-        (false, true) => Role::Submit { symlink: false },
+        (false, true) => Role::Submit { symlink },
         (false, false) => Role::Init,
     }
 }
@@ -110,7 +110,7 @@ mod tests {
             ("dinit", Role::Init),
             ("/usr/bin/dinit-submit -r x", LINK),
             ("dinit-submit", LINK),
-            ("dinit-submit -version", LINK),
+            ("/bin/dinit-submit -r x", LINK),
             ("/x/dinit-submitter -r", Role::Init),
             ("dinit -submit -r x", SUBMIT),
             ("dinit --submit", SUBMIT),
@@ -123,6 +123,29 @@ mod tests {
         ];
         check(table);
         assert_eq!(select(&[]), Role::Init);
+    }
+
+    /// SPEC §7: the version, and help, through the `dinit-submit` name
+    /// too; the leading options end at the command's name there.
+    #[test]
+    fn the_submit_name_asks_for_version_and_help() {
+        check(&[
+            ("dinit-submit -version", Role::Version),
+            ("/usr/bin/dinit-submit --version", Role::Version),
+            ("dinit-submit -V", Role::Version),
+            ("dinit-submit -socket /s -version", Role::Version),
+            ("dinit-submit -list -V", Role::Version),
+            ("dinit-submit -h", Role::Help),
+            ("dinit-submit -version --help", Role::Help),
+            // After the command's name, `-r` or `--`: the command's words.
+            ("dinit-submit sleep -version", LINK),
+            ("dinit-submit -r /bin/echo -V", LINK),
+            ("dinit-submit -r:QUIT x -h", LINK),
+            // A value is no option, as in the init role.
+            ("dinit-submit -socket -version -r x", LINK),
+            // The name decides the role: -submit=false does not undo it.
+            ("dinit-submit -submit=false -r x", LINK),
+        ]);
     }
 
     #[test]

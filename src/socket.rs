@@ -65,6 +65,10 @@ pub enum Request<'l> {
     Run(heapless::Vec<&'l [u8], WORDS_MAX>),
 }
 
+/// The reply to a `-r:primary` (or `-r:SIG,primary`) on the socket.
+pub const NOT_PRIMARY: &str =
+    "-r:primary is for the command line only: submitted processes are never primary";
+
 /// Parse one line (without its newline). The buffer is rewritten in place
 /// by unquoting.
 pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
@@ -87,6 +91,10 @@ pub fn parse(line: &mut [u8]) -> Result<Request<'_>, &'static str> {
         Some(w) if words::is_run_flag(w) => {
             if words::groups(&list).any(|(_, g)| g.is_empty()) {
                 return Err("-r needs a command");
+            }
+            // SPEC §11: a submitted process is never primary.
+            if words::groups(&list).any(|(flag, _)| words::marks_primary(flag)) {
+                return Err(NOT_PRIMARY);
             }
             Ok(Request::Run(list))
         }
@@ -116,8 +124,7 @@ impl Server {
         let conns = crate::sys::storage::connections()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
-                "unable to {} socket {}: {}; running without the socket",
-                crate::error::Text(what),
+                "unable to {what} socket {}: {}; running without the socket",
                 crate::error::Bytes(path),
                 Errno(errno)
             );
@@ -543,6 +550,12 @@ mod tests {
         assert!(run_words("sleep 1").is_err());
         assert!(run_words("-list extra").is_err());
         assert_eq!(run_words("-r \"a"), Err("bad quoting: unterminated \""));
+        // Submitted processes are never primary (SPEC §11); a signal alone
+        // is fine, and a literal word is no mark.
+        for line in ["-r:primary a", "-r a -r:QUIT,PRIMARY b", "-r:primary,9 a"] {
+            assert_eq!(run_words(line), Err(NOT_PRIMARY), "{line}");
+        }
+        assert!(run_words("-r:QUIT a \\-r:primary").is_ok());
         assert!(run_words("-r \u{ff}").is_ok());
         // A NUL anywhere, quoted or not, refuses the whole line.
         for line in [

@@ -20,7 +20,7 @@
 
 use crate::cli::Config;
 use crate::command::{Program, StartFailure};
-use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName, Text};
+use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName};
 use crate::log::Tally;
 use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
 use crate::socket::Server;
@@ -63,12 +63,12 @@ enum Aux {
 }
 
 impl Aux {
-    fn name(self) -> Text<'static> {
-        Text(match self {
+    fn name(self) -> &'static str {
+        match self {
             Aux::Start => "start",
             Aux::Prestop => "prestop",
             Aux::Stop => "stop",
-        })
+        }
     }
 }
 
@@ -595,7 +595,7 @@ impl<'a> Supervisor<'a> {
     fn spawn_commands(&mut self) {
         let last = self.plan.programs.len().saturating_sub(1);
         for (i, prog) in self.plan.programs.iter().enumerate() {
-            let primary = self.cfg.primary_all || i == last;
+            let primary = self.cfg.is_primary(prog.marked_primary, i == last);
             // With -pgroup the last command (the primary) gets the terminal.
             let group = match self.group() {
                 Group::Own if i == last => Group::OwnWithTerminal,
@@ -720,7 +720,6 @@ fn log_spawn_failures(due: Option<u32>, last: SpawnError) {
         SpawnError::Pipe(e) => ("start", e),
         SpawnError::Fork(e) | SpawnError::Exec(e) => ("fork", e),
     };
-    let what = Text(what);
     warn!("unable to {what} {}: {}", crate::log::More(n), Errno(errno));
 }
 
@@ -746,6 +745,6 @@ impl core::fmt::Display for Rewritten {
 }
 
 /// The plural ending of "process".
-fn es(n: usize) -> Text<'static> {
-    Text(if n == 1 { "" } else { "es" })
+fn es(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
 }

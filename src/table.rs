@@ -70,12 +70,8 @@ impl CmdText {
 impl core::fmt::Display for CmdText {
     /// `[/bin/sleep 2]`, as the original dinit printed commands.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "[{}{}]",
-            crate::error::Bytes(self.bytes()),
-            crate::error::Text(if self.cut { " ..." } else { "" })
-        )
+        let cut = if self.cut { " ..." } else { "" };
+        write!(f, "[{}{cut}]", crate::error::Bytes(self.bytes()))
     }
 }
 

@@ -148,18 +148,99 @@ pub fn quote(word: &[u8], sink: &mut impl FnMut(u8)) {
     sink(b'"');
 }
 
-/// `true` for a word that starts a command group: `-r`, or `-r:SIG` with
-/// the command's own stop signal (SPEC §9; whether SIG names a signal is
-/// checked when the group is built). The one place that says so: the
-/// command line, the socket, the submit client and [`unescape`] all ask
-/// here.
+/// `true` for a word that starts a command group: `-r`, or `-r:` followed
+/// by a list ([`RunFlag`]; checked when the group is built). The one place
+/// that says so: the command line, the socket, the submit client and
+/// [`unescape`] all ask here.
 pub fn is_run_flag(word: &[u8]) -> bool {
     word == b"-r" || word.starts_with(b"-r:")
 }
 
-/// The SIG of a `-r:SIG` group starter; `None` for a plain `-r`.
-pub fn run_flag_signal(flag: &[u8]) -> Option<&[u8]> {
+/// What a group starter asks for (SPEC §9, §11): `-r` alone nothing;
+/// `-r:` a comma-separated list of at most one signal and the word
+/// `primary`, in any order: `-r:QUIT`, `-r:primary`, `-r:QUIT,primary`,
+/// `-r:primary,QUIT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunFlag {
+    /// The command's own stop signal.
+    pub signal: Option<i32>,
+    /// Marked primary (the command line only; the socket refuses it).
+    pub primary: bool,
+}
+
+/// Messages for a `-r:` list that [`RunFlag::parse`] refuses.
+const RUN_FLAG_EMPTY: &str = "empty word in the -r: list";
+const RUN_FLAG_UNKNOWN: &str = "unknown word in the -r: list (expected a signal or primary)";
+const RUN_FLAG_TWO_SIGNALS: &str = "two signals in the -r: list (a command has one stop signal)";
+const RUN_FLAG_PRIMARY_TWICE: &str = "primary twice in the -r: list";
+
+impl RunFlag {
+    /// A plain `-r`.
+    pub const PLAIN: RunFlag = RunFlag {
+        signal: None,
+        primary: false,
+    };
+
+    /// Read a group starter (a word [`is_run_flag`] accepts; any other
+    /// word reads as a plain `-r`). `signal` parses one signal name or
+    /// number. An unknown word is refused naming it; two signals,
+    /// `primary` twice or an empty word naming the whole starter.
+    ///
+    /// `primary` is matched in any case, as signal names are (`PRIMARY`
+    /// is no signal, so nothing is ambiguous).
+    pub fn parse(
+        flag: &[u8],
+        signal: impl Fn(&[u8]) -> Option<i32>,
+    ) -> Result<RunFlag, crate::error::Error<'_>> {
+        use crate::error::Error::Usage;
+        let Some(list) = flag.strip_prefix(b"-r:") else {
+            return Ok(RunFlag::PLAIN);
+        };
+        let mut out = RunFlag::PLAIN;
+        for word in list.split(|&b| b == b',') {
+            if word.is_empty() {
+                return Err(Usage {
+                    what: RUN_FLAG_EMPTY,
+                    word: flag,
+                });
+            }
+            if is_primary_word(word) {
+                if out.primary {
+                    return Err(Usage {
+                        what: RUN_FLAG_PRIMARY_TWICE,
+                        word: flag,
+                    });
+                }
+                out.primary = true;
+                continue;
+            }
+            let sig = signal(word).ok_or(Usage {
+                what: RUN_FLAG_UNKNOWN,
+                word,
+            })?;
+            if out.signal.is_some() {
+                return Err(Usage {
+                    what: RUN_FLAG_TWO_SIGNALS,
+                    word: flag,
+                });
+            }
+            out.signal = Some(sig);
+        }
+        Ok(out)
+    }
+}
+
+fn is_primary_word(word: &[u8]) -> bool {
+    word.eq_ignore_ascii_case(b"primary")
+}
+
+/// Whether a group starter marks its command primary (`-r:primary`,
+/// `-r:QUIT,primary`, ...), without checking the rest of the list: for
+/// deciding, before the groups are built, whether the last command is
+/// primary by default, and for the socket, which refuses the mark.
+pub fn marks_primary(flag: &[u8]) -> bool {
     flag.strip_prefix(b"-r:")
+        .is_some_and(|list| list.split(|&b| b == b',').any(is_primary_word))
 }
 
 /// The word that ends the options in the engines' `INIT -- CMD [ARGS...]`
@@ -503,9 +584,87 @@ mod tests {
         assert_eq!(unescape(b"\\-r:"), b"-r:");
         assert_eq!(unescape(b"\\-rx"), b"\\-rx");
         assert_eq!(unescape(b"-r:QUIT"), b"-r:QUIT");
-        assert_eq!(run_flag_signal(b"-r:QUIT"), Some(&b"QUIT"[..]));
-        assert_eq!(run_flag_signal(b"-r:"), Some(&b""[..]));
-        assert_eq!(run_flag_signal(b"-r"), None);
+    }
+
+    /// A stand-in for the signal table: QUIT/SIGQUIT/3 and TERM/15.
+    fn fake_signal(word: &[u8]) -> Option<i32> {
+        match word {
+            b"QUIT" | b"SIGQUIT" | b"quit" | b"3" => Some(3),
+            b"TERM" | b"15" => Some(15),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn run_flag_lists() {
+        let flag = |signal, primary| Ok(RunFlag { signal, primary });
+        type Want = Result<RunFlag, (&'static str, &'static str)>;
+        let table: &[(&str, Want)] = &[
+            ("-r", Ok(RunFlag::PLAIN)),
+            // Words before the first -r come with an empty starter.
+            ("", Ok(RunFlag::PLAIN)),
+            ("-r:QUIT", flag(Some(3), false)),
+            ("-r:3", flag(Some(3), false)),
+            ("-r:quit", flag(Some(3), false)),
+            ("-r:primary", flag(None, true)),
+            ("-r:PRIMARY", flag(None, true)),
+            ("-r:Primary", flag(None, true)),
+            ("-r:QUIT,primary", flag(Some(3), true)),
+            ("-r:primary,QUIT", flag(Some(3), true)),
+            ("-r:primary,15", flag(Some(15), true)),
+            // Unknown words are named.
+            ("-r:NOPE", Err((RUN_FLAG_UNKNOWN, "NOPE"))),
+            ("-r:QUIT,prmary", Err((RUN_FLAG_UNKNOWN, "prmary"))),
+            ("-r:primary,NOPE", Err((RUN_FLAG_UNKNOWN, "NOPE"))),
+            ("-r:QUIT primary", Err((RUN_FLAG_UNKNOWN, "QUIT primary"))),
+            ("-r:primary:QUIT", Err((RUN_FLAG_UNKNOWN, "primary:QUIT"))),
+            // The rest name the whole starter.
+            ("-r:", Err((RUN_FLAG_EMPTY, "-r:"))),
+            ("-r:QUIT,", Err((RUN_FLAG_EMPTY, "-r:QUIT,"))),
+            ("-r:,primary", Err((RUN_FLAG_EMPTY, "-r:,primary"))),
+            (
+                "-r:QUIT,,primary",
+                Err((RUN_FLAG_EMPTY, "-r:QUIT,,primary")),
+            ),
+            ("-r:QUIT,TERM", Err((RUN_FLAG_TWO_SIGNALS, "-r:QUIT,TERM"))),
+            ("-r:QUIT,QUIT", Err((RUN_FLAG_TWO_SIGNALS, "-r:QUIT,QUIT"))),
+            (
+                "-r:primary,QUIT,TERM",
+                Err((RUN_FLAG_TWO_SIGNALS, "-r:primary,QUIT,TERM")),
+            ),
+            (
+                "-r:primary,primary",
+                Err((RUN_FLAG_PRIMARY_TWICE, "-r:primary,primary")),
+            ),
+            (
+                "-r:primary,QUIT,PRIMARY",
+                Err((RUN_FLAG_PRIMARY_TWICE, "-r:primary,QUIT,PRIMARY")),
+            ),
+        ];
+        for &(flag, want) in table {
+            let got = RunFlag::parse(flag.as_bytes(), fake_signal).map_err(|e| match e {
+                crate::error::Error::Usage { what, word } => {
+                    (what, std::str::from_utf8(word).unwrap())
+                }
+                e => panic!("{flag}: {e:?}"),
+            });
+            assert_eq!(got, want, "{flag}");
+            // marks_primary agrees wherever the list is valid.
+            if let Ok(f) = want {
+                assert_eq!(marks_primary(flag.as_bytes()), f.primary, "{flag}");
+            }
+        }
+        // marks_primary looks only for the word.
+        assert!(marks_primary(b"-r:NOPE,primary"));
+        assert!(!marks_primary(b"-r:NOPE"));
+        assert!(!marks_primary(b"\\-r:primary"));
+        assert!(!marks_primary(b"-rprimary"));
+        // The message for an unknown word, as the user sees it.
+        let e = RunFlag::parse(b"-r:QUIT,prmary", fake_signal).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown word in the -r: list (expected a signal or primary): prmary"
+        );
     }
 
     /// Deterministic: a fixed seed and no failure files, so CI runs the same

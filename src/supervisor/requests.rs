@@ -6,7 +6,7 @@
 use super::Supervisor;
 use crate::arena::Bump;
 use crate::command::{self, Builder, Program, StartFailure};
-use crate::error::{Num, Text};
+use crate::error::Num;
 use crate::socket::{self, Reply, Request};
 use crate::words;
 
@@ -29,12 +29,12 @@ impl Supervisor<'_> {
     #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn on_request(&mut self, line: &mut [u8], reply: &mut Reply<'_>) {
         match socket::parse(line) {
-            Err(msg) => reply.line(format_args!("error: {}", Text(msg))),
+            Err(msg) => reply.line(format_args!("error: {msg}")),
             Ok(Request::List) => {
                 let now = self.now;
                 for p in self.table.iter() {
                     let secs = now.saturating_sub(p.started_ms) / 1000;
-                    let primary = Text(if p.primary { "yes" } else { "no" });
+                    let primary = if p.primary { "yes" } else { "no" };
                     reply.line(format_args!(
                         "pid {} primary {primary} running {}s cmd {}",
                         Num(p.pid),

@@ -4,11 +4,13 @@
 use super::Static;
 use core::mem::MaybeUninit;
 
-/// The most argument words dinit accepts (beyond that: a usage error).
+/// The most argument words dinit accepts after its own name (beyond that:
+/// a usage error); the README states this number.
 pub const ARGS_MAX: usize = 16384;
 
-static ARGS: Static<[MaybeUninit<&'static [u8]>; ARGS_MAX]> =
-    Static::new([const { MaybeUninit::uninit() }; ARGS_MAX]);
+/// argv: dinit's name and up to `ARGS_MAX` arguments.
+static ARGS: Static<[MaybeUninit<&'static [u8]>; ARGS_MAX + 1]> =
+    Static::new([const { MaybeUninit::uninit() }; ARGS_MAX + 1]);
 static ENVP: Static<*const *const u8> = Static::new(core::ptr::null());
 
 /// The length of a NUL-terminated string.
@@ -28,7 +30,8 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
 }
 
 /// Turn `main`'s argv into `&[&[u8]]` and remember envp. Returns `None` when
-/// there are more than `ARGS_MAX` words. Call once, from `main`.
+/// there are more than `ARGS_MAX` arguments after argv[0]. Call once, from
+/// `main`.
 ///
 /// # Safety
 ///
@@ -43,7 +46,7 @@ pub unsafe fn init(
     // SAFETY: called once (contract), so no other reference to ENVP/ARGS exists.
     unsafe { *ENVP.get() = envp };
     let n = usize::try_from(argc).unwrap_or(0);
-    if n > ARGS_MAX {
+    if n > ARGS_MAX + 1 {
         return None;
     }
     // SAFETY: called once (contract), no other reference to ARGS exists.

@@ -283,29 +283,53 @@ fn help_prints_usage() {
     }
 }
 
-/// SPEC §7: `-version`, `--version`, `-V` print `dinit VERSION (TARGET, COMMIT)`.
+/// SPEC §7: `-version`, `--version`, `-V` print `dinit VERSION (TARGET) -
+/// git.COMMIT`, also through the `dinit-submit` name, and exit 0.
 #[test]
 fn version_spellings() {
+    let dir = workdir("version-link");
+    let link = dir.join("dinit-submit");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let mut lines = Vec::new();
     for flag in ["-version", "--version", "-V"] {
-        let out = Dinit::new("version-sp").args([flag]).run();
-        assert_eq!(out.code, 0, "{flag}\n{}", out.dump());
-        assert_eq!(out.stdout.lines().count(), 1, "{flag}\n{}", out.dump());
-        let line = out.stdout.trim_end();
-        let rest = line
-            .strip_prefix("dinit ")
-            .unwrap_or_else(|| panic!("{flag}: {line}"));
-        let (version, paren) = rest
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("{flag}: {line}"));
-        assert!(!version.is_empty(), "{line}");
-        let inner = paren
-            .strip_prefix('(')
-            .and_then(|p| p.strip_suffix(')'))
-            .unwrap_or_else(|| panic!("{line}"));
-        let (target, commit) = inner.split_once(", ").unwrap_or_else(|| panic!("{line}"));
-        assert!(target.contains("-linux-musl"), "{line}");
-        assert!(!commit.is_empty(), "{line}");
+        for via_link in [false, true] {
+            let mut d = Dinit::new("version-sp").args([flag]);
+            if via_link {
+                d = d.argv0(link.clone());
+            }
+            let out = d.run();
+            let what = format!("{flag} (dinit-submit: {via_link})");
+            assert_eq!(out.code, 0, "{what}\n{}", out.dump());
+            assert!(out.stderr.is_empty(), "{what}\n{}", out.dump());
+            assert_eq!(out.stdout.lines().count(), 1, "{what}\n{}", out.dump());
+            let (target, commit) = version_parts(out.stdout.trim_end());
+            assert!(target.contains("-linux-musl"), "{what}: {}", out.stdout);
+            assert!(!commit.is_empty(), "{what}: {}", out.stdout);
+            lines.push(out.stdout);
+        }
     }
+    assert!(lines.iter().all(|l| *l == lines[0]), "{lines:?}");
+}
+
+/// (TARGET, COMMIT) of `dinit VERSION (TARGET) - git.COMMIT`, read the way
+/// dockerd reads its init's version: the part after ` - ` is `git.` and
+/// one word without a dot.
+pub(crate) fn version_parts(line: &str) -> (&str, &str) {
+    let parts = (|| {
+        let rest = line.strip_prefix("dinit ")?;
+        let (version, rest) = rest.split_once(" (")?;
+        let (target, tail) = rest.split_once(") - ")?;
+        Some((version, target, tail.strip_prefix("git.")?))
+    })();
+    let Some((version, target, commit)) = parts else {
+        panic!("not `dinit VERSION (TARGET) - git.COMMIT`: {line:?}");
+    };
+    assert!(!version.is_empty() && !version.contains(' '), "{line:?}");
+    assert!(
+        !commit.contains('.') && !commit.contains(' ') && !commit.is_empty(),
+        "dockerd would not read the commit: {line:?}"
+    );
+    (target, commit)
 }
 
 // ---------------------------------------------------------------------------
@@ -1076,4 +1100,88 @@ fn pgroup_primary_can_read_the_terminal() {
     let status = wait_child(&mut child, "dinit -pgroup reading the terminal");
     assert!(status.success(), "{status:?}");
     assert_eq!(fs::read_to_string(&out_file).unwrap(), "got hello\n");
+}
+
+/// SPEC §6: a primary killed with a core dump is logged as the original Go
+/// dinit wrote it, `signal: segmentation fault (core dumped)`, and dinit
+/// exits 139. The child raises its core size limit itself; where the
+/// kernel is told to pipe cores to a helper (`core_pattern` `|...`) a dump
+/// depends on that helper, so this test needs a plain pattern (a file
+/// name), and says so when it does not have one.
+#[test]
+fn a_core_dump_is_logged_as_go_did() {
+    let pattern = fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    assert!(
+        !pattern.starts_with('|'),
+        "core_pattern pipes cores to {pattern:?}: this test needs a plain \
+         pattern (e.g. `core`) so that the child's dump sets the wait \
+         status's core bit (error.rs's unit tests cover the wording)"
+    );
+    let d = Dinit::new("core-dump");
+    let dir = d.dir.clone();
+    // `$$$$` is the shell's `$$` once dinit has expanded the word.
+    let out = d
+        .args(["-socket", "", "-r", "/bin/sh", "-c"])
+        .args(["ulimit -c unlimited && kill -SEGV $$$$"])
+        .run();
+    assert_eq!(out.code, 139, "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("with error: signal: segmentation fault (core dumped)\n"),
+        "{}",
+        out.dump()
+    );
+    // The dump itself went where core_pattern says (the test directory,
+    // dinit's working directory); it is not needed.
+    let _ = fs::remove_file(dir.join(pattern.trim()));
+    // Without a dump (a core size limit of 0), the same signal says so.
+    let out = Dinit::new("core-nodump")
+        .args(["-socket", "", "-r", "/bin/sh", "-c"])
+        .args(["ulimit -c 0 && kill -SEGV $$$$"])
+        .run();
+    assert_eq!(out.code, 139, "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("with error: signal: segmentation fault\n"),
+        "{}",
+        out.dump()
+    );
+}
+
+/// The README's word limit is the one enforced: at most 16,384 argument
+/// words after dinit's own name. 16,384 run (the command sees every one of
+/// its words); 16,385 are a usage error in one line, nothing started.
+#[test]
+fn the_argument_word_limit_is_the_readme_s() {
+    const ARGS_MAX: usize = 16_384;
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("at most 16,384 argument words"),
+        "the README no longer states the limit this test checks"
+    );
+    // -socket "" -- /bin/sh -c 'echo $#' sh: 7 words before the fillers.
+    let head = ["-socket", "", "--", "/bin/sh", "-c", "echo $#", "sh"];
+    let fillers = ARGS_MAX - head.len();
+    let out = Dinit::new("args-max")
+        .args(head)
+        .args(std::iter::repeat_n("x", fillers))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.dump());
+    assert_eq!(out.stdout, format!("{fillers}\n"), "{}", out.dump());
+
+    let d = Dinit::new("args-over");
+    let m = marker_cmd(&d.dir);
+    let fillers = ARGS_MAX + 1 - m.len();
+    let d = d.args(&m).args(std::iter::repeat_n("x", fillers));
+    let marker = d.dir.join("ran");
+    let out = d.run();
+    assert_eq!(out.code, 2, "{}", out.dump());
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("too many arguments: 16385 (the most is 16384)"),
+        "{}",
+        out.dump()
+    );
+    assert!(!marker.exists(), "a command ran\n{}", out.dump());
 }

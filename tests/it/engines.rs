@@ -1783,3 +1783,36 @@ fn kube_example_pod_shared_pid_namespace() {
         kube_example(true);
     }
 }
+
+/// SPEC §7: dockerd runs with `--init-path` = the dinit under test
+/// (`start_dockerd`), reads its `--version` line, and `docker info` shows
+/// dinit's commit as the init's; dockerd logs no "unknown output format"
+/// for it (it reads the line for `docker version` at start too).
+#[test]
+fn docker_info_shows_dinits_commit() {
+    if skip_if_emulated(QEMU_ENGINES) {
+        return;
+    }
+    let e = engine(Kind::Docker);
+    let version = Command::new(bin()).arg("--version").output().unwrap();
+    let line = String::from_utf8_lossy(&version.stdout)
+        .trim_end()
+        .to_string();
+    let (_, commit) = crate::basic::version_parts(&line);
+    let info = e
+        .cli_within(&["info", "--format", "{{.InitBinary}} {{.InitCommit.ID}}"])
+        .unwrap_or_else(|why| panic!("docker info: {why}"));
+    assert_eq!(info.code, 0, "{}", info.dump());
+    assert_eq!(
+        info.stdout.trim(),
+        format!("{} {commit}", bin().display()),
+        "dinit says {line:?}\n{}",
+        e.log_tail()
+    );
+    let log = fs::read_to_string(&e.log).unwrap_or_default();
+    assert!(
+        !log.contains("unknown output format"),
+        "dockerd could not read {line:?}\n{}",
+        e.log_tail()
+    );
+}
