@@ -61,6 +61,10 @@ toolchain=$(sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' rust-toolchain.toml | hea
 # The pinned toolchain, whatever the caller's environment says.
 export RUSTUP_TOOLCHAIN=$toolchain
 
+cargo_home=${CARGO_HOME:-${HOME:-/root}/.cargo}
+cargo_home=$(cd "$cargo_home" 2>/dev/null && pwd -P || echo "$cargo_home")
+cargo_home_bin=$cargo_home/bin
+
 # cargo-auditable writes the dependency section; its version is part of the
 # build (the section's format), so it is pinned like the toolchain.
 auditable=$(sed -n 's/^CARGO_AUDITABLE_VERSION=\([0-9.]*\)$/\1/p' scripts/setup.sh)
@@ -68,6 +72,22 @@ auditable=$(sed -n 's/^CARGO_AUDITABLE_VERSION=\([0-9.]*\)$/\1/p' scripts/setup.
 have=$(cargo install --list 2>/dev/null | sed -n 's/^cargo-auditable v\([0-9.]*\):$/\1/p')
 [ "$have" = "$auditable" ] ||
     die "cargo-auditable $auditable is needed${have:+ (found $have)}: bash scripts/setup.sh release installs it"
+
+# cargo-auditable runs as the compiler's wrapper (RUSTC_WORKSPACE_WRAPPER,
+# which it sets to its own path), and cargo mixes that path into the crate's
+# symbol hashes: the same build through /home/alice/.cargo/bin/cargo-auditable
+# and /root/.cargo/bin/cargo-auditable links in another order. So it always
+# runs from one fixed path, wherever it was installed (replaced by rename, so
+# a build running from it at the same time keeps its copy).
+wrapper_dir=/tmp/dinit-release
+installed=$(PATH="$cargo_home_bin:$PATH" command -v cargo-auditable) || die "cargo-auditable is not on PATH"
+mkdir -p "$wrapper_dir"
+[ -O "$wrapper_dir" ] || die "$wrapper_dir belongs to another user: remove it (it holds a copy of cargo-auditable)"
+if ! cmp -s "$installed" "$wrapper_dir/cargo-auditable"; then
+    cp "$installed" "$wrapper_dir/cargo-auditable.$$"
+    mv -f "$wrapper_dir/cargo-auditable.$$" "$wrapper_dir/cargo-auditable"
+fi
+auditable_cmd=("$wrapper_dir/cargo-auditable" auditable)
 
 command -v python3 >/dev/null || die "python3 is needed (scripts/oci-image.py, scripts/sbom.py): bash scripts/setup.sh release"
 
@@ -97,8 +117,6 @@ fi
 export DINIT_COMMIT=$commit
 export SOURCE_DATE_EPOCH=$epoch
 
-cargo_home=${CARGO_HOME:-${HOME:-/root}/.cargo}
-cargo_home=$(cd "$cargo_home" 2>/dev/null && pwd -P || echo "$cargo_home")
 
 # A target directory of its own: release flags differ from a dev build's, so
 # sharing target/ would rebuild both back and forth.
@@ -141,7 +159,7 @@ targets=()
 for line in "${platforms[@]}"; do
     read -r t platform suffix <<<"$line"
     targets+=("$t")
-    cargo auditable build --locked --release --target "$t" --target-dir "$target_dir" --bin dinit
+    "${auditable_cmd[@]}" build --locked --release --target "$t" --target-dir "$target_dir" --bin dinit
     bin="$target_dir/$t/release/dinit"
     [ -f "$bin" ] || die "$bin was not built"
 
