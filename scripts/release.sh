@@ -35,8 +35,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd -P)
 
-# The size budget; `make release` passes the Makefile's SIZE_MAX.
-SIZE_MAX=${SIZE_MAX:-65536}
+# The size budget: the Makefile's SIZE_MAX (which `make release` passes),
+# the same gate as `make check-size` for the binaries `make build` makes.
+SIZE_MAX=${SIZE_MAX:-$(sed -n 's/^SIZE_MAX *:= *\([0-9]*\)$/\1/p' Makefile)}
+[ -n "$SIZE_MAX" ] || { echo "release: no SIZE_MAX in the Makefile" >&2; exit 1; }
 
 # One line per platform: the Rust target, the image's OCI platform and the
 # suffix of its tag (dinit:VERSION-SUFFIX). A new platform is one more line
