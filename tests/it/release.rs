@@ -521,7 +521,12 @@ fn image_archive_is_an_oci_layout_and_a_docker_archive() {
     sorted.sort();
     assert_eq!(names, sorted, "members not sorted");
     for m in &members {
-        assert_eq!((m.uid, m.gid, m.mtime), (0, 0, epoch), "{}", m.name);
+        assert_eq!(
+            (m.uid, m.gid, m.mtime),
+            (0, 0, epoch),
+            "{}: owner and time are not 0:0 and HEAD's commit time (is dist/ from another commit?)",
+            m.name
+        );
     }
     let file = |name: &str| -> &[u8] {
         &members
@@ -663,7 +668,12 @@ fn image_archive_is_an_oci_layout_and_a_docker_archive() {
             ]
         );
         for m in &layer {
-            assert_eq!((m.uid, m.gid, m.mtime), (0, 0, epoch), "{}", m.name);
+            assert_eq!(
+                (m.uid, m.gid, m.mtime),
+                (0, 0, epoch),
+                "{}: owner and time are not 0:0 and HEAD's commit time (is dist/ from another commit?)",
+                m.name
+            );
         }
         assert!(
             layer[0].data == fs::read(p.binary()).unwrap(),
