@@ -15,7 +15,14 @@
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
 #               catatonit (scripts/bench.py's side-by-side rows)
-#   release     binutils
+#   release     binutils, python3 (scripts/oci-image.py, scripts/sbom.py)
+#   release, test, it, it-arm, setup
+#               cargo-auditable, the version pinned below (`cargo install
+#               --locked`, as whoever runs make): `make release` writes the
+#               dependency section with it, and `make it` tests the release
+#
+# (`make it` and `make it-arm` run `make release` first: the engine tests
+# load the release's image archive and the release tests read its files.)
 #
 # Missing Debian packages are installed with apt-get as root; as any other
 # user, a goal that needs one stops and names the command that installs it.
@@ -23,9 +30,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Part of the release build (the format of the binaries' dependency
+# section): scripts/release.sh refuses any other version.
+CARGO_AUDITABLE_VERSION=0.7.7
+
 test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux"
 want=""
 binfmt=no
+auditable=no
 for goal in "${@:-setup}"; do
     case $goal in
         test | it | it-arm | stress-short | check-static | setup)
@@ -34,8 +46,12 @@ for goal in "${@:-setup}"; do
             ;;
         stress) want="$want python3 util-linux" ;;
         bench) want="$want python3 util-linux binutils strace tini dumb-init catatonit" ;;
-        release) want="$want binutils" ;;
+        release) want="$want binutils python3" ;;
         *) ;; # run, build, lint, unit, ...: the toolchain only
+    esac
+    case $goal in
+        release | test | it | it-arm | setup) auditable=yes ;;
+        *) ;;
     esac
 done
 
@@ -58,6 +74,15 @@ done
 components=$(rustup component list --installed 2>/dev/null || true)
 grep -q '^clippy' <<<"$components" || rustup component add clippy
 grep -q '^rustfmt' <<<"$components" || rustup component add rustfmt
+
+# cargo-auditable, built from crates.io with its own Cargo.lock (--locked)
+# by the pinned toolchain; about half a minute, once.
+if [ $auditable = yes ]; then
+    have=$(cargo install --list 2>/dev/null | sed -n 's/^cargo-auditable v\([0-9.]*\):$/\1/p')
+    if [ "$have" != "$CARGO_AUDITABLE_VERSION" ]; then
+        cargo install --locked --quiet cargo-auditable --version "$CARGO_AUDITABLE_VERSION"
+    fi
+fi
 
 missing=""
 for p in $(tr ' ' '\n' <<<"$want" | sort -u); do

@@ -25,12 +25,16 @@
 //! * An engine that cannot start fails every test that needs it, with the
 //!   last lines of its log: these tests never skip, except by name under
 //!   qemu-user (`make it-arm`, `QEMU_ENGINES`).
-//! * The images are built by each engine from the binary under test and
-//!   busybox-static, with `FROM scratch` Dockerfiles shaped like
-//!   `examples/Dockerfile.scratch`.
+//! * Each engine loads the release's image archive (`dist/dinit-VERSION-
+//!   oci.tar`, which `make it` makes first) and builds the test images from
+//!   it as a user would: `FROM scratch` and `COPY --from=dinit:VERSION-ARCH
+//!   / /` (this machine's platform), plus busybox-static and a stand-in app,
+//!   shaped like `examples/Dockerfile.scratch`. So the dinit in them is the
+//!   release binary; `run --init` injects the binary under test.
 //! * Tests run in parallel: container names are unique, each test has its
 //!   own directory (mounted at `/shared`, with the test's scripts), and
 //!   every engine command is bounded by `ENGINE_WAIT`.
+use crate::release::Platform;
 use crate::util::*;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -473,8 +477,20 @@ lock_type = "file"
         Ok(())
     }
 
-    /// Build the three images from the binary under test and busybox-static.
+    /// Load the release's image archive, then build the three test images:
+    /// two from it (`COPY --from` the host platform's tag), one of busybox
+    /// alone.
     fn build_images(&self) -> Result<(), String> {
+        let archive = crate::release::archive();
+        let load = self.cli_within(&["load", "-i", archive.to_str().unwrap()])?;
+        if load.code != 0 {
+            return Err(format!(
+                "cannot load {}\n{}",
+                archive.display(),
+                tail(&load.dump(), 30)
+            ));
+        }
+        let release = Platform::host().tag();
         let images = self.dir.join("images");
         for (tag, dockerfile, with_dinit) in [
             (IMAGE, DINIT_DOCKERFILE, true),
@@ -483,16 +499,19 @@ lock_type = "file"
         ] {
             let ctx = images.join(tag.rsplit(':').next().unwrap());
             let root = ctx.join("rootfs");
-            fs::create_dir_all(root.join("tmp")).unwrap();
-            fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+            install_busybox(&root);
             if with_dinit {
-                install_dinit_and_busybox(&root);
-                std::os::unix::fs::symlink("dinit", root.join("dinit-submit")).unwrap();
+                // /dinit, /dinit-submit and /tmp come from the release image.
                 script(&root, "myapp", MYAPP);
             } else {
-                install_busybox(&root);
+                fs::create_dir_all(root.join("tmp")).unwrap();
+                fs::set_permissions(root.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
             }
-            fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+            fs::write(
+                ctx.join("Dockerfile"),
+                dockerfile.replace("RELEASE_IMAGE", &release),
+            )
+            .unwrap();
             let ctx = ctx.to_str().unwrap();
             let out = self.cli_within(&["build", "-q", "-t", tag, ctx])?;
             if out.code != 0 {
@@ -707,10 +726,12 @@ fn tail(text: &str, n: usize) -> String {
 }
 
 /// `examples/Dockerfile.scratch`'s final stage (`/dinit`, the
-/// `/dinit-submit` symlink, an empty `/tmp` of mode 1777, and the app with
-/// the same ENTRYPOINT), plus busybox for the tests' scripts. A CMD, so
-/// that `run IMAGE ARGS` has something to replace.
+/// `/dinit-submit` symlink and an empty `/tmp` of mode 1777, all from the
+/// release image, and the app with the same ENTRYPOINT), plus busybox for
+/// the tests' scripts. A CMD, so that `run IMAGE ARGS` has something to
+/// replace. (RELEASE_IMAGE: the host platform's tag from the archive.)
 const DINIT_DOCKERFILE: &str = r#"FROM scratch
+COPY --from=RELEASE_IMAGE / /
 COPY rootfs/ /
 ENTRYPOINT ["/dinit", "-timeout", "8s", "-r", "/myapp", "-listen", ":${PORT:-8080}"]
 CMD ["-name", "default"]
@@ -726,6 +747,7 @@ CMD ["sh"]
 /// STOPSIGNAL reaches dinit, `-stopsignal` passes it to every child. The
 /// ENTRYPOINT ends with `-r`, so `run IMAGE CMD...` names the program.
 const STOPSIGNAL_DOCKERFILE: &str = r#"FROM scratch
+COPY --from=RELEASE_IMAGE / /
 COPY rootfs/ /
 STOPSIGNAL SIGQUIT
 ENTRYPOINT ["/dinit", "-stopsignal", "QUIT", "-timeout", "5s", "-r"]
@@ -1019,6 +1041,9 @@ engine_tests! {
     init_drop_in_runs_a_plain_image,
     stopsignal_quit_image_stops_gracefully,
     seccomp_default_profile_stays_on,
+    release_image_runs_on_each_platform,
+    copy_from_release_image_carries_dinit,
+    example_dockerfile_scratch_builds_for_each_platform,
 }
 
 /// SPEC §3: the primary's exit status is the container's: `exit 3` is 3, a
@@ -1577,6 +1602,164 @@ fn seccomp_default_profile_stays_on(kind: Kind) {
         "{}",
         out.dump()
     );
+}
+
+/// The release's image archive as `load` put it into the engine: every
+/// platform's tag, with the archive's image ID (its config's digest),
+/// `ENTRYPOINT ["/dinit"]` and the version label, and it runs (arm64
+/// through the host's qemu-user binfmt handler): `-version` is the plain
+/// binary's own line; as PID 1, dinit starts `/dinit-submit -list`, which
+/// reaches its socket in the image's `/tmp` and lists itself as the
+/// primary; and the container's status is the primary's (2, a second
+/// dinit's usage error).
+fn release_image_runs_on_each_platform(kind: Kind) {
+    let mut t = Case::new(kind, "release");
+    let ids = crate::release::image_ids();
+    for p in &crate::release::PLATFORMS {
+        let tag = p.tag();
+        let inspect = t.cli(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.Os}}/{{.Architecture}} {{json .Config.Entrypoint}} \
+             {{index .Config.Labels \"org.opencontainers.image.version\"}}",
+            &tag,
+        ]);
+        assert_eq!(inspect.code, 0, "{tag} not loaded\n{}", inspect.dump());
+        let id = format!("sha256:{}", ids[&tag]);
+        let want = format!(
+            "{} {}/{} [\"/dinit\"] {}",
+            id.trim_start_matches(match kind {
+                Kind::Docker => "",
+                Kind::Podman => "sha256:",
+            }),
+            p.os,
+            p.architecture,
+            crate::release::VERSION
+        );
+        assert_eq!(inspect.stdout.trim(), want, "{}", inspect.dump());
+
+        let native = Command::new(p.binary()).arg("-version").output().unwrap();
+        let native = String::from_utf8_lossy(&native.stdout);
+        assert!(native.contains(&p.target()), "{native}");
+        let version = t.run(&[], &[&tag, "-version"]);
+        assert_eq!(version.code, 0, "{}", version.dump());
+        assert_eq!(version.stdout, native, "{}", version.dump());
+
+        let list = t.run(&[], &[&tag, "-r", "/dinit-submit", "-list"]);
+        assert_eq!(list.code, 0, "{tag}\n{}", list.dump());
+        assert!(
+            list.stdout
+                .lines()
+                .any(|l| l.contains("primary yes") && l.ends_with("[/dinit-submit -list]")),
+            "{tag}\n{}",
+            list.dump()
+        );
+
+        let usage = t.run(&[], &[&tag, "-r", "/dinit", "-no-such-option"]);
+        assert_eq!(usage.code, 2, "{tag}\n{}", usage.dump());
+        assert!(
+            usage.stderr.contains("-no-such-option"),
+            "{tag}\n{}",
+            usage.dump()
+        );
+    }
+}
+
+/// The test images are built as the README says (`FROM scratch`, `COPY
+/// --from=dinit:VERSION-ARCH / /`): their `/dinit` is the release binary
+/// byte for byte, `/dinit-submit` a symlink to it, and `/tmp` keeps mode
+/// 1777.
+fn copy_from_release_image_carries_dinit(kind: Kind) {
+    let mut t = Case::new(kind, "copy-from");
+    let release = crate::release::Platform::host().binary();
+    let sum = Command::new("sha256sum").arg(&release).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    let sum = sum.split_whitespace().next().expect("no sha256sum");
+    for image in [IMAGE, STOPSIGNAL] {
+        let out = t.run(
+            &["--entrypoint", "/bin/sh"],
+            &[
+                image,
+                "-c",
+                "sha256sum /dinit; readlink /dinit-submit; stat -c %a /tmp",
+            ],
+        );
+        assert_eq!(
+            out.stdout,
+            format!("{sum}  /dinit\ndinit\n1777\n"),
+            "{image}: not {}\n{}",
+            release.display(),
+            out.dump()
+        );
+        assert_eq!(out.code, 0, "{}", out.dump());
+    }
+}
+
+/// `examples/Dockerfile.scratch` as it is, built for each platform: the
+/// `TARGETARCH` stage picks that platform's release tag (podman sets it from
+/// `--platform`; Docker's classic builder sets none and takes it as a build
+/// argument, as the example says), so the image's `/dinit` is that
+/// platform's release binary (its `-version` line, arm64 through qemu-user)
+/// under the example's ENTRYPOINT.
+fn example_dockerfile_scratch_builds_for_each_platform(kind: Kind) {
+    let mut t = Case::new(kind, "example");
+    let ctx = t.dir.join("context");
+    fs::create_dir_all(&ctx).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/Dockerfile.scratch");
+    fs::copy(&example, ctx.join("Dockerfile")).unwrap();
+    // Never run here: the tests run /dinit -version.
+    script(&ctx, "myapp", "exit 0\n");
+    for p in &crate::release::PLATFORMS {
+        let tag = format!("localhost/dinit-it:example-{}", p.suffix);
+        let pick = match kind {
+            Kind::Docker => [
+                "--build-arg".into(),
+                format!("TARGETARCH={}", p.architecture),
+            ],
+            Kind::Podman => {
+                let variant = p.variant.map(|v| format!("/{v}")).unwrap_or_default();
+                [
+                    "--platform".into(),
+                    format!("{}/{}{variant}", p.os, p.architecture),
+                ]
+            }
+        };
+        let build = t.cli(&[
+            "build",
+            "-q",
+            "-t",
+            &tag,
+            &pick[0],
+            &pick[1],
+            ctx.to_str().unwrap(),
+        ]);
+        assert_eq!(build.code, 0, "{}: {}", p.suffix, build.dump());
+        let entrypoint = t.cli(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Entrypoint}}",
+            &tag,
+        ]);
+        assert_eq!(
+            entrypoint.stdout.trim(),
+            r#"["/dinit","-timeout","8s","-r","/myapp","-listen",":${PORT:-8080}"]"#,
+            "{}",
+            entrypoint.dump()
+        );
+        let native = Command::new(p.binary()).arg("-version").output().unwrap();
+        let version = t.run(&["--entrypoint", "/dinit"], &[&tag, "-version"]);
+        assert_eq!(version.code, 0, "{}", version.dump());
+        assert_eq!(
+            version.stdout,
+            String::from_utf8_lossy(&native.stdout),
+            "{}: not {}\n{}",
+            p.suffix,
+            p.binary().display(),
+            version.dump()
+        );
+    }
 }
 
 /// The kube tests share one pod name (the manifest's).
