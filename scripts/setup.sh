@@ -11,10 +11,13 @@
 #               real OCI runtime), docker.io and podman (the engine tests;
 #               catatonit builds podman's pod infra image, tmux drives
 #               `run -it`), util-linux (unshare), binutils (readelf),
-#               python3 (the tests' helpers, scripts/stress.py)
+#               python3 (the tests' helpers, scripts/stress.py), mmdebstrap
+#               (the Debian root file system of the real-program tests,
+#               scripts/realapps-rootfs.sh)
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
-#               catatonit (scripts/bench.py's side-by-side rows)
+#               catatonit (scripts/bench.py's side-by-side rows), mmdebstrap
+#               (the nginx + php-fpm root file system of its graceful-stop row)
 #   release     binutils
 #
 # Missing Debian packages are installed with apt-get as root; as any other
@@ -23,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux"
+test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux mmdebstrap"
 want=""
 binfmt=no
 for goal in "${@:-setup}"; do
@@ -33,7 +36,7 @@ for goal in "${@:-setup}"; do
             binfmt=yes
             ;;
         stress) want="$want python3 util-linux" ;;
-        bench) want="$want python3 util-linux binutils strace tini dumb-init catatonit" ;;
+        bench) want="$want python3 util-linux binutils strace tini dumb-init catatonit mmdebstrap" ;;
         release) want="$want binutils" ;;
         *) ;; # run, build, lint, unit, ...: the toolchain only
     esac
