@@ -10,6 +10,7 @@ mod engines;
 mod escape;
 mod neverblock;
 mod pid1;
+mod realapps;
 mod runc;
 mod signals;
 mod socket;
