@@ -13,7 +13,8 @@
 # built under a lock (tests and the bench may ask at once: the second waits)
 # into a temporary name, renamed when complete: a killed build leaves no
 # tarball that looks finished. Every failure exits 1 with one line naming the
-# step, and mmdebstrap's log is kept beside the cache.
+# step, and mmdebstrap's log is kept beside the cache. mmdebstrap is given
+# 15 min, the lock's wait 16 min.
 #
 # The mirror is the one apt uses on this machine (the first URI of
 # /etc/apt/sources.list or sources.list.d/*.sources that serves the suite);
@@ -40,7 +41,9 @@ key=$(printf '%s\n' "$suite" "$variant" "$packages" | sha256sum | cut -c1-16)
 out="$dir/rootfs-$key.tar"
 
 exec 9>"$dir/rootfs.lock"
-flock -w 1800 9 || fail "step 'lock': $dir/rootfs.lock still held by another build after 30 min"
+# Another build ends within its own bound (below), so this wait is bounded
+# by it.
+flock -w 960 9 || fail "step 'lock': $dir/rootfs.lock still held by another build after 16 min"
 if [ -s "$out" ]; then
     echo "$out"
     exit 0
@@ -63,8 +66,9 @@ fi
 log="$dir/mmdebstrap.log"
 tmp="$dir/.rootfs-$key.$$.tar"
 trap 'rm -f "$tmp"' EXIT
+# Bounded: a mirror that stops answering fails the step instead of hanging.
 # shellcheck disable=SC2086 # $mirror is one word or none
-if ! mmdebstrap --mode=root --format=tar --variant="$variant" --include="$packages" \
+if ! timeout --kill-after=30 900 mmdebstrap --mode=root --format=tar --variant="$variant" --include="$packages" \
     "$suite" "$tmp" $mirror >"$log" 2>&1; then
     tail -n 15 "$log" >&2
     fail "step 'mmdebstrap $suite ($variant, $packages)' failed; full log: $log"

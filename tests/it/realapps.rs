@@ -31,10 +31,14 @@ use std::time::{Duration, Instant};
 const ROOTFS_IMAGE: &str = "localhost/dinit-realapps:rootfs";
 const APP_IMAGE: &str = "localhost/dinit-realapps:app";
 
-/// Building the root file system (a minute from the mirror, longer on a
-/// slow one or behind another run's build), importing 550 MB into an
-/// engine, building the image: each bounded, more than `ENGINE_WAIT`.
-const BUILD_WAIT: Duration = Duration::from_secs(20 * 60);
+/// Building the root file system: a minute from the mirror, at most 15 min
+/// by the script's own bound, after at most 16 min waiting for another
+/// run's build to end.
+const ROOTFS_WAIT: Duration = Duration::from_secs(35 * 60);
+
+/// Importing 550 MB into an engine, building the image: each bounded, more
+/// than `ENGINE_WAIT`.
+const BUILD_WAIT: Duration = Duration::from_secs(10 * 60);
 
 /// Graceful stops per web test (issue 15: at least 5).
 const STOPS: usize = 5;
@@ -72,7 +76,7 @@ fn rootfs() -> PathBuf {
             .env_clear()
             .env("PATH", PATH);
         let out =
-            run_within(cmd, &dir, BUILD_WAIT).map_err(|e| format!("root file system: {e}"))?;
+            run_within(cmd, &dir, ROOTFS_WAIT).map_err(|e| format!("root file system: {e}"))?;
         if out.code != 0 {
             return Err(format!(
                 "root file system: scripts/realapps-rootfs.sh failed\n{}",
