@@ -20,7 +20,9 @@ Protocol, one word a line:
   * first the server is polled (one request at a time, bounded by
     --ready-seconds) until it answers 200; then the clients start, and once
     WARM requests (default 2 x clients) have been answered 200 the program
-    prints `warm` (or `error: ...` and exits 1 when it cannot get there);
+    prints `warm`, 50-150 ms later (inside the page's time, not in the
+    instant the answered clients reconnect), or `error: ...` and exits 1
+    when it cannot get there;
   * `mark` on stdin records the moment of the stop (the caller writes it
     just before it stops the server) and prints `marked`;
   * `end` on stdin (or the end of stdin) stops sending new requests, waits
@@ -39,6 +41,7 @@ all requests (`other`: any status but 200 and 502).
 """
 
 import argparse
+import random
 import socket
 import sys
 import threading
@@ -214,6 +217,10 @@ def main():
         s = load.end(5)
         say(f"error: fewer than {warm} requests answered 200 in {a.ready_seconds:g} s: {summary_line(s)}")
         return 1
+    # Not in the instant the answered clients reconnect all at once: a stop
+    # then would find connections still in nginx's listening backlog, which
+    # its graceful stop resets whatever the init (see scripts/bench.py).
+    time.sleep(random.uniform(0.05, 0.15))
     say("warm")
     for line in sys.stdin:
         word = line.strip()
