@@ -1004,6 +1004,9 @@ macro_rules! engine_tests {
     };
 }
 
+/// For realapps.rs's scenarios too.
+pub(crate) use engine_tests;
+
 engine_tests! {
     exit_status_is_the_primarys,
     run_args_extend_the_last_command,

@@ -625,30 +625,9 @@ fn postgres_init_drop_in(kind: Kind) {
     postgres_stop(kind, true);
 }
 
-/// `realapps::docker::NAME` and `realapps::podman::NAME` for each
-/// scenario `NAME(kind)`.
-macro_rules! realapps_tests {
-    ($($scenario:ident),* $(,)?) => {
-        mod docker {
-            $(#[test]
-            fn $scenario() {
-                if !crate::util::skip_if_emulated(super::QEMU_ENGINES) {
-                    super::$scenario(super::Kind::Docker);
-                }
-            })*
-        }
-        mod podman {
-            $(#[test]
-            fn $scenario() {
-                if !crate::util::skip_if_emulated(super::QEMU_ENGINES) {
-                    super::$scenario(super::Kind::Podman);
-                }
-            })*
-        }
-    };
-}
-
-realapps_tests! {
+// `realapps::docker::NAME` and `realapps::podman::NAME`, skipped by name
+// under qemu-user like every engine test.
+crate::engines::engine_tests! {
     web_reverse_loses_nothing,
     web_together_counts,
     postgres_int_with_open_sessions,
