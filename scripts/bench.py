@@ -38,9 +38,35 @@ Figures:
   * dinit only: socket submissions per second (sequential clients, each
     `-r /bin/true` answered `ok PID`, every child reaped at the end), next
     to the raw fork+exec+wait rate of /bin/true from Python (posix_spawn +
-    waitpid), measured in alternating blocks.
+    waitpid), measured in alternating blocks;
+  * requests lost per graceful stop of nginx + php-fpm (issue 15): dinit
+    with `-stoporder reverse` (the README recipe, the ENTRYPOINT of
+    tests/realapps/Dockerfile), dinit with `together` (the same without
+    `-stoporder`) and tini (php-fpm in the background of a shell that then
+    becomes nginx, as issue 15 measured it), interleaved over the same
+    rounds. No engine: the root file system of the real-program tests
+    (scripts/realapps-rootfs.sh, mmdebstrap, cached in target/realapps) is
+    unpacked once into a temporary directory and set up as the test image
+    is (same configuration files, Debian's process_control_timeout 0), and
+    each run starts the init as PID 1 of a new PID and mount namespace
+    chrooted there (`unshare --pid --fork --mount --mount-proc --root`,
+    the host's network). scripts/httpload.py puts 8 clients on the 200 ms
+    PHP page at 127.0.0.1:PORT (a fresh connection per request); once 16
+    are answered, and then at a random moment 50-150 ms later (not in the
+    instant the answered clients reconnect, when nginx's own graceful stop
+    resets connections it has not accepted yet, under any init), SIGQUIT
+    goes to PID 1 (as `docker stop` sends the image's
+    STOPSIGNAL) and it gets 30 s to exit before SIGKILL (`stop -t 30`). A
+    request is in flight when its connection was made before the SIGQUIT
+    and its answer not yet read; lost when that answer is not a 200. Shown:
+    mean lost per stop (max), lost of all in flight, every 502 of the run,
+    exit statuses. Container engines add nothing to this figure (the order
+    of signals inside is the init's); the engine tests measure the same in
+    Docker and Podman. `--only stops` runs this figure alone and prints it
+    (BENCHMARKS.md untouched).
 
-Every init runs with its default flags, as users run it: `dinit -socket ""
+Every init runs with its default flags, as users run it (except in the
+graceful-stop figure, which runs each as that figure says): `dinit -socket ""
 -r CMD` (no socket, except for the submission test), `tini-static -s -- CMD`
 (-s: subreaper, since it is not PID 1; no -s as PID 1), `dumb-init CMD`,
 `catatonit -- CMD`. dinit logs a few lines per event by default; its
@@ -66,6 +92,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in scripts/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import httpload  # noqa: E402
 import proclib as P  # noqa: E402
 
 PEERS = {
@@ -500,6 +527,185 @@ def bench_socket(dinit_path, total, block):
     return res
 
 
+# ------------------------------------------------ graceful stop under load
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REALAPPS = os.path.join(REPO, "tests", "realapps")
+STOP_CLIENTS = 8
+
+
+def recipe_argv():
+    """The ENTRYPOINT of tests/realapps/Dockerfile (the README's nginx +
+    php-fpm recipe, with `-stoporder reverse`), as a list of words."""
+    text = P.read(os.path.join(REALAPPS, "Dockerfile")).replace("\\\n", " ")
+    line = next(ln for ln in text.splitlines() if ln.startswith("ENTRYPOINT "))
+    return json.loads(line[len("ENTRYPOINT "):])
+
+
+def stop_variants(dinit_name, tini_name):
+    """(key, argv as PID 1 inside the root) of the graceful-stop row."""
+    reverse = recipe_argv()
+    assert reverse[0] == "/dinit" and "-stoporder" in reverse, reverse
+    i = reverse.index("-stoporder")
+    together = reverse[:i] + reverse[i + 2:]
+    # The setup issue 15 measured tini with: php-fpm in the background of a
+    # shell that becomes nginx; SIGQUIT reaches nginx alone, and php-fpm is
+    # killed by the kernel when PID 1 exits.
+    tini = ["/" + tini_name, "--", "/bin/sh", "-c", "php-fpm -F & exec nginx -g 'daemon off;'"]
+    return [
+        ("dinit-reverse", ["/" + dinit_name] + reverse[1:]),
+        ("dinit-together", ["/" + dinit_name] + together[1:]),
+        ("tini", tini),
+    ]
+
+
+def stop_root(dinit_path, tini_path):
+    """The root file system of the real-program tests (scripts/realapps-rootfs.sh,
+    built or taken from its cache), unpacked into a temporary directory and
+    set up as tests/realapps/Dockerfile sets up its image, with dinit and
+    tini-static at /dinit and /tini."""
+    r = subprocess.run(["bash", os.path.join(REPO, "scripts", "realapps-rootfs.sh")], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"root file system: {r.stderr.strip()}")
+    tar = r.stdout.strip()
+    root = tempfile.mkdtemp(prefix="dinit-bench-root-")
+    subprocess.run(["tar", "-C", root, "-xf", tar], check=True)
+    j = lambda *p: os.path.join(root, *p)  # noqa: E731
+    os.unlink(j("etc/nginx/sites-enabled/default"))
+    os.symlink("/usr/sbin/php-fpm8.2", j("usr/local/sbin/php-fpm"))
+    os.makedirs(j("run/php"), exist_ok=True)
+    os.makedirs(j("var/www/html"), exist_ok=True)
+    for src, dst in [
+        ("php-fpm.conf", "etc/php/8.2/fpm/php-fpm.conf"),
+        ("www.conf", "etc/php/8.2/fpm/pool.d/www.conf"),
+        ("slow.php", "var/www/html/slow.php"),
+    ]:
+        shutil.copy(os.path.join(REALAPPS, src), j(dst))
+    shutil.copy(dinit_path, j("dinit"))
+    shutil.copy(tini_path, j("tini"))
+    return root
+
+
+def graceful_stop(root, argv, errfile):
+    """One stop: ARGV as PID 1 of a new PID (and mount) namespace chrooted
+    into ROOT (`unshare --root`, the host's network), nginx on a free port
+    of 127.0.0.1; once STOP_CLIENTS clients on the 200 ms page have had
+    2 x STOP_CLIENTS answers, SIGQUIT to PID 1 (what `docker stop` does with
+    the image's STOPSIGNAL), then up to 30 s for it to exit before SIGKILL
+    (`stop -t 30`). Returns httpload's summary, plus the exit status and
+    whether it had to be killed."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    site = P.read(os.path.join(REALAPPS, "site.conf")).replace("listen 127.0.0.1:80 ", f"listen 127.0.0.1:{port} ")
+    with open(os.path.join(root, "etc/nginx/sites-enabled/default"), "w") as f:
+        f.write(site)
+    cmd = ["unshare", "--pid", "--fork", "--mount", "--mount-proc", "--kill-child", f"--root={root}", *argv]
+    with open(errfile, "wb") as err:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True)
+
+    def exited():
+        tail = (P.read(errfile) or "").strip().splitlines()[-2:]
+        return RuntimeError(f"{argv[0]} exited {p.returncode} before nginx answered: {' / '.join(tail)}")
+
+    load = None
+    try:
+        init = P.wait_for(lambda: (P.children(p.pid) or [None])[0] or p.poll() is not None, 5.0)
+        if p.poll() is not None:
+            raise exited()
+        if not init:
+            raise RuntimeError(f"{argv[0]}: no PID 1 under unshare")
+        end = time.monotonic() + 30.0
+        while True:
+            if p.poll() is not None:
+                raise exited()
+            last, _, _ = httpload.one_request(port, "/slow.php", timeout=5.0)
+            if last == "200":
+                break
+            if time.monotonic() > end:
+                raise RuntimeError(f"{argv[0]}: nginx not answering 200 after 30 s (last: {last}); see {errfile}")
+            time.sleep(0.05)
+        load = httpload.Load(port, "/slow.php", STOP_CLIENTS, max_seconds=60.0)
+        if not load.wait_ok(2 * STOP_CLIENTS, 30.0):
+            raise RuntimeError(f"{argv[0]}: the load never got going: {load.end(5)}")
+        # The clients answered together reconnect together: a stop at that
+        # instant would find connections still in the listening socket's
+        # backlog, which nginx's graceful stop resets whatever the init (a
+        # race inside nginx, not a request it took). The stop comes at a
+        # random moment inside the page's 200 ms instead, as it would in
+        # life; `docker stop` in the engine tests has its own latency.
+        time.sleep(random.uniform(0.05, 0.15))
+        load.mark()
+        os.kill(init, signal.SIGQUIT)
+        killed = False
+        try:
+            code = p.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            code = p.wait()
+            killed = True
+        r = load.end()
+        load = None
+        r.update(code=code, killed=killed)
+        return r
+    finally:
+        if load is not None:
+            load.end(5)
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def bench_stops(dinit_path, tini_path, runs):
+    """Graceful stops of the nginx + php-fpm root under load, the variants
+    interleaved (each round runs each once, in a shuffled order)."""
+    root = stop_root(dinit_path, tini_path)
+    variants = stop_variants("dinit", "tini")
+    res = {k: [] for k, _ in variants}
+    try:
+        for _ in range(runs):
+            random.shuffle(variants)
+            for k, argv in variants:
+                # A variant that cannot run (a dinit without -stoporder)
+                # says so in its cell; the others are still measured.
+                try:
+                    res[k].append(graceful_stop(root, argv, os.path.join(ERRDIR, f"stop-{k}.err")))
+                except RuntimeError as e:
+                    log(f"bench: {k}: {e}")
+                    res[k].append({"error": str(e)})
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return res
+
+
+def stop_figure(rs):
+    failed = [r["error"] for r in rs if "error" in r]
+    if failed:
+        return f"failed in {len(failed)} of {len(rs)} runs: {failed[0]}".replace("|", "/")
+    lost = [r["lost"] for r in rs]
+    bad = sum(r["502"] for r in rs)
+    inflight = sum(r["inflight"] for r in rs)
+    killed = sum(1 for r in rs if r["killed"])
+    codes = "/".join(map(str, sorted({r["code"] for r in rs})))
+    text = f"{statistics.mean(lost):.1f} (max {max(lost)}; {sum(lost)} of {inflight} in flight; {bad} × 502; exit {codes})"
+    return text + (f", {killed} killed at 30 s" if killed else "")
+
+
+def stop_rows(R):
+    """The graceful-stop rows: [(label, {init name: cell})]."""
+    st = R["stops"]
+    n = len(st["dinit-reverse"])
+    label = (
+        f"requests lost per graceful stop: nginx + php-fpm (Debian), {STOP_CLIENTS} clients on a "
+        f"200 ms PHP page, SIGQUIT to PID 1, mean of {n} interleaved stops"
+    )
+    return [
+        (label + ", dinit `-stoporder reverse`", {"dinit": stop_figure(st["dinit-reverse"]), "tini": stop_figure(st["tini"])}),
+        ("… dinit `-stoporder together` (the default)", {"dinit": stop_figure(st["dinit-together"])}),
+    ]
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -607,6 +813,8 @@ def build_table(inits, R):
         "raw fork+exec+wait of `/bin/true` from Python (posix_spawn)",
         lambda n: f"{raw_rate:,.0f}/s" if n == "dinit" else "—",
     )
+    for label, cells in stop_rows(R):
+        row(label, lambda n: cells.get(n, "—"))
     out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out), sub_rate, raw_rate
@@ -675,6 +883,13 @@ def targets(inits, R, sub_rate, raw_rate):
     ))
     ll = max(r["log_lines"] for r in R["storm"]["dinit"])
     t.append(("≤ 20 log lines per orphan storm", yes(ll <= 20), f"{ll}"))
+    rev = R["stops"]["dinit-reverse"]
+    failed = [r for r in rev if "error" in r]
+    t.append((
+        "no request lost per graceful stop with `-stoporder reverse` (issue 15)",
+        yes(not failed and all(r["lost"] == 0 and r["502"] == 0 and r["code"] == 0 for r in rev)),
+        f"did not run: {failed[0]['error']}" if failed else stop_figure(rev),
+    ))
     ratio = sub_rate / raw_rate if raw_rate else 0
     t.append((
         "submissions/s ≥ 80 % of raw fork+exec",
@@ -690,13 +905,24 @@ def main():
     ap.add_argument("dinit")
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test, not figures)")
     ap.add_argument("--out", default=None, help="where to write the report (default: BENCHMARKS.md at the repository root)")
+    ap.add_argument(
+        "--only",
+        choices=["stops"],
+        help="run one figure only and print it (BENCHMARKS.md is not written): "
+        "stops = requests lost per graceful stop",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: needs root (PID namespaces, strace of other processes)")
     dinit = os.path.abspath(args.dinit)
     inits = [Init("dinit", dinit)] + [Init(n, p) for n, p in PEERS.items()]
+    if args.only == "stops":
+        inits = [i for i in inits if i.name in ("dinit", "tini")]
+        tools = ("unshare", "mmdebstrap")
+    else:
+        tools = ("strace", "unshare", "readelf", "mmdebstrap")
     missing = [i.path for i in inits if not os.access(i.path, os.X_OK)]
-    missing += [t for t in ("strace", "unshare", "readelf") if not shutil.which(t)]
+    missing += [t for t in tools if not shutil.which(t)]
     if missing:
         sys.exit(f"bench.py: missing {', '.join(missing)} (run: make bench)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -707,6 +933,7 @@ def main():
     blocked_runs = 3 if q else 11
     storm = {"total": 500 if q else 2000, "burst": 100, "hold": 0.1, "runs": 1 if q else 5}
     sock_n = 300 if q else 2000
+    stop_runs = 3 if q else 10
 
     global ERRDIR
     ERRDIR = tempfile.mkdtemp(prefix="dinit-bench-")
@@ -720,6 +947,15 @@ def main():
     except OSError:
         niced = "nice unchanged"
     random.seed()
+    if args.only == "stops":
+        log(f"bench: graceful stops of nginx + php-fpm under load, {stop_runs} interleaved runs")
+        R = {"stops": bench_stops(dinit, PEERS["tini"], stop_runs)}
+        cols = ["dinit", "tini"]
+        print("| figure | " + " | ".join(Init(n, "").label() for n in cols) + " |")
+        print("|---" * (len(cols) + 1) + "|")
+        for label, cells in stop_rows(R):
+            print("| " + " | ".join([label] + [cells.get(n, "—") for n in cols]) + " |")
+        return
     load0 = (P.read("/proc/loadavg") or "?").split()[:3]
     R = {"idle_secs": 2.0, "storm_params": storm}
     t_begin = time.monotonic()
@@ -741,6 +977,8 @@ def main():
     R["storm"] = bench_storm(inits, storm["runs"], storm["total"], storm["burst"], storm["hold"])
     log(f"bench: {sock_n} socket submissions vs raw fork+exec")
     R["socket"] = bench_socket(dinit, sock_n, 200)
+    log(f"bench: graceful stops of nginx + php-fpm under load, {stop_runs} interleaved runs")
+    R["stops"] = bench_stops(dinit, PEERS["tini"], stop_runs)
     elapsed = time.monotonic() - t_begin
     load1 = (P.read("/proc/loadavg") or "?").split()[:3]
 
@@ -799,6 +1037,14 @@ and is counted, then killed.
 Socket submissions are sequential clients (`connect`, `-r /bin/true`, read
 `ok PID`, close), timed until the last child is reaped, in blocks of 200
 alternating with blocks of raw `posix_spawn` + `waitpid` of `/bin/true`.
+"Requests lost per graceful stop" runs Debian's nginx-light and php8.2-fpm
+(the root file system and configuration of `tests/it/realapps.rs`, no
+engine: `unshare --pid --mount --root`, PID 1 of its own namespace) under
+{STOP_CLIENTS} clients on a 200 ms PHP page, SIGQUIT to PID 1 once the load
+runs, 30 s before SIGKILL: dinit with the README recipe
+(`-stopsignal QUIT -stoporder reverse`), the same with `together`, and
+tini with php-fpm in the background of a shell that becomes nginx; a
+request is lost when it was in flight at the SIGQUIT and got no 200.
 dumb-init is dynamically linked: its size does not include the C library
 and loader it needs at run time.
 

@@ -11,10 +11,13 @@
 #               real OCI runtime), docker.io and podman (the engine tests;
 #               catatonit builds podman's pod infra image, tmux drives
 #               `run -it`), util-linux (unshare), binutils (readelf),
-#               python3 (the tests' helpers, scripts/stress.py)
+#               python3 (the tests' helpers, scripts/stress.py), mmdebstrap
+#               (the Debian root file system of the real-program tests,
+#               scripts/realapps-rootfs.sh)
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
-#               catatonit (scripts/bench.py's side-by-side rows)
+#               catatonit (scripts/bench.py's side-by-side rows), mmdebstrap
+#               (the nginx + php-fpm root file system of its graceful-stop row)
 #   release     binutils, python3 (scripts/oci-image.py, scripts/sbom.py)
 #   release, test, it, it-arm, setup
 #               cargo-auditable, the version pinned below (`cargo install
@@ -34,7 +37,7 @@ cd "$(dirname "$0")/.."
 # section): scripts/release.sh refuses any other version.
 CARGO_AUDITABLE_VERSION=0.7.7
 
-test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux"
+test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux mmdebstrap"
 want=""
 binfmt=no
 auditable=no
@@ -45,7 +48,7 @@ for goal in "${@:-setup}"; do
             binfmt=yes
             ;;
         stress) want="$want python3 util-linux" ;;
-        bench) want="$want python3 util-linux binutils strace tini dumb-init catatonit" ;;
+        bench) want="$want python3 util-linux binutils strace tini dumb-init catatonit mmdebstrap" ;;
         release) want="$want binutils python3" ;;
         *) ;; # run, build, lint, unit, ...: the toolchain only
     esac

@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
 
 /// Why the engine tests are skipped under `make it-arm`.
-const QEMU_ENGINES: &str = "the images are built for this x86_64 host: the \
+pub(crate) const QEMU_ENGINES: &str = "the images are built for this x86_64 host: the \
     aarch64 dinit in them would run through the host's qemu-user binfmt \
     handler, which changes what these tests check (PID 1's command line, \
     the child-subreaper role); `make it` runs them against the x86_64 binary";
@@ -56,7 +56,7 @@ const QEMU_ENGINES: &str = "the images are built for this x86_64 host: the \
 /// for. More than `WAIT`: a command that creates a container mounts an
 /// overlay and runs runc, and the machines are busy; but a bound, so that a
 /// hung engine fails the test instead of holding up CI.
-const ENGINE_WAIT: Duration = Duration::from_secs(90);
+pub(crate) const ENGINE_WAIT: Duration = Duration::from_secs(90);
 
 /// The images every engine builds (`build_images`).
 const IMAGE: &str = "localhost/dinit-it:dinit";
@@ -64,13 +64,13 @@ const BUSYBOX: &str = "localhost/dinit-it:busybox";
 const STOPSIGNAL: &str = "localhost/dinit-it:stopsignal";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Docker,
     Podman,
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Docker => "docker",
             Kind::Podman => "podman",
@@ -105,7 +105,7 @@ impl Kind {
     }
 
     /// Where `run --init` puts the engine's init inside the container.
-    fn init_path(self) -> &'static str {
+    pub(crate) fn init_path(self) -> &'static str {
         match self {
             Kind::Docker => "/sbin/docker-init",
             Kind::Podman => "/run/podman-init",
@@ -720,7 +720,7 @@ fn unescape_mount(s: &str) -> String {
 }
 
 /// The last `n` lines of `text`.
-fn tail(text: &str, n: usize) -> String {
+pub(crate) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -774,16 +774,16 @@ exec sleep 2147483647
 /// One test against one engine: its directory (mounted at `/shared` in its
 /// containers, mode 0777 for `--user`), and the containers it started,
 /// removed when it ends, passed or failed.
-struct Case {
+pub(crate) struct Case {
     e: Arc<Engine>,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     shared: PathBuf,
     name: String,
     containers: Vec<String>,
 }
 
 impl Case {
-    fn new(kind: Kind, name: &str) -> Case {
+    pub(crate) fn new(kind: Kind, name: &str) -> Case {
         let e = engine(kind);
         let dir = workdir(&format!("{}-{name}", kind.name()));
         let shared = dir.join("shared");
@@ -806,7 +806,7 @@ impl Case {
     }
 
     /// A fresh, unique container name, removed when the test ends.
-    fn container(&mut self) -> String {
+    pub(crate) fn container(&mut self) -> String {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
         let c = format!("dinit-it-{}-{n}-{}", std::process::id(), self.name);
@@ -815,14 +815,14 @@ impl Case {
     }
 
     /// The engine's client with `args`.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = self.e.cli();
         cmd.args(args);
         cmd
     }
 
     /// Run the engine's client with `args` (bounded by `ENGINE_WAIT`).
-    fn cli(&self, args: &[&str]) -> Output {
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
         run_within(self.command(args), &self.dir, ENGINE_WAIT).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -887,7 +887,7 @@ impl Case {
     }
 
     /// `wait C`: the container's exit status.
-    fn wait_exit(&self, c: &str) -> i32 {
+    pub(crate) fn wait_exit(&self, c: &str) -> i32 {
         let out = self.cli(&["wait", c]);
         assert_eq!(out.code, 0, "{}", out.dump());
         out.stdout
@@ -897,17 +897,17 @@ impl Case {
     }
 
     /// `logs C`: its stdout, and dinit's log on stderr.
-    fn logs(&self, c: &str) -> Output {
+    pub(crate) fn logs(&self, c: &str) -> Output {
         self.cli(&["logs", c])
     }
 
     /// `exec C ARGS...`.
-    fn exec(&self, c: &str, args: &[&str]) -> Output {
+    pub(crate) fn exec(&self, c: &str, args: &[&str]) -> Output {
         self.cli(&[&["exec", c][..], args].concat())
     }
 
     /// `stop -t T C`, asserted to succeed; how long it took.
-    fn stop(&self, c: &str, t: &str) -> Duration {
+    pub(crate) fn stop(&self, c: &str, t: &str) -> Duration {
         let out = self.cli(&["stop", "-t", t, c]);
         assert_eq!(out.code, 0, "{}", out.dump());
         out.elapsed
@@ -988,7 +988,7 @@ fn stamp_span(a: &str, b: &str) -> u32 {
 /// that contains `from` to the first line after it that contains `to`:
 /// dinit's own measure of how long that took, whatever the engine's
 /// commands cost. Fails the test, showing `logs`, when either is missing.
-fn logged_span(logs: &Output, from: &str, to: &str) -> u32 {
+pub(crate) fn logged_span(logs: &Output, from: &str, to: &str) -> u32 {
     let lines: Vec<&str> = logs.stderr.lines().collect();
     let i = lines
         .iter()
@@ -1025,6 +1025,9 @@ macro_rules! engine_tests {
         }
     };
 }
+
+/// For realapps.rs's scenarios too.
+pub(crate) use engine_tests;
 
 engine_tests! {
     exit_status_is_the_primarys,

@@ -12,6 +12,7 @@ mod json;
 mod neverblock;
 mod pid1;
 mod primary;
+mod realapps;
 mod release;
 mod runc;
 mod signals;
