@@ -313,8 +313,13 @@ impl Running {
     /// Wait until `what` appears in dinit's stderr (or `file` in the test
     /// directory exists and contains it, with `wait_file`).
     pub fn wait_log(&mut self, what: &str) {
+        self.wait_log_n(what, 1);
+    }
+
+    /// Wait until `what` appears `n` times in dinit's stderr.
+    pub fn wait_log_n(&mut self, what: &str, n: usize) {
         let deadline = Instant::now() + WAIT;
-        while !self.stderr().contains(what) {
+        while self.stderr().matches(what).count() < n {
             if let Ok(Some(_)) = self.child.try_wait() {
                 panic!("dinit exited before logging {what:?}\n{}", self.stderr());
             }
@@ -454,6 +459,44 @@ pub fn proc_state(pid: i32) -> char {
                 .next()
         })
         .unwrap_or('?')
+}
+
+/// Whether `pid` provably has not been sent SIGKILL: it is asleep (state
+/// S), no SIGKILL is pending for it (SigPnd, ShdPnd) and it is not exiting
+/// (PF_EXITING). A SIGKILL sent by kill(2) is pending in the shared set
+/// from the moment kill returns until the process is reaped, and wakes it:
+/// no moment of the way from there to its end looks like a sleeper with
+/// nothing pending. So this, checked after a sentinel that dinit handled
+/// later than it would have sent a SIGKILL, proves that it did not send
+/// one; `Err` says what was seen instead.
+pub fn not_killed(pid: i32) -> Result<(), String> {
+    const SIGKILL_BIT: u64 = 1 << (9 - 1);
+    const PF_EXITING: u64 = 0x4;
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("pid {pid} is gone ({e})"))?;
+    for set in ["SigPnd", "ShdPnd"] {
+        let mask = status_field(&status, set)
+            .and_then(|m| u64::from_str_radix(m, 16).ok())
+            .ok_or(format!("no {set} in /proc/{pid}/status"))?;
+        if mask & SIGKILL_BIT != 0 {
+            return Err(format!("pid {pid} has SIGKILL pending ({set} {mask:x})"));
+        }
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let state = fields.first().copied().unwrap_or("?");
+    let flags: u64 = fields.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
+    if state != "S" || flags & PF_EXITING != 0 {
+        return Err(format!(
+            "pid {pid} is not an undisturbed sleeper: state {state}, flags {flags:#x}"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `pid` is alive (not a zombie and not gone).
