@@ -647,22 +647,49 @@ pub fn emulated() -> bool {
 }
 
 /// For a test that cannot work under qemu-user: when the binary under test
-/// is emulated, print `SKIPPED under qemu-user: TEST: REASON` and return
-/// true, so the test's first line can be
-/// `if skip_if_emulated("why") { return; }`. The line goes straight to fd 2,
-/// past the test harness's capture, so every run names what it skipped.
+/// is emulated, record the skip (`record_skip`) and return true, so the
+/// test's first line can be `if skip_if_emulated("why") { return; }`. This
+/// is the one way a test may skip: emulation is the one thing the CI
+/// machine cannot change; anything else a test needs and does not find
+/// (root, a program, an engine) fails it.
 pub fn skip_if_emulated(reason: &str) -> bool {
     if !emulated() {
         return false;
     }
+    record_skip(&format!("under qemu-user: {reason}"));
+    true
+}
+
+/// Say that the running test skips (part of) its checks, and why: the line
+/// `SKIPPED: TEST: WHY` goes straight to fd 2, past the test harness's
+/// capture, and `TEST<TAB>WHY` is appended to the file `$DINIT_SKIP_LOG`
+/// names, when set. `make test` starts a fresh file per run and ends with a
+/// summary of it (`scripts/skips.py`: how many, why, which), so a skip
+/// cannot scroll away. A skip that cannot be recorded fails the test.
+pub fn record_skip(why: &str) {
     let name = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_string();
-    let line = format!("SKIPPED under qemu-user: {name}: {reason}\n");
+    let line = format!("SKIPPED: {name}: {why}\n");
     // SAFETY: the pointer and length describe `line`, alive for the call.
     let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
-    true
+    let Some(log) = std::env::var_os("DINIT_SKIP_LOG").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let record = format!("{name}\t{}\n", why.replace(['\t', '\n'], " "));
+    // One write with O_APPEND: lines of parallel tests never interleave.
+    let written = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| f.write_all(record.as_bytes()));
+    if let Err(e) = written {
+        panic!(
+            "cannot record the skip in {}: {e}",
+            Path::new(&log).display()
+        );
+    }
 }
 
 /// Why a test is skipped under qemu-user (`skip_if_emulated`).
