@@ -14,3 +14,4 @@ mod runc;
 mod signals;
 mod socket;
 mod stopsignals;
+mod tools;

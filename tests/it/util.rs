@@ -61,6 +61,10 @@ fn run_root() -> &'static Path {
                 .and_then(|s| s.parse::<u32>().ok())
                 .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
             if !alive {
+                // A killed run may have left a mount there (a hung file
+                // system's, whose server died with it): detach it first,
+                // so that removing the tree never walks into it.
+                unmount_under(&entry.path());
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
@@ -837,4 +841,53 @@ pub fn has_stamp(line: impl AsRef<[u8]>) -> bool {
                 s == c
             }
         })
+}
+
+/// The mount points at or below `dir` in this process's mount namespace.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    let prefix = dir.to_str().unwrap().to_string();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mount)
+        .filter(|m| *m == prefix || m.starts_with(&format!("{prefix}/")))
+        .collect()
+}
+
+/// Unmount (lazily, `umount -l`) every mount at or below `dir`, deepest
+/// first.
+pub fn unmount_under(dir: &Path) {
+    for _ in 0..10 {
+        let mut points = mounts_under(dir);
+        if points.is_empty() {
+            return;
+        }
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let c = std::ffi::CString::new(p).unwrap();
+            // SAFETY: `c` is a NUL-terminated path that outlives the call.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
+
+/// A mount point as /proc/self/mountinfo writes it (`\040` for a space...).
+pub fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
