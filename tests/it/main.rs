@@ -8,6 +8,7 @@ mod dashdash;
 mod edges;
 mod engines;
 mod escape;
+mod hostile;
 mod neverblock;
 mod pid1;
 mod runc;
