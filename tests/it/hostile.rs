@@ -504,12 +504,6 @@ for k in range({ORPHANS}):
 /// `/proc`.
 #[test]
 fn foreign_proc_never_makes_dinit_signal_a_stranger() {
-    if skip_if_emulated(
-        "under strace, qemu-user makes kill() calls of its own (its signal \
-         emulation), which this test would count as dinit's",
-    ) {
-        return;
-    }
     assert!(
         on_path("strace"),
         "strace is missing: scripts/setup.sh test installs it (Debian package strace)"
@@ -567,7 +561,8 @@ struct Traced {
 }
 
 /// dinit as PID 1 of a new PID namespace (`unshare --pid --fork`, with
-/// `--mount-proc` when `own_proc`) under `strace -f -e trace=kill`; the
+/// `--mount-proc` when `own_proc`) under `strace -f -e trace=kill,execve`
+/// (the execve of the binary tells dinit's host pid); the
 /// primary leaves an orphan that lives into the teardown (2 s, then it
 /// exits on its own) and exits 3.
 fn traced_teardown(own_proc: bool) -> Traced {
@@ -584,7 +579,7 @@ fn traced_teardown(own_proc: bool) -> Traced {
         "-f",
         "-qq",
         "-e",
-        "trace=kill",
+        "trace=kill,execve",
         "-e",
         "signal=none",
         "-o",
@@ -597,14 +592,11 @@ fn traced_teardown(own_proc: bool) -> Traced {
     if own_proc {
         wrapper.push("--mount-proc");
     }
-    let mut d = d
+    let d = d
         .under(wrapper)
         .args(["-socket", "", "-timeout", "5", "-r", &path(&primary)])
         .spawn();
-    let outer = d.child.id() as i32;
-    let _kill = KillOnPanic(vec![outer]);
-    d.wait_log("started: ");
-    let host_pid = pid1_below(outer).to_string();
+    let _kill = KillOnPanic(vec![d.child.id() as i32]);
     let out = d.wait();
     let mut children: Vec<i32> = out
         .messages()
@@ -621,6 +613,14 @@ fn traced_teardown(own_proc: bool) -> Traced {
         .unwrap();
     children.push(orphan);
     let traced = fs::read_to_string(&trace).unwrap_or_default();
+    // dinit's host pid: the one that exec'd the binary (unshare's child).
+    let exec = format!("execve(\"{}\"", bin().display());
+    let host_pid = traced
+        .lines()
+        .find(|l| l.contains(&exec))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {exec} in the trace:\n{traced}"))
+        .to_string();
     let kills = traced
         .lines()
         .filter(|l| l.split_whitespace().next() == Some(host_pid.as_str()))
@@ -636,32 +636,5 @@ fn traced_teardown(own_proc: bool) -> Traced {
         children,
         orphan,
         traced,
-    }
-}
-
-/// The host pid of the process below `root` that is PID 1 of its own PID
-/// namespace (its NSpid ends in 1): dinit under `unshare --pid --fork`.
-fn pid1_below(root: i32) -> i32 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let mut todo = vec![root];
-        while let Some(p) = todo.pop() {
-            let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
-            let nspid: Vec<&str> = status_field(&status, "NSpid")
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            if nspid.len() > 1 && nspid.last() == Some(&"1") {
-                return p;
-            }
-            let kids =
-                fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
-            todo.extend(
-                kids.split_whitespace()
-                    .filter_map(|k| k.parse::<i32>().ok()),
-            );
-        }
-        assert!(Instant::now() < deadline, "no PID 1 below pid {root}");
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
