@@ -243,6 +243,9 @@ fn boolean_option_spellings() {
             .run();
         assert_eq!(out.code, 5, "{on}\n{}", out.dump());
     }
+    // The last command exits only once the first has been reaped (its pid
+    // gone): dinit has dealt with the first exit by then, which with
+    // -primary would have decided (5). (`$$` is a literal `$`.)
     let out = Dinit::new("spell-primary-false")
         .args([
             "-socket",
@@ -251,14 +254,25 @@ fn boolean_option_spellings() {
             "-r",
             "/bin/sh",
             "-c",
-            "exit 5",
+            "echo $$$$ > first.pid; exit 5",
             "-r",
             "/bin/sh",
             "-c",
         ])
-        .args(["sleep 0.3; exit 3"])
+        .args([
+            "until [ -s first.pid ] && ! kill -0 $$(cat first.pid) 2>/dev/null; do sleep 0.01; done; exit 3",
+        ])
         .run();
     assert_eq!(out.code, 3, "-primary=false\n{}", out.dump());
+    let (first, last) = (
+        out.stderr.find("exit status 5"),
+        out.stderr.find("exit status 3"),
+    );
+    assert!(
+        matches!((first, last), (Some(a), Some(b)) if a < b),
+        "{}",
+        out.dump()
+    );
 }
 
 /// SPEC §1: `-h`, `-help`, `--help` print usage to stdout and exit 0, also

@@ -496,7 +496,7 @@ fn start_runs_before_the_commands() {
     let start = script(
         &d.dir,
         "start.sh",
-        "echo start-begin >> seq\nsleep 0.3\necho start-end >> seq\n",
+        "echo start-begin >> seq\necho start-end >> seq\n",
     );
     let main = script(&d.dir, "main.sh", "echo main >> seq\n");
     let dir = d.dir.clone();
@@ -506,6 +506,21 @@ fn start_runs_before_the_commands() {
         lines(&dir, "seq"),
         ["start-begin", "start-end", "main"],
         "{}",
+        out.dump()
+    );
+    // Ended before: dinit reaped the start command before it started main
+    // (its log says so in order; a pause in start would only make a main
+    // started too early likely to show).
+    let msgs = out.messages();
+    let finished = msgs
+        .iter()
+        .position(|m| m.starts_with("start command pid ") && m.ends_with(" finished"));
+    let started = msgs
+        .iter()
+        .position(|m| m.ends_with(&format!(" started: [{}]", main.display())));
+    assert!(
+        finished.is_some() && finished < started,
+        "main started before the start command ended\n{}",
         out.dump()
     );
 }
