@@ -34,10 +34,9 @@ def main():
         print("== skipped: none ==")
         return 0
     print(f"== skipped: {total} test{'s' if total != 1 else ''} ==")
-    wrap = textwrap.TextWrapper(width=100, initial_indent="      ", subsequent_indent="      ")
     for why, names in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        print(f"  {len(names):3} {why}")
-        print(wrap.fill(", ".join(sorted(names))))
+        print(textwrap.fill(why, 100, initial_indent=f"  {len(names):3} ", subsequent_indent=" " * 6))
+        print(textwrap.fill(", ".join(sorted(names)), 100, initial_indent=" " * 8, subsequent_indent=" " * 8))
     other = sum(len(n) for why, n in by_reason.items() if not why.startswith(EMULATION))
     if other:
         print(f"== {other} skipped for a reason other than emulation: that is a failure ==")

@@ -331,15 +331,8 @@ fn hungfs_lookup_of_hang_waits_until_the_server_dies() {
 fn waits_until_the_server_dies(name: &str, prog: &str, op: &str, file: &str) {
     let dir = workdir(name);
     let mut hung = HungFs::mount(&dir);
-    let mut child = Command::new(prog)
-        .arg(hung.path(file))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    hung.track(pid);
+    let path = hung.path(file);
+    let (mut child, pid) = spawn_on(&mut hung, prog, &[&path]);
     assert_eq!(hung.wait_hung(op, file), pid, "the caller the kernel named");
     // Interruptible while no signal came.
     wait_fuse_state(pid, &['S', 'D']);
@@ -385,16 +378,24 @@ fn hungfs_flush_holds_a_sigkilled_process_in_d_state() {
 /// closes it). Waits, bounded, until it is so; the child and its pid.
 pub fn hold_flushhang(hung: &mut HungFs) -> (Child, i32) {
     let file = hung.path("flushhang");
-    let child = Command::new("/bin/sh")
-        .args(["-c", &format!("exec /bin/sleep 1000 3< {file}")])
+    let holder = format!("exec /bin/sleep 1000 3< {file}");
+    let (child, pid) = spawn_on(hung, "/bin/sh", &["-c", &holder]);
+    wait_holding(pid, &file);
+    (child, pid)
+}
+
+/// Start `prog ARGS` (no stdin, output dropped), to be SIGKILLed at
+/// teardown after the server; the child and its pid.
+fn spawn_on(hung: &mut HungFs, prog: &str, args: &[&str]) -> (Child, i32) {
+    let child = Command::new(prog)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run {prog}: {e}"));
     let pid = child.id() as i32;
     hung.track(pid);
-    wait_holding(pid, &file);
     (child, pid)
 }
 
@@ -428,13 +429,8 @@ fn hungfs_guard_tears_down_on_panic() {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut hung = HungFs::mount(&dir);
         *server.lock().unwrap() = hung.server_pid();
-        let stuck = Command::new("stat")
-            .arg(hung.path("hang"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        hung.track(stuck.id() as i32);
+        let path = hung.path("hang");
+        let (stuck, _) = spawn_on(&mut hung, "stat", &[&path]);
         children.lock().unwrap().push(stuck);
         hung.wait_hung("LOOKUP", "hang");
         let (holder, pid) = hold_flushhang(&mut hung);
