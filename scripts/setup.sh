@@ -11,8 +11,10 @@
 #               real OCI runtime), docker.io and podman (the engine tests;
 #               catatonit builds podman's pod infra image, tmux drives
 #               `run -it`), util-linux (unshare), binutils (readelf),
-#               python3 (the tests' helpers, scripts/stress.py), mmdebstrap
-#               (the Debian root file system of the real-program tests,
+#               python3 (the tests' helpers, scripts/stress.py, the hung
+#               FUSE file system scripts/hungfs.py), strace (which pids
+#               dinit signals, tests/it/hostile.rs), mmdebstrap (the Debian
+#               root file system of the real-program tests,
 #               scripts/realapps-rootfs.sh)
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
@@ -37,7 +39,7 @@ cd "$(dirname "$0")/.."
 # section): scripts/release.sh refuses any other version.
 CARGO_AUDITABLE_VERSION=0.7.7
 
-test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux mmdebstrap"
+test_packages="busybox-static qemu-user-static runc util-linux binutils python3 strace docker.io podman catatonit tmux mmdebstrap"
 want=""
 binfmt=no
 auditable=no

@@ -3,7 +3,6 @@ use crate::util::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-use std::time::Duration;
 
 #[test]
 fn primary_status_is_the_exit_status() {
@@ -244,6 +243,9 @@ fn boolean_option_spellings() {
             .run();
         assert_eq!(out.code, 5, "{on}\n{}", out.dump());
     }
+    // The last command exits only once the first has been reaped (its pid
+    // gone): dinit has dealt with the first exit by then, which with
+    // -primary would have decided (5). (`$$` is a literal `$`.)
     let out = Dinit::new("spell-primary-false")
         .args([
             "-socket",
@@ -252,14 +254,25 @@ fn boolean_option_spellings() {
             "-r",
             "/bin/sh",
             "-c",
-            "exit 5",
+            "echo $$$$ > first.pid; exit 5",
             "-r",
             "/bin/sh",
             "-c",
         ])
-        .args(["sleep 0.3; exit 3"])
+        .args([
+            "until [ -s first.pid ] && ! kill -0 $$(cat first.pid) 2>/dev/null; do sleep 0.01; done; exit 3",
+        ])
         .run();
     assert_eq!(out.code, 3, "-primary=false\n{}", out.dump());
+    let (first, last) = (
+        out.stderr.find("exit status 5"),
+        out.stderr.find("exit status 3"),
+    );
+    assert!(
+        matches!((first, last), (Some(a), Some(b)) if a < b),
+        "{}",
+        out.dump()
+    );
 }
 
 /// SPEC §1: `-h`, `-help`, `--help` print usage to stdout and exit 0, also
@@ -865,31 +878,37 @@ fn primary_all_first_exit_decides() {
 }
 
 /// SPEC §3: without `-primary`, a non-primary exit is logged and dinit
-/// carries on until the last command exits.
+/// carries on until the last command exits. The proof is a sentinel, not a
+/// pause: once the non-primary's exit is logged, a SIGHUP goes to dinit and
+/// the primary exits 3 on it. Had that exit started a teardown, the
+/// primary would have had its SIGTERM before the SIGHUP (143), or dinit
+/// would have exited with the non-primary's status (1).
 #[test]
 fn non_primary_exit_carries_on() {
     let d = Dinit::new("non-primary");
-    let go = Release(d.dir.join("go"));
+    let ready = d.dir.join("ready");
     let mut r = d
         .args([
             "-socket", "", "-r", "/bin/sh", "-c", "exit 1", "-r", "/bin/sh", "-c",
         ])
         .args([format!(
-            "until [ -e {} ]; do sleep 0.02; done; exit 3",
-            go.0.display()
+            "trap 'exit 3' HUP; touch {}; while :; do sleep 0.02; done",
+            ready.display()
         )])
         .spawn();
+    let _cleanup = KillOnPanic(vec![r.pid()]);
     r.wait_log("finished: [/bin/sh -c exit 1] with error: exit status 1");
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        r.is_running(),
-        "dinit stopped after a non-primary exit:\n{}",
-        r.stderr()
-    );
-    drop(go);
+    wait_exists(&ready);
+    r.signal(libc::SIGHUP);
     let out = r.wait();
     assert_eq!(out.code, 3, "{}", out.dump());
+    assert!(
+        out.stderr.contains("forwarded SIGHUP to 1 process"),
+        "{}",
+        out.dump()
+    );
     assert!(!out.stderr.contains("was primary"), "{}", out.dump());
+    assert!(!out.stderr.contains("signal: terminated"), "{}", out.dump());
 }
 
 // ---------------------------------------------------------------------------

@@ -24,13 +24,11 @@ use std::time::{Duration, Instant};
 /// Docker's default capability set: what `docker run` grants a container.
 const CAPS: &str = r#"["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]"#;
 
-/// Whether this test can run: as root (runc needs it here), with runc
-/// installed (`scripts/setup.sh` installs it). Prints why when it cannot.
-fn runc_usable() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: runc tests need root");
-        return false;
-    }
+/// Fail, saying why, unless this test can run: as root (runc needs it
+/// here), with runc and busybox installed (`scripts/setup.sh` installs
+/// them). A missing root file system is a failure, never a skip.
+fn need_runc() {
+    assert!(is_root(), "the runc tests need root: run them as root");
     assert!(
         Path::new("/usr/sbin/runc").exists() || on_path("runc"),
         "runc is missing: run scripts/setup.sh (Debian package runc)"
@@ -39,7 +37,6 @@ fn runc_usable() -> bool {
         Path::new("/bin/busybox").exists(),
         "/bin/busybox is missing: run scripts/setup.sh (Debian package busybox-static)"
     );
-    true
 }
 
 /// A JSON string literal.
@@ -298,9 +295,7 @@ fn children(pid: i32) -> Vec<i32> {
 /// commands, and the primary's exit status is the container's.
 #[test]
 fn runc_dinit_is_pid1_and_primary_status_is_the_containers() {
-    if !runc_usable() {
-        return;
-    }
+    need_runc();
     let mut c = Container::new(
         "status",
         &["-r", "/bin/sleep", "1000", "-r", "/shared/primary.sh"],
@@ -355,9 +350,7 @@ fn runc_dinit_is_pid1_and_primary_status_is_the_containers() {
 /// far inside dinit's timeout, with the child's status.
 #[test]
 fn runc_kill_term_reaches_a_trapping_child() {
-    if !runc_usable() {
-        return;
-    }
+    need_runc();
     let mut c = Container::new(
         "term-trap",
         &["-timeout", "60", "-r", "/shared/trap.sh"],
@@ -392,9 +385,7 @@ fn runc_kill_term_reaches_a_trapping_child() {
 /// has passed; the container's status says so (137).
 #[test]
 fn runc_kill_term_child_ignoring_it_is_killed_after_timeout() {
-    if !runc_usable() {
-        return;
-    }
+    need_runc();
     let mut c = Container::new(
         "term-ignored",
         &["-timeout", "1", "-r", "/shared/deaf.sh"],
@@ -429,9 +420,7 @@ fn runc_kill_term_child_ignoring_it_is_killed_after_timeout() {
 /// rest and never become primary.
 #[test]
 fn runc_exec_submit_starts_a_child_of_pid1() {
-    if !runc_usable() {
-        return;
-    }
+    need_runc();
     let mut c = Container::new(
         "submit",
         &["-timeout", "20", "-r", "/shared/primary.sh"],
@@ -506,9 +495,7 @@ fn runc_exec_submit_starts_a_child_of_pid1() {
 /// double-forking child: none stays a zombie.
 #[test]
 fn runc_double_fork_zombies_are_reaped() {
-    if !runc_usable() {
-        return;
-    }
+    need_runc();
     let mut c = Container::new(
         "zombies",
         &["-r", "/shared/forker.sh"],

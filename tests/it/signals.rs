@@ -146,8 +146,14 @@ pub(crate) fn got_sigs(dir: &Path, name: &str) -> Vec<i32> {
 
 /// Wait until the recorder NAME has logged `sig` (bounded by `WAIT`).
 pub(crate) fn wait_got(d: &mut Running, name: &str, sig: i32) {
+    wait_got_n(d, name, sig, 1);
+}
+
+/// Wait until the recorder NAME has logged `sig` `n` times (bounded by
+/// `WAIT`).
+pub(crate) fn wait_got_n(d: &mut Running, name: &str, sig: i32, n: usize) {
     let deadline = Instant::now() + WAIT;
-    while !got_sigs(&d.dir, name).contains(&sig) {
+    while got_sigs(&d.dir, name).iter().filter(|&&s| s == sig).count() < n {
         assert!(
             d.is_running(),
             "dinit exited before {name} got signal {sig}\n{}",
@@ -281,10 +287,11 @@ fn job_control_signals_are_not_forwarded() {
         d.signal(sig);
     }
     // A sentinel with a higher number: pending signals are taken lowest
-    // first, so once it arrives dinit has dealt with the three before it.
+    // first, so once it arrives dinit has dealt with the three before it,
+    // and the recorder (which blocks all four and takes them lowest first)
+    // would have recorded any of them before it.
     d.signal(SIGRTMIN);
     wait_got(&mut d, "main", SIGRTMIN);
-    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(got_sigs(&d.dir, "main"), [SIGRTMIN], "{}", d.stderr());
     assert!(d.is_running());
     assert_ne!(proc_state(d.pid()), 'T', "dinit is stopped");
@@ -489,7 +496,7 @@ fn start_runs_before_the_commands() {
     let start = script(
         &d.dir,
         "start.sh",
-        "echo start-begin >> seq\nsleep 0.3\necho start-end >> seq\n",
+        "echo start-begin >> seq\necho start-end >> seq\n",
     );
     let main = script(&d.dir, "main.sh", "echo main >> seq\n");
     let dir = d.dir.clone();
@@ -499,6 +506,21 @@ fn start_runs_before_the_commands() {
         lines(&dir, "seq"),
         ["start-begin", "start-end", "main"],
         "{}",
+        out.dump()
+    );
+    // Ended before: dinit reaped the start command before it started main
+    // (its log says so in order; a pause in start would only make a main
+    // started too early likely to show).
+    let msgs = out.messages();
+    let finished = msgs
+        .iter()
+        .position(|m| m.starts_with("start command pid ") && m.ends_with(" finished"));
+    let started = msgs
+        .iter()
+        .position(|m| m.ends_with(&format!(" started: [{}]", main.display())));
+    assert!(
+        finished.is_some() && finished < started,
+        "main started before the start command ended\n{}",
         out.dump()
     );
 }
@@ -551,10 +573,6 @@ fn signals_during_start_go_to_start() {
     d.signal(SIGUSR1);
     wait_got(&mut d, "start", SIGUSR1);
     d.wait_log("forwarded SIGUSR1 to the start command");
-    assert!(
-        !d.dir.join("main.ready").exists(),
-        "a command started while start ran"
-    );
     d.signal(SIGUSR2);
     d.wait_file("main.ready", "ready");
     d.signal(SIGUSR1);
@@ -564,6 +582,21 @@ fn signals_during_start_go_to_start() {
     d.signal(SIGTERM);
     let out = d.wait();
     assert_eq!(out.code, 143, "{}", out.dump());
+    // Nothing started while start ran: the log says so in order (a look
+    // for main's files while it ran could not tell "not started" from
+    // "started, not ready yet").
+    let msgs = out.messages();
+    let at = |start: &str, end: &str| {
+        msgs.iter()
+            .position(|m| m.starts_with(start) && m.ends_with(end))
+            .unwrap_or_else(|| panic!("no `{start}...{end}` line\n{}", out.dump()))
+    };
+    let main_started = format!(" started: [{}]", main.join(" "));
+    assert!(
+        at("start command pid ", " finished") < at("pid ", &main_started),
+        "a command started while start ran\n{}",
+        out.dump()
+    );
 }
 
 /// SPEC §3: SIGTERM/SIGINT while `start` runs: dinit passes it on, waits for
@@ -639,7 +672,9 @@ fn start_ignoring_the_signal_is_killed_after_the_timeout() {
         let t0 = Instant::now();
         d.signal(SIGTERM);
         if second {
-            std::thread::sleep(Duration::from_millis(200));
+            // Once the first is taken (two pending SIGTERMs would merge
+            // into one).
+            d.wait_log("received SIGTERM, stopping");
             d.signal(SIGTERM);
         }
         let out = d.wait_for(Duration::from_secs(30));
@@ -1067,7 +1102,8 @@ fn own_sigpipe_is_not_forwarded() {
     poll("SIGRTMIN reached the child", &|| {
         got_sigs(&dir, "main").contains(&SIGRTMIN)
     });
-    std::thread::sleep(Duration::from_millis(200));
+    // No pause needed: the recorder blocks SIGPIPE too and takes pending
+    // signals lowest first, so a forwarded SIGPIPE is recorded before it.
     let sigs = got_sigs(&dir, "main");
     assert!(
         !sigs.contains(&SIGPIPE),

@@ -61,6 +61,10 @@ fn run_root() -> &'static Path {
                 .and_then(|s| s.parse::<u32>().ok())
                 .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
             if !alive {
+                // A killed run may have left a mount there (a hung file
+                // system's, whose server died with it): detach it first,
+                // so that removing the tree never walks into it.
+                unmount_under(&entry.path());
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
@@ -313,8 +317,13 @@ impl Running {
     /// Wait until `what` appears in dinit's stderr (or `file` in the test
     /// directory exists and contains it, with `wait_file`).
     pub fn wait_log(&mut self, what: &str) {
+        self.wait_log_n(what, 1);
+    }
+
+    /// Wait until `what` appears `n` times in dinit's stderr.
+    pub fn wait_log_n(&mut self, what: &str, n: usize) {
         let deadline = Instant::now() + WAIT;
-        while !self.stderr().contains(what) {
+        while self.stderr().matches(what).count() < n {
             if let Ok(Some(_)) = self.child.try_wait() {
                 panic!("dinit exited before logging {what:?}\n{}", self.stderr());
             }
@@ -454,6 +463,44 @@ pub fn proc_state(pid: i32) -> char {
                 .next()
         })
         .unwrap_or('?')
+}
+
+/// Whether `pid` provably has not been sent SIGKILL: it is asleep (state
+/// S), no SIGKILL is pending for it (SigPnd, ShdPnd) and it is not exiting
+/// (PF_EXITING). A SIGKILL sent by kill(2) is pending in the shared set
+/// from the moment kill returns until the process is reaped, and wakes it:
+/// no moment of the way from there to its end looks like a sleeper with
+/// nothing pending. So this, checked after a sentinel that dinit handled
+/// later than it would have sent a SIGKILL, proves that it did not send
+/// one; `Err` says what was seen instead.
+pub fn not_killed(pid: i32) -> Result<(), String> {
+    const SIGKILL_BIT: u64 = 1 << (9 - 1);
+    const PF_EXITING: u64 = 0x4;
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("pid {pid} is gone ({e})"))?;
+    for set in ["SigPnd", "ShdPnd"] {
+        let mask = status_field(&status, set)
+            .and_then(|m| u64::from_str_radix(m, 16).ok())
+            .ok_or(format!("no {set} in /proc/{pid}/status"))?;
+        if mask & SIGKILL_BIT != 0 {
+            return Err(format!("pid {pid} has SIGKILL pending ({set} {mask:x})"));
+        }
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let state = fields.first().copied().unwrap_or("?");
+    let flags: u64 = fields.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
+    if state != "S" || flags & PF_EXITING != 0 {
+        return Err(format!(
+            "pid {pid} is not an undisturbed sleeper: state {state}, flags {flags:#x}"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `pid` is alive (not a zombie and not gone).
@@ -604,22 +651,49 @@ pub fn emulated() -> bool {
 }
 
 /// For a test that cannot work under qemu-user: when the binary under test
-/// is emulated, print `SKIPPED under qemu-user: TEST: REASON` and return
-/// true, so the test's first line can be
-/// `if skip_if_emulated("why") { return; }`. The line goes straight to fd 2,
-/// past the test harness's capture, so every run names what it skipped.
+/// is emulated, record the skip (`record_skip`) and return true, so the
+/// test's first line can be `if skip_if_emulated("why") { return; }`. This
+/// is the one way a test may skip: emulation is the one thing the CI
+/// machine cannot change; anything else a test needs and does not find
+/// (root, a program, an engine) fails it.
 pub fn skip_if_emulated(reason: &str) -> bool {
     if !emulated() {
         return false;
     }
+    record_skip(&format!("under qemu-user: {reason}"));
+    true
+}
+
+/// Say that the running test skips (part of) its checks, and why: the line
+/// `SKIPPED: TEST: WHY` goes straight to fd 2, past the test harness's
+/// capture, and `TEST<TAB>WHY` is appended to the file `$DINIT_SKIP_LOG`
+/// names, when set. `make test` starts a fresh file per run and ends with a
+/// summary of it (`scripts/skips.py`: how many, why, which), so a skip
+/// cannot scroll away. A skip that cannot be recorded fails the test.
+pub fn record_skip(why: &str) {
     let name = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_string();
-    let line = format!("SKIPPED under qemu-user: {name}: {reason}\n");
+    let line = format!("SKIPPED: {name}: {why}\n");
     // SAFETY: the pointer and length describe `line`, alive for the call.
     let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
-    true
+    let Some(log) = std::env::var_os("DINIT_SKIP_LOG").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let record = format!("{name}\t{}\n", why.replace(['\t', '\n'], " "));
+    // One write with O_APPEND: lines of parallel tests never interleave.
+    let written = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| f.write_all(record.as_bytes()));
+    if let Err(e) = written {
+        panic!(
+            "cannot record the skip in {}: {e}",
+            Path::new(&log).display()
+        );
+    }
 }
 
 /// Why a test is skipped under qemu-user (`skip_if_emulated`).
@@ -767,4 +841,53 @@ pub fn has_stamp(line: impl AsRef<[u8]>) -> bool {
                 s == c
             }
         })
+}
+
+/// The mount points at or below `dir` in this process's mount namespace.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    let prefix = dir.to_str().unwrap().to_string();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mount)
+        .filter(|m| *m == prefix || m.starts_with(&format!("{prefix}/")))
+        .collect()
+}
+
+/// Unmount (lazily, `umount -l`) every mount at or below `dir`, deepest
+/// first.
+pub fn unmount_under(dir: &Path) {
+    for _ in 0..10 {
+        let mut points = mounts_under(dir);
+        if points.is_empty() {
+            return;
+        }
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let c = std::ffi::CString::new(p).unwrap();
+            // SAFETY: `c` is a NUL-terminated path that outlives the call.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
+
+/// A mount point as /proc/self/mountinfo writes it (`\040` for a space...).
+pub fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
