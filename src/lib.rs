@@ -16,6 +16,7 @@ pub mod init;
 #[macro_use]
 pub mod log;
 pub mod phase;
+pub mod request;
 pub mod resolve;
 pub mod role;
 pub mod socket;
