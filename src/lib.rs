@@ -12,6 +12,7 @@ pub mod cli;
 pub mod command;
 pub mod error;
 pub mod expand;
+pub mod inherit;
 pub mod init;
 #[macro_use]
 pub mod log;
