@@ -71,6 +71,37 @@ pub fn send_with_fds(
     }
 }
 
+/// [`send_with_fds`] with this process's fds 0, 1 and 2 attached, in that
+/// order; EBADF when one is closed (see [`open_closed_stdio`]).
+pub fn send_with_stdio(sock: BorrowedFd<'_>, bytes: &[u8]) -> Result<usize, i32> {
+    if !(0..3).all(is_open) {
+        return Err(crate::error::EBADF);
+    }
+    // SAFETY: 0, 1 and 2 are open (just checked) and stay so for this
+    // call: one thread, and nothing here closes them.
+    let std = unsafe { [0, 1, 2].map(|fd| BorrowedFd::borrow_raw(fd)) };
+    send_with_fds(sock, bytes, &std)
+}
+
+/// Open `/dev/null` in place of each of fds 0, 1 and 2 that is closed,
+/// before a client opens anything: otherwise its own socket would become
+/// "stdout" (the lowest free number), be passed as the job's, and get the
+/// client's output. Returns the errno of an `open` that failed.
+pub fn open_closed_stdio() -> Result<(), i32> {
+    use rustix::fd::IntoRawFd;
+    use rustix::fs::{Mode, OFlags};
+    for fd in 0..3 {
+        if !is_open(fd) {
+            // The lowest free number is `fd`: it becomes /dev/null, kept
+            // open (and inherited) as a standard descriptor is.
+            let null = rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty())
+                .map_err(|e| e.raw_os_error())?;
+            let _ = null.into_raw_fd();
+        }
+    }
+    Ok(())
+}
+
 /// `recvmsg(sock, buf, MSG_CMSG_CLOEXEC)` (plus `MSG_DONTWAIT` when
 /// `nowait`), retrying EINTR: the number of bytes read (0 at end of
 /// stream); descriptors that came with them are appended to `fds`.
