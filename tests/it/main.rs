@@ -9,6 +9,7 @@ mod edges;
 mod engines;
 mod escape;
 mod neverblock;
+mod operate;
 mod pid1;
 mod runc;
 mod signals;
