@@ -16,6 +16,8 @@ usage: dinit [OPTIONS] -r[:SIG] CMD [ARGS...] [-r[:SIG] CMD [ARGS...]]...
        dinit [OPTIONS] -- CMD [ARGS...]   (one command, its words verbatim)
        dinit -submit [-socket PATH] -r CMD [ARGS...]   (or dinit-submit ...)
        dinit -submit [-socket PATH] -list
+       dinit -submit [-socket PATH] -wait -r CMD [ARGS...]   (with this stdin/stdout/stderr; exits with its status)
+       dinit -submit [-socket PATH] -signal SIG TARGET...   (TARGET: a pid or a program name)
        dinit -version
 
 A PID 1 for containers: runs the commands, passes on signals, reaps zombies,
