@@ -148,19 +148,21 @@ pub fn env_entries<'s>(
 }
 
 /// [`env_entries`] as an `execve` environment built in `ptrs`: `None` when
-/// the arena is too small. `env` is walked twice (to count, then to fill).
-pub fn envp<'s, E>(
-    env: E,
+/// the arena is too small. `env` gives the entries afresh each call (it is
+/// walked twice: to count, then to fill), e.g.
+/// `|| sys::args::environ_with_nul().chain(gomaxprocs)`.
+pub fn envp<'s, I>(
+    env: impl Fn() -> I,
     activated: bool,
     listen_pid: Option<&'s [u8]>,
     ptrs: &mut Bump<'s, *const u8>,
 ) -> Option<Argv<'s>>
 where
-    E: IntoIterator<Item = &'s [u8]> + Clone,
+    I: IntoIterator<Item = &'s [u8]>,
 {
-    let count = env.clone().into_iter().count();
+    let count = env().into_iter().count();
     let mut argv = ArgvBuilder::new(ptrs.alloc(count + 1)?);
-    env_entries(env, activated, listen_pid, |e| argv.push(e))?;
+    env_entries(env(), activated, listen_pid, |e| argv.push(e))?;
     Some(argv.finish())
 }
 
@@ -264,10 +266,14 @@ mod tests {
     fn envp_fits_or_says_not() {
         let mut store = [core::ptr::null(); 9];
         let mut ptrs = Bump::new(&mut store);
-        let env = ENV.iter().map(|e| e.as_bytes());
-        assert!(envp(env.clone(), true, None, &mut ptrs).is_some());
+        let env = || ENV.iter().map(|e| e.as_bytes());
+        assert!(envp(env, true, None, &mut ptrs).is_some());
         // 8 entries and the NULL do not fit in what is left.
         assert!(envp(env, false, None, &mut ptrs).is_none());
+        // dinit's own environment, as startup would pass it.
+        let store: &'static mut [*const u8; 64] = Box::leak(Box::new([core::ptr::null(); 64]));
+        let mut ptrs = Bump::new(store);
+        assert!(envp(sys::args::environ_with_nul, true, None, &mut ptrs).is_some());
     }
 
     #[test]
