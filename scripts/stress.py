@@ -476,9 +476,17 @@ class Storm:
 
     def good(self):
         line = random.choice([f"-r {TRUE}", f"-r {SLEEP} 0.01", '-r /bin/sh -c "exit 0"'])
-        s = self.conn()
+        self._ask(line, self.good_replies)
+
+    def _ask(self, line, replies, fds=0, timeout=10.0):
+        """A real client: send `line` (with `fds` descriptors of /dev/null
+        when fds > 0), and record the whole reply in `replies`."""
+        s = self.conn(timeout)
         try:
-            s.sendall(line.encode() + b"\n")
+            if fds:
+                self._send_fds(s, line.encode() + b"\n", fds)
+            else:
+                s.sendall(line.encode() + b"\n")
         except OSError:
             # Dropped before its line went out (a refused connect never gets
             # here): it had not submitted anything yet.
@@ -493,7 +501,7 @@ class Storm:
         finally:
             s.close()
         with self.lock:
-            self.good_replies.append((line, r))
+            replies.append((line, r))
 
     def halfclose(self):
         # "end of stream also ends the line": no newline, then shutdown(WR).
@@ -582,23 +590,7 @@ class Storm:
         # descriptors in one sendmsg, then `ok PID` and `exit CODE`. More
         # waiters than dinit lets wait at once: a refusal is an answer too.
         line = random.choice([f"-wait -r {SLEEP} 0.05", f"-wait -r {TRUE}", '-wait -r /bin/sh -c "exit 0"'])
-        s = self.conn(WAIT)
-        try:
-            self._send_fds(s, line.encode() + b"\n", 3)
-        except OSError:
-            # Dropped before its line went out, as `good` counts it.
-            s.close()
-            self.undelivered += 1
-            time.sleep(0.001)
-            return
-        try:
-            r = P.recv_all(s).decode(errors="replace")
-        except OSError as e:
-            r = f"EXC: {e!r}"
-        finally:
-            s.close()
-        with self.lock:
-            self.wait_replies.append((line, r))
+        self._ask(line, self.wait_replies, fds=3, timeout=WAIT)
 
     def vanisher(self):
         # A waiting client that goes away once its job runs: the job gets
@@ -615,23 +607,7 @@ class Storm:
         # -signal floods: harmless signals to every sleep by name (the
         # primary included), and requests that match nothing.
         line = random.choice(["-signal CONT sleep", "-signal WINCH sleep", "-signal 28 999999", "-signal HUP nosuchprogram"])
-        s = self.conn()
-        try:
-            s.sendall(line.encode() + b"\n")
-        except OSError:
-            # Dropped before its line went out, as `good` counts it.
-            s.close()
-            self.undelivered += 1
-            time.sleep(0.001)
-            return
-        try:
-            r = P.recv_all(s).decode(errors="replace")
-        except OSError as e:
-            r = f"EXC: {e!r}"
-        finally:
-            s.close()
-        with self.lock:
-            self.signal_replies.append((line, r))
+        self._ask(line, self.signal_replies)
 
     def fdflood(self):
         # More descriptors than a client may pass, with lines that take
