@@ -617,11 +617,18 @@ fn wait_for_job(path: &[u8], line: &[u8]) -> u8 {
     let Ok(sock) = connect_trusted(path) else {
         return EXIT_WAIT_FAILED;
     };
-    if send_with_stdio(sock.as_fd(), line).is_err() {
+    // A server that refuses us (too many clients) may answer and close
+    // before the line is sent: its reply, if any, is the better message.
+    let send_error = send_with_stdio(sock.as_fd(), line).err();
+    let mut lines = Lines::new();
+    let first = lines.next(sock.as_fd());
+    if let Some(errno) = send_error
+        && !matches!(first, Ok(Some(l)) if l.starts_with(b"error: "))
+    {
+        say(format_args!("I/O error sending the line: {}", Errno(errno)));
         return EXIT_WAIT_FAILED;
     }
-    let mut lines = Lines::new();
-    let pid = match lines.next(sock.as_fd()) {
+    let pid = match first {
         Ok(Some(l)) => match wait_reply(l) {
             WaitReply::Started(pid) => pid,
             WaitReply::Refused => {
@@ -704,15 +711,11 @@ fn relay_line(l: &[u8]) {
     let _ = crate::sys::write_all(2, b"\n");
 }
 
-/// Send `line` with this process's fds 0, 1 and 2 attached. Errors are
-/// printed here.
-fn send_with_stdio(sock: BorrowedFd<'_>, line: &[u8]) -> Result<(), ()> {
-    match crate::sys::fdpass::send_with_stdio(sock, line) {
-        Ok(n) if n == line.len() => Ok(()),
-        Ok(n) => crate::sys::out::send_all(sock, &line[n..], net::SendFlags::NOSIGNAL)
-            .or_else(|errno| fail(format_args!("I/O error sending the line: {}", Errno(errno)))),
-        Err(errno) => fail(format_args!("I/O error sending the line: {}", Errno(errno))),
-    }
+/// Send `line` with this process's fds 0, 1 and 2 attached; the errno of
+/// a failure.
+fn send_with_stdio(sock: BorrowedFd<'_>, line: &[u8]) -> Result<(), i32> {
+    let n = crate::sys::fdpass::send_with_stdio(sock, line)?;
+    crate::sys::out::send_all(sock, &line[n.min(line.len())..], net::SendFlags::NOSIGNAL)
 }
 
 /// Send every pending forwarded signal to the job as `-signal N PID`.
