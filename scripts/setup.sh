@@ -15,7 +15,8 @@
 #               FUSE file system scripts/hungfs.py), strace (which pids
 #               dinit signals, tests/it/hostile.rs), mmdebstrap (the Debian
 #               root file system of the real-program tests,
-#               scripts/realapps-rootfs.sh)
+#               scripts/realapps-rootfs.sh), systemd
+#               (systemd-socket-activate, for socket activation through dinit)
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
 #               catatonit (scripts/bench.py's side-by-side rows), mmdebstrap
@@ -39,7 +40,7 @@ cd "$(dirname "$0")/.."
 # section): scripts/release.sh refuses any other version.
 CARGO_AUDITABLE_VERSION=0.7.7
 
-test_packages="busybox-static qemu-user-static runc util-linux binutils python3 strace docker.io podman catatonit tmux mmdebstrap"
+test_packages="busybox-static qemu-user-static runc util-linux binutils python3 strace docker.io podman catatonit tmux mmdebstrap systemd"
 want=""
 binfmt=no
 auditable=no

@@ -21,9 +21,15 @@ hold — never a timing, except generous bounds that catch a hang:
            ones (newline-terminated, and half-closed without a newline) and
            hostile ones (silent, garbage bytes, oversized lines, byte-a-second
            dribblers, and a crowd of silent clients larger than dinit's
-           slots; the full form adds a flood of silent connections): every
-           good submission that got its line out answered ok, every child
-           reaped, VmRSS flat, no fd left open, SIGTERM -> 143.
+           slots; the full form adds a flood of silent connections); then
+           the verbs of issue 16 among them: `-wait` clients passing their
+           descriptors (more of them than dinit lets wait at once), waiting
+           clients that vanish, `-signal` floods by name and by pid, and
+           clients passing too many descriptors: every good submission that
+           got its line out answered ok, every wait answered `ok PID` then
+           `exit 0` or refused with an error, every `-signal` answered ok or
+           "no managed process matches", every child reaped, `-list` back to
+           the primary alone, VmRSS flat, no fd left open, SIGTERM -> 143.
   fds      dinit with RLIMIT_NOFILE 12 under a socket storm of fd holders,
            then squeezed to the fds it already has: it survives, does not
            busy-loop while blocked (CPU over a quiet 2 s stays small), and
@@ -401,18 +407,24 @@ def test_signals(dinit, short, R):
 class Storm:
     """Concurrent socket clients, good and hostile, until stop() is called."""
 
-    def __init__(self, sock, good=6, silent=3, crowd=0, garbage=1, oversized=1, dribble=1, halfclose=1, flood=0):
+    def __init__(
+        self, sock, good=6, silent=3, crowd=0, garbage=1, oversized=1, dribble=1, halfclose=1, flood=0,
+        waiter=0, vanisher=0, signaler=0, fdflood=0,
+    ):  # fmt: skip
         self.sock = sock
         self.undelivered = 0
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.good_replies = []  # (line sent, reply)
+        self.wait_replies = []  # (line sent, reply) of -wait clients
+        self.signal_replies = []  # (line sent, reply) of -signal clients
         self.hostile = 0
         self.threads = []
         spec = [
             (self.good, good), (self.halfclose, halfclose), (self.silent, silent),
             (self.garbage, garbage), (self.oversized, oversized), (self.dribble, dribble),
-            (self.flood, flood),
+            (self.flood, flood), (self.waiter, waiter), (self.vanisher, vanisher),
+            (self.signaler, signaler), (self.fdflood, fdflood),
         ]  # fmt: skip
         for fn, n in spec:
             for _ in range(n):
@@ -464,9 +476,17 @@ class Storm:
 
     def good(self):
         line = random.choice([f"-r {TRUE}", f"-r {SLEEP} 0.01", '-r /bin/sh -c "exit 0"'])
-        s = self.conn()
+        self._ask(line, self.good_replies)
+
+    def _ask(self, line, replies, fds=0, timeout=10.0):
+        """A real client: send `line` (with `fds` descriptors of /dev/null
+        when fds > 0), and record the whole reply in `replies`."""
+        s = self.conn(timeout)
         try:
-            s.sendall(line.encode() + b"\n")
+            if fds:
+                self._send_fds(s, line.encode() + b"\n", fds)
+            else:
+                s.sendall(line.encode() + b"\n")
         except OSError:
             # Dropped before its line went out (a refused connect never gets
             # here): it had not submitted anything yet.
@@ -481,7 +501,7 @@ class Storm:
         finally:
             s.close()
         with self.lock:
-            self.good_replies.append((line, r))
+            replies.append((line, r))
 
     def halfclose(self):
         # "end of stream also ends the line": no newline, then shutdown(WR).
@@ -556,6 +576,48 @@ class Storm:
     def oversized(self):
         self._hostile(b"-r /bin/echo " + b"x" * random.randint(600, 4000))
 
+    def _send_fds(self, s, line, n):
+        """Send `line` with n descriptors of /dev/null (SCM_RIGHTS)."""
+        fds = [os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC) for _ in range(n)]
+        try:
+            socket.send_fds(s, [line], fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def waiter(self):
+        # `dinit -submit -wait -r sleep 0.05` by hand: the line and three
+        # descriptors in one sendmsg, then `ok PID` and `exit CODE`. More
+        # waiters than dinit lets wait at once: a refusal is an answer too.
+        line = random.choice([f"-wait -r {SLEEP} 0.05", f"-wait -r {TRUE}", '-wait -r /bin/sh -c "exit 0"'])
+        self._ask(line, self.wait_replies, fds=3, timeout=WAIT)
+
+    def vanisher(self):
+        # A waiting client that goes away once its job runs: the job gets
+        # SIGHUP (sleep dies of it) and is reaped like any.
+        with self._hostile_conn() as s:
+            self._send_fds(s, f"-wait -r {SLEEP} 30\n".encode(), 3)
+            try:
+                s.recv(64)  # `ok PID` (or a refusal)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+    def signaler(self):
+        # -signal floods: harmless signals to every sleep by name (the
+        # primary included), and requests that match nothing.
+        line = random.choice(["-signal CONT sleep", "-signal WINCH sleep", "-signal 28 999999", "-signal HUP nosuchprogram"])
+        self._ask(line, self.signal_replies)
+
+    def fdflood(self):
+        # More descriptors than a client may pass, with lines that take
+        # them and lines that do not: none may stay open in dinit.
+        with self._hostile_conn() as s:
+            line = random.choice([b"-wait -r /bin/true\n", b"-list\n", b"-r /bin/true\n"])
+            self._send_fds(s, line, random.choice([4, 8, 20]))
+            P.recv_all(s)
+        time.sleep(0.005)
+
     def dribble(self):
         with self._hostile_conn() as s:
             for b in b"-r /bin/true":
@@ -594,7 +656,7 @@ def test_socket(dinit, short, R):
         # Warm-up: every client kind, every slot in use, so first-touch
         # pages (connection slots, the request arena) are in before the
         # baseline is taken.
-        w = Storm(sock, good=2, silent=1, crowd=20).start()
+        w = Storm(sock, good=2, silent=1, crowd=20, waiter=2, signaler=1).start()
         time.sleep(1.5)
         w.stop()
         wait_only_children(p.pid, [primary])
@@ -609,7 +671,16 @@ def test_socket(dinit, short, R):
         s2 = Storm(sock, good=4, silent=0, crowd=24, garbage=1, oversized=1, dribble=1).start()
         time.sleep(secs / 2)
         finished = s2.stop() and finished
-        phases = [("within slots", s1), ("with a crowd of silent clients", s2)]
+        # The verbs of issue 16 among hostile clients: waiting clients
+        # (more than may wait at once), vanishing ones, -signal floods,
+        # descriptor floods; good clients must still be served.
+        s4 = Storm(
+            sock, good=3, silent=2, crowd=8, garbage=1, oversized=0, dribble=0,
+            waiter=12, vanisher=2, signaler=3, fdflood=1,
+        ).start()  # fmt: skip
+        time.sleep(secs / 2)
+        finished = s4.stop() and finished
+        phases = [("within slots", s1), ("with a crowd of silent clients", s2), ("with waiters and -signal floods", s4)]
         if not short:
             # A flood: waves of connections that never send, much faster
             # than dinit's slots turn over. A good client that got its line
@@ -630,8 +701,31 @@ def test_socket(dinit, short, R):
                 + (f", {st.undelivered} dropped before sending" if st.undelivered else "")
                 + (f"; e.g. {bad[0][0]!r} → {bad[0][1].strip()!r}" if bad else ""),
             )
+        waits = s4.wait_replies
+        done = [r for _, r in waits if re.fullmatch(r"ok \d+\nexit 0\n", r)]
+        refused = [r for _, r in waits if r.startswith("error: ") and r.count("\n") == 1]
+        bad = [(ln, r) for ln, r in waits if r not in done and r not in refused]
+        R.check(
+            "socket: every -wait answered ok PID then exit 0, or refused",
+            done and not bad,
+            f"{len(done)} waited, {len(refused)} refused of {len(waits)}"
+            + (f"; e.g. {bad[0][0]!r} → {bad[0][1].strip()!r}" if bad else ""),
+        )
+        sigs = s4.signal_replies
+        bad = [
+            (ln, r)
+            for ln, r in sigs
+            if not (re.fullmatch(r"ok( \d+)+\n", r) or r.startswith("error: no managed process matches "))
+        ]
+        R.check(
+            "socket: every -signal answered ok PID... or no match",
+            sigs and not bad,
+            f"{len(sigs) - len(bad)} of {len(sigs)}" + (f"; e.g. {bad[0][0]!r} → {bad[0][1].strip()!r}" if bad else ""),
+        )
         ok, kids = wait_only_children(p.pid, [primary])
         R.check("socket: every child reaped", ok, f"children {kids}")
+        listing = ask(sock, b"-list\n")
+        R.check("socket: -list shows the primary alone", listing.count("\n") == 1 and "primary yes" in listing, repr(listing[:200]))
         fd_ok = P.wait_for(lambda: P.fd_count(p.pid) == fds0, WAIT, 0.01)
         R.check("socket: no fd left open", bool(fd_ok), f"{P.fd_count(p.pid)} fds, {fds0} before")
         rss1 = rss_kb(p.pid)

@@ -12,10 +12,12 @@ pub mod cli;
 pub mod command;
 pub mod error;
 pub mod expand;
+pub mod inherit;
 pub mod init;
 #[macro_use]
 pub mod log;
 pub mod phase;
+pub mod request;
 pub mod resolve;
 pub mod role;
 pub mod socket;

@@ -1,35 +1,75 @@
 //! The submit role (SPEC §5): `dinit -submit [-socket P] -r CMD ARGS...`,
-//! `dinit-submit [-socket P] [-r] CMD ARGS...`, or `... -list`. It writes
+//! `dinit-submit [-socket P] [-r] CMD ARGS...`, `... -list`,
+//! `... -signal SIG TARGET...` and `... -wait -r CMD ARGS...`. It writes
 //! one line to the socket (words quoted so the server's `split` gives them
 //! back), refuses a line over `LINE_MAX` before connecting, sends nothing
-//! to a listener it does not trust (SPEC §10, `trusted`), waits a bounded
-//! time for the reply and exits 0 on `ok`, 1 on an error (printed to
-//! stderr), 2 on a usage error. It never listens and never runs start/stop
-//! commands. Words are sent as given: only the server expands `$`.
+//! to a listener it does not trust (SPEC §10, `trusted`; every connection
+//! it makes is checked), waits a bounded time for the reply and exits 0 on
+//! `ok`, 1 on an error (printed to stderr), 2 on a usage error. It never
+//! listens and never runs start/stop commands. Words are sent as given:
+//! only the server expands `$`.
+//!
+//! `-wait` (the job's exit status is the client's) is the one long-lived
+//! exchange: see [`wait_for_job`].
 
 use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno, Error, Num};
+use crate::sys::signals::{self, SigSet};
 use crate::words::{self, LINE_MAX};
 use core::fmt::Write as _;
-use rustix::fd::AsFd;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 
-/// How long to wait for dinit's reply.
+/// How long to wait for dinit's reply (for `-wait`, its first line).
 pub const REPLY_TIMEOUT_SECS: u64 = 10;
+
+/// What the client asks the server to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb<'a> {
+    /// `-r CMD [ARGS...]...`: start, answer `ok PID...`, done.
+    Run,
+    /// `-wait -r CMD [ARGS...]`: run with the client's stdin, stdout and
+    /// stderr, and wait for its exit status.
+    Wait,
+    /// `-signal SIG TARGET...`: the signal as written.
+    Signal(&'a [u8]),
+    /// `-list`.
+    List,
+}
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     pub socket: &'a [u8],
-    pub list: bool,
-    /// The words to send, from the first `-r` on (`implied_r` when the
-    /// symlinked client was given `CMD ARGS` without `-r`).
+    pub verb: Verb<'a>,
+    /// `Run` and `Wait`: the words to send, from the first `-r` on
+    /// (`implied_r` when the symlinked client was given `CMD ARGS` without
+    /// `-r`). `Signal`: the targets. `List`: none.
     pub words: &'a [&'a [u8]],
     pub implied_r: bool,
 }
 
 /// Message for an option of the init role given to the client.
-const NOT_SUBMIT_OPTION: &str =
-    "not an option of -submit (it takes -socket PATH, -list and -r CMD [ARGS...])";
+const NOT_SUBMIT_OPTION: &str = "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...])";
+
+/// The client's own flags, `-list`, `-wait` and `-signal`, in Go-flag
+/// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): the name
+/// and the value after `=`, if any.
+fn own_flag(word: &[u8]) -> Option<(&'static [u8], Option<&[u8]>)> {
+    let body = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))?;
+    let (name, value) = match body.iter().position(|&c| c == b'=') {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let name: &'static [u8] = match name {
+        b"list" => b"list",
+        b"wait" => b"wait",
+        b"signal" => b"signal",
+        _ => return None,
+    };
+    Some((name, value))
+}
 
 fn usage<'a>(what: &'static str, word: &'a [u8]) -> Error<'a> {
     Error::Usage { what, word }
@@ -39,12 +79,15 @@ fn usage<'a>(what: &'static str, word: &'a [u8]) -> Error<'a> {
 /// `symlink` is true for `dinit-submit`, where `-r` may be left out.
 ///
 /// Options come before the command in any order, in Go-flag spellings, as
-/// the role dispatcher reads them: `-socket PATH`, `-list`, `-h`/`-help`,
-/// and `-submit[=BOOL]` itself (it chose this role; here it is checked and
-/// otherwise ignored, so `-socket P -submit` and `-submit -socket P` are the
-/// same). The init role's other options mean nothing for a submitted command
-/// (it is never primary, has no `-timeout` of its own, ...): each is refused
-/// by name, exit 2, rather than silently ignored.
+/// the role dispatcher reads them: `-socket PATH`, `-list`, `-wait`,
+/// `-signal SIG`, `-h`/`-help`, and `-submit[=BOOL]` itself (it chose this
+/// role; here it is checked and otherwise ignored, so `-socket P -submit`
+/// and `-submit -socket P` are the same). As Go's flag package does, the
+/// first word that is not an option ends them: with `-signal`, it is the
+/// first target, and every word from there on is one (`-signal HUP nginx`
+/// is `-signal=HUP nginx`). The init role's other options mean nothing for
+/// a submitted command (it is never primary, has no `-timeout` of its own,
+/// ...): each is refused by name, exit 2, rather than silently ignored.
 pub fn parse<'a>(
     args: &'a [&'a [u8]],
     env_socket: Option<&'a [u8]>,
@@ -52,10 +95,13 @@ pub fn parse<'a>(
 ) -> Result<Request<'a>, Error<'a>> {
     let mut req = Request {
         socket: env_socket.unwrap_or(crate::cli::DEFAULT_SOCKET),
-        list: false,
+        verb: Verb::Run,
         words: &[],
         implied_r: false,
     };
+    // Set by -list, -wait or -signal: only one of them may be (given
+    // again, the last value wins, as for any Go flag).
+    let mut chosen = false;
     let mut i = 0;
     while let Some(&a) = args.get(i) {
         i += 1;
@@ -63,8 +109,38 @@ pub fn parse<'a>(
             req.words = &args[i - 1..];
             break;
         }
-        if a == b"-list" || a == b"--list" {
-            req.list = true;
+        if let Some((name, value)) = own_flag(a) {
+            let verb = match (name, value) {
+                (b"signal", Some(sig)) => Verb::Signal(sig),
+                (b"signal", None) => {
+                    let sig = args.get(i).ok_or(usage("option needs a value", a))?;
+                    i += 1;
+                    Verb::Signal(sig)
+                }
+                (_, value) => {
+                    let verb = if name == b"list" {
+                        Verb::List
+                    } else {
+                        Verb::Wait
+                    };
+                    match value.map_or(Some(true), crate::cli::parse_bool) {
+                        Some(true) => verb,
+                        // `-wait=false` after `-wait`: the last one wins.
+                        Some(false) => {
+                            if req.verb == verb {
+                                (req.verb, chosen) = (Verb::Run, false);
+                            }
+                            continue;
+                        }
+                        None => return Err(usage("invalid boolean value", a)),
+                    }
+                }
+            };
+            if chosen && core::mem::discriminant(&req.verb) != core::mem::discriminant(&verb) {
+                return Err(usage("use only one of -list, -wait and -signal", a));
+            }
+            chosen = true;
+            req.verb = verb;
             continue;
         }
         if let Some(opt) = crate::cli::option_word(a) {
@@ -92,6 +168,10 @@ pub fn parse<'a>(
             }
             continue;
         }
+        if !a.starts_with(b"-") && matches!(req.verb, Verb::Signal(_)) {
+            req.words = &args[i - 1..];
+            break;
+        }
         if symlink && !a.starts_with(b"-") {
             req.words = &args[i - 1..];
             req.implied_r = true;
@@ -99,19 +179,44 @@ pub fn parse<'a>(
         }
         return Err(if a.starts_with(b"-") {
             usage(
-                "unknown option (use -socket PATH, -list or -r CMD [ARGS...])",
+                "unknown option (use -socket PATH, -list, -wait, -signal SIG or -r CMD [ARGS...])",
                 a,
             )
         } else {
-            usage("expected -r CMD [ARGS...] or -list", a)
+            usage(
+                "expected -r CMD [ARGS...], -list or -signal SIG TARGET...",
+                a,
+            )
         });
     }
     let fail = |what| Err(usage(what, b""));
-    if req.list && !req.words.is_empty() {
-        return fail("-list takes no command");
-    }
-    if !req.list && req.words.is_empty() {
-        return fail("nothing to submit: use -r CMD [ARGS...] or -list");
+    match req.verb {
+        Verb::List if !req.words.is_empty() => return fail("-list takes no command"),
+        Verb::Run if req.words.is_empty() => {
+            return fail("nothing to submit: use -r CMD [ARGS...], -list or -signal SIG TARGET...");
+        }
+        Verb::Wait if req.words.is_empty() => return fail("-wait needs -r CMD [ARGS...]"),
+        // SPEC §5: the job's status is one process's; refused before
+        // anything is sent.
+        Verb::Wait if words::groups(req.words).count() > 1 => {
+            return fail("-wait takes exactly one -r group");
+        }
+        Verb::Signal(sig) => {
+            if signals::parse(sig).is_none() {
+                return Err(usage("unknown signal", sig));
+            }
+            if req.words.is_empty() {
+                return fail("-signal needs a signal and at least one target");
+            }
+            if let Some(&t) = req
+                .words
+                .iter()
+                .find(|t| t.is_empty() || t.starts_with(b"-"))
+            {
+                return Err(usage("a target is a pid or a program name", t));
+            }
+        }
+        _ => {}
     }
     if req.words.iter().any(|w| w.contains(&b'\n')) {
         return fail("a word cannot contain a newline");
@@ -132,12 +237,7 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
         }
         n += 1;
     };
-    if req.list {
-        b"-list".iter().for_each(|&b| put(b));
-    } else {
-        if req.implied_r {
-            b"-r ".iter().for_each(|&b| put(b));
-        }
+    let words_of = |put: &mut dyn FnMut(u8)| {
         for (i, w) in req.words.iter().enumerate() {
             if i > 0 {
                 put(b' ');
@@ -146,8 +246,26 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
                 // `-r` or `-r:SIG`, as given.
                 w.iter().for_each(|&b| put(b));
             } else {
-                words::quote(w, &mut put);
+                words::quote(w, &mut |b| put(b));
             }
+        }
+    };
+    match req.verb {
+        Verb::List => b"-list".iter().for_each(|&b| put(b)),
+        Verb::Signal(sig) => {
+            b"-signal ".iter().for_each(|&b| put(b));
+            words::quote(sig, &mut put);
+            put(b' ');
+            words_of(&mut put);
+        }
+        Verb::Run | Verb::Wait => {
+            if req.verb == Verb::Wait {
+                b"-wait ".iter().for_each(|&b| put(b));
+            }
+            if req.implied_r {
+                b"-r ".iter().for_each(|&b| put(b));
+            }
+            words_of(&mut put);
         }
     }
     put(b'\n');
@@ -156,6 +274,16 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
 
 /// Run the submit role; returns the exit code.
 pub fn run(args: &'static [&'static [u8]], symlink: bool) -> u8 {
+    // Before anything is opened: a closed stdout must not become the
+    // socket (the reply would be written into it, a `-wait` job would get
+    // it as its output).
+    if let Err(errno) = crate::sys::fdpass::open_closed_stdio() {
+        say(format_args!(
+            "a standard descriptor is closed and /dev/null cannot stand in: {}",
+            Errno(errno)
+        ));
+        return 1;
+    }
     let req = match parse(args, crate::sys::args::getenv(b"DINIT_SOCKET"), symlink) {
         Ok(r) => r,
         Err(Error::Help) => {
@@ -177,7 +305,10 @@ pub fn run(args: &'static [&'static [u8]], symlink: bool) -> u8 {
         ));
         return 1;
     }
-    match exchange(req.socket, &buf[..len], req.list) {
+    if req.verb == Verb::Wait {
+        return wait_for_job(req.socket, &buf[..len]);
+    }
+    match exchange(req.socket, &buf[..len], req.verb == Verb::List) {
         Ok(()) => 0,
         Err(()) => 1,
     }
@@ -196,9 +327,10 @@ fn say(args: core::fmt::Arguments<'_>) {
     let _ = crate::sys::write_all(2, l.finish());
 }
 
-/// Connect, send the line, relay the reply. Errors are printed here.
-#[inline(never)] // its 1 KiB reply buffer stays out of `main`'s frame
-fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
+/// Connect to `path` and check that the listener is one to trust (SPEC
+/// §10) before anything is sent; with the reply timeout set both ways.
+/// Errors are printed here.
+fn connect_trusted(path: &[u8]) -> Result<OwnedFd, ()> {
     let p = crate::error::Bytes(path);
     let addr =
         SocketAddrUnix::new(path).map_err(|_| say(format_args!("invalid socket path {p}")))?;
@@ -234,21 +366,24 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     // `/tmp`. Nothing has been sent yet, so refusing costs nothing.
     let me = crate::sys::getuid();
     match crate::sys::peer_cred(fd.as_fd()) {
-        Ok(cred) if trusted(cred, me) => {}
-        Ok(cred) => {
-            return fail(format_args!(
-                "not sending to {p}: its listener runs as uid {}, neither root nor uid {}, and is not PID 1 here",
-                Num(cred.uid),
-                Num(me)
-            ));
-        }
-        Err(errno) => {
-            return fail(format_args!(
-                "I/O error reading the listener's credentials on {p}: {}",
-                Errno(errno)
-            ));
-        }
+        Ok(cred) if trusted(cred, me) => Ok(fd),
+        Ok(cred) => fail(format_args!(
+            "not sending to {p}: its listener runs as uid {}, neither root nor uid {}, and is not PID 1 here",
+            Num(cred.uid),
+            Num(me)
+        )),
+        Err(errno) => fail(format_args!(
+            "I/O error reading the listener's credentials on {p}: {}",
+            Errno(errno)
+        )),
     }
+}
+
+/// Connect, send the line, relay the reply. Errors are printed here.
+#[inline(never)] // its 1 KiB reply buffer stays out of `main`'s frame
+fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
+    let p = crate::error::Bytes(path);
+    let fd = connect_trusted(path)?;
     // A server that refuses us (permission denied, too many clients) may
     // answer and close before our line is sent: then the send fails, but the
     // reply is waiting, and it is the better message.
@@ -335,6 +470,302 @@ fn relay(line: &[u8]) -> bool {
     }
 }
 
+/// The signals a waiting client passes on to its job (SPEC §5): what a
+/// terminal, `docker exec -it` or `kubectl exec` sends to the process in
+/// front, so Ctrl-C, a hang-up, a resize reach the job as they would reach
+/// it run directly.
+pub const FORWARDED: [i32; 7] = [
+    signals::SIGINT,
+    signals::SIGTERM,
+    signals::SIGHUP,
+    signals::SIGQUIT,
+    10, // SIGUSR1
+    12, // SIGUSR2
+    28, // SIGWINCH
+];
+
+/// The exit code when the wait itself fails: dinit refused the job, could
+/// not be reached, or the connection ended before the job's `exit` line
+/// (dinit killed, the container stopping under us). 1, as for every other
+/// failure of the client (SPEC §5); the message on stderr says which.
+pub const EXIT_WAIT_FAILED: u8 = 1;
+
+/// What one reply line of a `-wait` exchange says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReply {
+    /// `ok PID`: the job runs.
+    Started(i32),
+    /// `exit CODE`: the job is over, with the exit status table's code.
+    Exited(u8),
+    /// `error: REASON`.
+    Refused,
+    /// Anything else: not a dinit that knows `-wait`.
+    Unexpected,
+}
+
+/// Read one reply line (without its newline).
+pub fn wait_reply(line: &[u8]) -> WaitReply {
+    fn number(digits: &[u8], max: u64) -> Option<u64> {
+        if digits.is_empty() || digits.len() > 10 {
+            return None;
+        }
+        let n = digits.iter().try_fold(0u64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+        })?;
+        (n <= max).then_some(n)
+    }
+    if line.starts_with(b"error: ") {
+        return WaitReply::Refused;
+    }
+    if let Some(pid) = line
+        .strip_prefix(b"ok ")
+        .and_then(|d| number(d, i32::MAX as u64))
+        .filter(|&p| p > 0)
+    {
+        return WaitReply::Started(pid as i32);
+    }
+    match line.strip_prefix(b"exit ").and_then(|d| number(d, 255)) {
+        Some(code) => WaitReply::Exited(code as u8),
+        None => WaitReply::Unexpected,
+    }
+}
+
+/// Reply lines from a socket, read into a fixed buffer.
+struct Lines {
+    buf: [u8; LINE_MAX + 64],
+    /// Bytes in `buf`: the unread rest after the last line taken.
+    have: usize,
+    /// Length (with its newline) of the line `next` handed out last,
+    /// removed on the following call.
+    taken: usize,
+}
+
+impl Lines {
+    const fn new() -> Lines {
+        Lines {
+            buf: [0; LINE_MAX + 64],
+            have: 0,
+            taken: 0,
+        }
+    }
+
+    /// The next complete line, without its newline; `Ok(None)` at end of
+    /// stream (a last line without a newline is not a reply). Reads as
+    /// needed, blocking as the socket does.
+    fn next(&mut self, fd: BorrowedFd<'_>) -> Result<Option<&[u8]>, i32> {
+        self.buf.copy_within(self.taken..self.have, 0);
+        self.have -= self.taken;
+        self.taken = 0;
+        loop {
+            if let Some(nl) = self.buf[..self.have].iter().position(|&b| b == b'\n') {
+                self.taken = nl + 1;
+                return Ok(Some(&self.buf[..nl]));
+            }
+            if self.have == self.buf.len() {
+                // No dinit reply is that long.
+                return Ok(None);
+            }
+            match rustix::io::read(fd, &mut self.buf[self.have..]) {
+                Ok(0) => return Ok(None),
+                Ok(n) => self.have += n,
+                Err(e) if e.raw_os_error() == EINTR => {}
+                Err(e) => return Err(e.raw_os_error()),
+            }
+        }
+    }
+
+    /// Whether a complete line is waiting unread (so there is no need to
+    /// wait for the socket before asking `next`).
+    fn ready(&self) -> bool {
+        self.buf[self.taken..self.have].contains(&b'\n')
+    }
+}
+
+/// `dinit -submit -wait -r CMD ARGS...` (SPEC §5): run CMD under dinit with
+/// this process's stdin, stdout and stderr, wait for it and return its exit
+/// status; print nothing of our own unless something fails.
+///
+/// 1. The forwarded signals are blocked and read through a signalfd from
+///    the start, so one that arrives before the job's pid is known waits
+///    (pending) instead of killing the client and orphaning the job.
+/// 2. The line goes out with fds 0, 1 and 2 in the same `sendmsg`
+///    (`SCM_RIGHTS`); a standard descriptor that was closed is `/dev/null`
+///    by then (`run`), so the job gets three, as dinit wants.
+/// 3. `ok PID` (bounded by the reply timeout), then a `poll` on the socket
+///    and the signalfd, with no timeout: a job may run for hours.
+/// 4. Each signal is sent on as `-signal N PID` over a connection of its
+///    own (the first one carries only dinit's replies).
+/// 5. `exit CODE` is the exit code. A connection that ends before it is
+///    [`EXIT_WAIT_FAILED`] with a message naming the job.
+#[inline(never)] // its buffers stay out of `main`'s frame
+fn wait_for_job(path: &[u8], line: &[u8]) -> u8 {
+    let mut set = SigSet::EMPTY;
+    for sig in FORWARDED {
+        set = set.with(sig);
+    }
+    // The mask the role started with (`block_all` blocks more and returns
+    // it), plus the forwarded ones.
+    let old = signals::block_all();
+    signals::set_mask(SigSet(old.0 | set.0));
+    let sigfd = match signals::signalfd(set) {
+        Ok(fd) => fd,
+        Err(e) => {
+            say(format_args!("{e}"));
+            return EXIT_WAIT_FAILED;
+        }
+    };
+    let Ok(sock) = connect_trusted(path) else {
+        return EXIT_WAIT_FAILED;
+    };
+    // A server that refuses us (too many clients) may answer and close
+    // before the line is sent: its reply, if any, is the better message.
+    let send_error = send_with_stdio(sock.as_fd(), line).err();
+    let mut lines = Lines::new();
+    let first = lines.next(sock.as_fd());
+    if let Some(errno) = send_error
+        && !matches!(first, Ok(Some(l)) if l.starts_with(b"error: "))
+    {
+        say(format_args!("I/O error sending the line: {}", Errno(errno)));
+        return EXIT_WAIT_FAILED;
+    }
+    let pid = match first {
+        Ok(Some(l)) => match wait_reply(l) {
+            WaitReply::Started(pid) => pid,
+            WaitReply::Refused => {
+                relay_line(l);
+                return EXIT_WAIT_FAILED;
+            }
+            _ => {
+                say(format_args!(
+                    "unexpected reply from dinit: {}",
+                    crate::error::Bytes(l)
+                ));
+                return EXIT_WAIT_FAILED;
+            }
+        },
+        Ok(None) => {
+            say(format_args!("dinit closed the connection without a reply"));
+            return EXIT_WAIT_FAILED;
+        }
+        Err(e) if e == crate::error::EAGAIN => {
+            say(format_args!("timed out waiting for dinit's reply"));
+            return EXIT_WAIT_FAILED;
+        }
+        Err(e) => {
+            say(format_args!("I/O error reading the reply: {}", Errno(e)));
+            return EXIT_WAIT_FAILED;
+        }
+    };
+    // From now on the job's end decides, however long it takes.
+    let _ = net::sockopt::set_socket_timeout(&sock, net::sockopt::Timeout::Recv, None);
+    loop {
+        if !lines.ready() {
+            use rustix::event::{PollFd, PollFlags, poll};
+            let mut fds = [
+                PollFd::new(&sock, PollFlags::IN),
+                PollFd::new(&sigfd, PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == EINTR => continue,
+                Err(e) => {
+                    say(format_args!("I/O error: poll: {}", Errno(e.raw_os_error())));
+                    return EXIT_WAIT_FAILED;
+                }
+            }
+            if !fds[1].revents().is_empty() {
+                forward_pending(sigfd.as_fd(), path, pid);
+            }
+            if fds[0].revents().is_empty() {
+                continue;
+            }
+        }
+        let end = match lines.next(sock.as_fd()) {
+            Ok(Some(l)) => match wait_reply(l) {
+                WaitReply::Exited(code) => return code,
+                WaitReply::Refused => {
+                    relay_line(l);
+                    continue;
+                }
+                _ => continue,
+            },
+            Ok(None) => None,
+            Err(e) => Some(e),
+        };
+        let why = match end {
+            None => "dinit closed the connection",
+            Some(_) => "the connection to dinit failed",
+        };
+        say(format_args!(
+            "{why} before job {} exited; its exit status is unknown",
+            Num(pid)
+        ));
+        return EXIT_WAIT_FAILED;
+    }
+}
+
+/// Print a reply line that came without its newline as `relay` would.
+fn relay_line(l: &[u8]) {
+    let _ = crate::sys::write_all(2, b"dinit-submit: ");
+    let _ = crate::sys::write_all(2, l);
+    let _ = crate::sys::write_all(2, b"\n");
+}
+
+/// Send `line` with this process's fds 0, 1 and 2 attached; the errno of
+/// a failure.
+fn send_with_stdio(sock: BorrowedFd<'_>, line: &[u8]) -> Result<(), i32> {
+    let n = crate::sys::fdpass::send_with_stdio(sock, line)?;
+    crate::sys::out::send_all(sock, &line[n.min(line.len())..], net::SendFlags::NOSIGNAL)
+}
+
+/// Send every pending forwarded signal to the job as `-signal N PID`.
+fn forward_pending(sigfd: BorrowedFd<'_>, path: &[u8], pid: i32) {
+    let mut infos = [signals::SigInfo::default(); 16];
+    loop {
+        let n = signals::read_signals(sigfd, &mut infos);
+        if n == 0 {
+            return;
+        }
+        for info in &infos[..n] {
+            forward(path, info.signo, pid);
+        }
+    }
+}
+
+/// One `-signal N PID` exchange. A job that has just ended ("no managed
+/// process matches") is not worth a word: its `exit` line is on its way.
+/// Other failures are said, and the wait goes on.
+fn forward(path: &[u8], sig: i32, pid: i32) {
+    let mut text: heapless::String<40> = heapless::String::new();
+    let _ = writeln!(text, "-signal {} {}", Num(sig), Num(pid));
+    let Ok(sock) = connect_trusted(path) else {
+        return;
+    };
+    if let Err(errno) =
+        crate::sys::out::send_all(sock.as_fd(), text.as_bytes(), net::SendFlags::NOSIGNAL)
+    {
+        say(format_args!(
+            "unable to pass {} on to job {}: {}",
+            crate::error::SigName(sig),
+            Num(pid),
+            Errno(errno)
+        ));
+        return;
+    }
+    let mut lines = Lines::new();
+    if let Ok(Some(l)) = lines.next(sock.as_fd())
+        && l.starts_with(b"error: ")
+        && !l.starts_with(b"error: no managed process matches")
+    {
+        say(format_args!(
+            "unable to pass {} on to job {}: {}",
+            crate::error::SigName(sig),
+            Num(pid),
+            crate::error::Bytes(l)
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,7 +800,7 @@ mod tests {
         assert_eq!(r.words, &[b"-r" as &[u8], b"a"]);
         let r = req(&[b"--socket=/y", b"-list"], false).unwrap();
         assert_eq!(r.socket, b"/y");
-        assert!(r.list);
+        assert_eq!(r.verb, Verb::List);
         assert_eq!(
             req(&[b"-r", b"x"], false).unwrap().socket,
             b"/tmp/dinit.sock"
@@ -415,7 +846,7 @@ mod tests {
         ];
         for &(args, socket, list) in table {
             let r = req(args, false).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-            assert_eq!((r.socket, r.list), (socket, list), "{args:?}");
+            assert_eq!((r.socket, r.verb == Verb::List), (socket, list), "{args:?}");
             assert_eq!(r.words.is_empty(), list, "{args:?}");
         }
         // After -r everything is the command's.
@@ -434,26 +865,62 @@ mod tests {
         let table: &[(&str, &str)] = &[
             (
                 "-submit -timeout 5 -r x",
-                "not an option of -submit (it takes -socket PATH, -list and -r CMD [ARGS...]): -timeout",
+                "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...]): -timeout",
             ),
             (
                 "--pgroup -submit -r x",
-                "not an option of -submit (it takes -socket PATH, -list and -r CMD [ARGS...]): --pgroup",
+                "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...]): --pgroup",
             ),
             (
                 "-submit -bogus -r x",
-                "unknown option (use -socket PATH, -list or -r CMD [ARGS...]): -bogus",
+                "unknown option (use -socket PATH, -list, -wait, -signal SIG or -r CMD [ARGS...]): -bogus",
             ),
             ("-submit -socket", "option needs a value: -socket"),
             ("-submit=maybe -r x", "invalid value for -submit: maybe"),
             (
                 "-submit sleep 1",
-                "expected -r CMD [ARGS...] or -list: sleep",
+                "expected -r CMD [ARGS...], -list or -signal SIG TARGET...: sleep",
             ),
             ("-submit -list -r x", "-list takes no command"),
             (
                 "-submit",
-                "nothing to submit: use -r CMD [ARGS...] or -list",
+                "nothing to submit: use -r CMD [ARGS...], -list or -signal SIG TARGET...",
+            ),
+            ("-submit -wait", "-wait needs -r CMD [ARGS...]"),
+            (
+                "-submit -wait -r a -r b",
+                "-wait takes exactly one -r group",
+            ),
+            (
+                "-submit -wait -r a -r:QUIT b",
+                "-wait takes exactly one -r group",
+            ),
+            (
+                "-submit -wait=maybe -r a",
+                "invalid boolean value: -wait=maybe",
+            ),
+            (
+                "-submit -wait -list",
+                "use only one of -list, -wait and -signal: -list",
+            ),
+            (
+                "-submit -list -signal HUP x",
+                "use only one of -list, -wait and -signal: -signal",
+            ),
+            ("-submit -signal", "option needs a value: -signal"),
+            (
+                "-submit -signal HUP",
+                "-signal needs a signal and at least one target",
+            ),
+            ("-submit -signal BOGUS x", "unknown signal: BOGUS"),
+            ("-submit -signal=0 x", "unknown signal: 0"),
+            (
+                "-submit -signal HUP x -socket /y",
+                "a target is a pid or a program name: -socket",
+            ),
+            (
+                "-submit -signal HUP -r x",
+                "a target is a pid or a program name: -r",
             ),
             ("-submit -socket= -r x", "the socket path is empty"),
         ];
@@ -462,7 +929,11 @@ mod tests {
         }
         assert_eq!(
             err("-quiet sleep 1", true),
-            "not an option of -submit (it takes -socket PATH, -list and -r CMD [ARGS...]): -quiet"
+            "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...]): -quiet"
+        );
+        assert_eq!(
+            err("-wait sleep 1 -r x", true),
+            "-wait takes exactly one -r group"
         );
     }
 
@@ -533,5 +1004,135 @@ mod tests {
         let fill = [b'b'; 512 - 9];
         let args: [&[u8]; 3] = [b"-r", b"echo", &fill];
         assert_eq!(line(&req(&args, false).unwrap(), &mut out), 512);
+    }
+
+    #[test]
+    fn wait_and_signal_requests() {
+        let r = req(&[b"-wait", b"-r", b"cat"], false).unwrap();
+        assert_eq!(r.verb, Verb::Wait);
+        let r = req(&[b"-r:QUIT", b"x"], false).unwrap();
+        assert_eq!(r.verb, Verb::Run);
+        // -wait=false is no -wait (Go booleans); the last word wins.
+        let r = req(&[b"-wait", b"-wait=false", b"-r", b"x"], false).unwrap();
+        assert_eq!(r.verb, Verb::Run);
+        let r = req(&[b"--wait=true", b"-socket", b"/s", b"-r", b"x"], false).unwrap();
+        assert_eq!((r.verb, r.socket), (Verb::Wait, &b"/s"[..]));
+        // The symlink: -wait CMD with the -r left out.
+        let r = req(&[b"-wait", b"sleep", b"1"], true).unwrap();
+        assert_eq!((r.verb, r.implied_r), (Verb::Wait, true));
+        // -signal SIG, then options, then the targets (Go: the first
+        // word that is not an option ends them).
+        let r = req(
+            &[b"-signal", b"HUP", b"-socket", b"/s", b"nginx", b"12"],
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.verb, Verb::Signal(b"HUP"));
+        assert_eq!(r.socket, b"/s");
+        assert_eq!(r.words, &[b"nginx" as &[u8], b"12"]);
+        let r = req(&[b"-signal=HUP", b"-signal=QUIT", b"x"], false).unwrap();
+        assert_eq!(r.verb, Verb::Signal(b"QUIT"));
+        let r = req(&[b"--signal=rtmin+3", b"x"], true).unwrap();
+        assert_eq!((r.verb, r.implied_r), (Verb::Signal(b"rtmin+3"), false));
+    }
+
+    #[test]
+    fn wait_and_signal_lines() {
+        assert_eq!(
+            line_of(&[b"-wait", b"-r", b"sh", b"-c", b"exit 3"], false),
+            "-wait -r sh -c \"exit 3\"\n"
+        );
+        assert_eq!(line_of(&[b"-wait", b"cat"], true), "-wait -r cat\n");
+        assert_eq!(
+            line_of(&[b"-signal", b"HUP", b"nginx", b"12"], false),
+            "-signal HUP nginx 12\n"
+        );
+        assert_eq!(
+            line_of(&[b"-signal=9", b"my app"], false),
+            "-signal 9 \"my app\"\n"
+        );
+    }
+
+    #[test]
+    fn the_server_reads_what_the_client_writes() {
+        // Every line the client can write parses on the server as the same
+        // request (crate::request), words and all.
+        use crate::request::{self, Request as Server};
+        let cases: &[(&[&[u8]], bool)] = &[
+            (&[b"-wait", b"-r", b"echo", b"a b", b"\\-r", b""], false),
+            (&[b"-wait", b"sleep", b"1"], true),
+            (&[b"-signal", b"QUIT", b"nginx", b"php fpm", b"12"], false),
+            (&[b"-r", b"a", b"-r:TERM", b"b"], false),
+            (&[b"-list"], false),
+        ];
+        for &(args, symlink) in cases {
+            let r = req(args, symlink).unwrap();
+            let mut out = [0u8; LINE_MAX];
+            let n = line(&r, &mut out);
+            let parsed = request::parse(&mut out[..n]).unwrap();
+            let with_r: Vec<&[u8]> = if r.implied_r {
+                [&b"-r"[..]]
+                    .into_iter()
+                    .chain(r.words.iter().copied())
+                    .collect()
+            } else {
+                r.words.to_vec()
+            };
+            match (r.verb, parsed) {
+                (Verb::Wait, Server::Wait(ws)) | (Verb::Run, Server::Run(ws)) => {
+                    assert_eq!(&ws[..], &with_r[..], "{args:?}")
+                }
+                (Verb::Signal(sig), Server::Signal { sig: n, targets }) => {
+                    assert_eq!(Some(n), crate::sys::signals::parse(sig));
+                    assert_eq!(&targets[..], r.words, "{args:?}");
+                }
+                (Verb::List, Server::List) => {}
+                (v, p) => panic!("{args:?}: {v:?} became {p:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn wait_replies() {
+        let table: &[(&str, WaitReply)] = &[
+            ("ok 42", WaitReply::Started(42)),
+            ("ok 2147483647", WaitReply::Started(i32::MAX)),
+            ("exit 0", WaitReply::Exited(0)),
+            ("exit 143", WaitReply::Exited(143)),
+            ("exit 255", WaitReply::Exited(255)),
+            ("error: no -r", WaitReply::Refused),
+            ("ok 0", WaitReply::Unexpected),
+            ("ok 42 43", WaitReply::Unexpected),
+            ("ok", WaitReply::Unexpected),
+            ("ok 2147483648", WaitReply::Unexpected),
+            ("exit 256", WaitReply::Unexpected),
+            ("exit -1", WaitReply::Unexpected),
+            ("exit", WaitReply::Unexpected),
+            ("pid 1 primary yes", WaitReply::Unexpected),
+            ("", WaitReply::Unexpected),
+        ];
+        for &(l, want) in table {
+            assert_eq!(wait_reply(l.as_bytes()), want, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn lines_come_one_at_a_time() {
+        let (a, b) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        rustix::io::write(&a, b"ok 7\nexit 3\npartial").unwrap();
+        drop(a);
+        let mut l = Lines::new();
+        assert_eq!(l.next(b.as_fd()).unwrap(), Some(&b"ok 7"[..]));
+        assert!(l.ready());
+        assert_eq!(l.next(b.as_fd()).unwrap(), Some(&b"exit 3"[..]));
+        assert!(!l.ready());
+        // A last line without its newline is no reply.
+        assert_eq!(l.next(b.as_fd()).unwrap(), None);
     }
 }

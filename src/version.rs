@@ -24,6 +24,9 @@ usage: dinit [OPTIONS] -r[:LIST] CMD [ARGS...] [-r[:LIST] CMD [ARGS...]]...
        dinit [OPTIONS] -- CMD [ARGS...]   (one command, its words verbatim)
        dinit -submit [-socket PATH] -r CMD [ARGS...]   (or dinit-submit ...)
        dinit -submit [-socket PATH] -list
+       dinit -submit [-socket PATH] -wait -r CMD [ARGS...]
+             (runs with this stdin/stdout/stderr; exits with its status)
+       dinit -submit [-socket PATH] -signal SIG TARGET...   (a pid or a program name)
        dinit -version
 
 A PID 1 for containers: runs the commands, passes on signals, reaps zombies,

@@ -23,6 +23,7 @@
 #![allow(unsafe_code)]
 
 pub mod args;
+pub mod fdpass;
 pub mod out;
 pub mod signals;
 pub mod spawn;

@@ -1959,3 +1959,59 @@ fn docker_info_shows_dinits_commit() {
         e.log_tail()
     );
 }
+
+/// SPEC §11, issue 16: `podman run --preserve-fds 1 --init --init-path
+/// dinit`: the fd 3 podman is given reaches the container's command
+/// through dinit, as it does through catatonit (dinit used to make it
+/// close-on-exec: `sh: 3: Bad file descriptor`).
+#[test]
+fn podman_preserve_fds_reach_the_command() {
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    if skip_if_emulated(QEMU_ENGINES) {
+        return;
+    }
+    let mut t = Case::new(Kind::Podman, "preserve-fds");
+    let (rd, wr) = std::io::pipe().unwrap();
+    let (wr_fd, rd_fd) = (wr.as_raw_fd(), rd.as_raw_fd());
+    let c = t.container();
+    let bin = bin();
+    let opts = [
+        "--rm",
+        "--name",
+        &c,
+        "--preserve-fds",
+        "1",
+        "--init",
+        "--init-path",
+        bin.to_str().unwrap(),
+    ];
+    let argv = t.run_args(&opts, &[BUSYBOX, "sh", "-c", "echo through-dinit >&3"]);
+    let mut cmd = t.command(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    // SAFETY: only dup2 or fcntl runs between fork and exec (fd 3 for
+    // podman).
+    unsafe {
+        cmd.pre_exec(move || {
+            if wr_fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0);
+            } else if libc::dup2(wr_fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run_within(cmd, &t.dir, ENGINE_WAIT).unwrap_or_else(|e| panic!("{e}"));
+    drop(wr);
+    // What the container wrote is in the pipe by now; read it without
+    // waiting for every writer (conmon) to be gone.
+    // SAFETY: fcntl and read on our own descriptor, into a live buffer.
+    let got = unsafe {
+        libc::fcntl(rd_fd, libc::F_SETFL, libc::O_NONBLOCK);
+        let mut buf = [0u8; 64];
+        let n = libc::read(rd_fd, buf.as_mut_ptr().cast(), buf.len());
+        String::from_utf8_lossy(&buf[..n.max(0) as usize]).into_owned()
+    };
+    assert_eq!(out.code, 0, "{}", out.dump());
+    assert_eq!(got, "through-dinit\n", "{}", out.dump());
+    drop(rd);
+}

@@ -11,6 +11,7 @@ mod escape;
 mod hostile;
 mod json;
 mod neverblock;
+mod operate;
 mod pid1;
 mod primary;
 mod realapps;
