@@ -12,6 +12,7 @@
 //! Works on the argument words in place; nothing here allocates.
 
 use crate::error::Error;
+use crate::phase::StopOrder;
 use crate::sys::signals::{self, Handling, Rewrite};
 use crate::words::{self, END_OF_OPTIONS};
 
@@ -68,6 +69,8 @@ pub struct Config<'a> {
     pub rewrite: Rewrite,
     /// `-pdeathsig` / `DINIT_PDEATHSIG`: asked for when dinit's parent dies.
     pub pdeathsig: Option<i32>,
+    /// `-stoporder` / `DINIT_STOPORDER` (SPEC §11): `together` or `reverse`.
+    pub stop_order: StopOrder,
     /// Without `verbatim`: the words from the first `-r` or `-r:SIG` on
     /// (that word included). With it: the words after `--`, one command
     /// (never empty).
@@ -108,6 +111,7 @@ enum Setting {
     StopSignal,
     Rewrite,
     Pdeathsig,
+    StopOrder,
     Submit,
     /// `-h`/`-help` among the options: print the usage (SPEC §1), as Go's
     /// flag package does wherever it sees them.
@@ -180,6 +184,7 @@ const OPTIONS: &[OptSpec] = &[
     opt!("stopsignal", Setting::StopSignal),
     opt!("rewrite", Setting::Rewrite),
     opt!("pdeathsig", Setting::Pdeathsig),
+    opt!("stoporder", Setting::StopOrder),
     opt!("submit", Setting::Submit),
     opt!("h", Setting::Help),
     opt!("help", Setting::Help),
@@ -226,6 +231,7 @@ const ENV: &[EnvSpec] = &[
     var!("DINIT_STOPSIGNAL", Setting::StopSignal),
     var!("DINIT_REWRITE", Setting::Rewrite),
     var!("DINIT_PDEATHSIG", Setting::Pdeathsig),
+    var!("DINIT_STOPORDER", Setting::StopOrder),
 ];
 
 /// One option occurrence as the lexer saw it, value not yet interpreted.
@@ -322,6 +328,7 @@ fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) ->
         Setting::StopSignal => cfg.stop_signal = Some(parse_received(text)?),
         Setting::Pdeathsig => cfg.pdeathsig = Some(parse_received(text)?),
         Setting::Rewrite => parse_rewrites(text, &mut cfg.rewrite)?,
+        Setting::StopOrder => cfg.stop_order = parse_stop_order(text)?,
         Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help => {
             let on = match value {
                 None => true,
@@ -336,6 +343,17 @@ fn apply<'a>(cfg: &mut Config<'a>, setting: Setting, value: Option<&'a [u8]>) ->
         }
     }
     Some(())
+}
+
+/// `-stoporder`: `together` or `reverse`, in any case (as signal names).
+fn parse_stop_order(text: &[u8]) -> Option<StopOrder> {
+    if text.eq_ignore_ascii_case(b"together") {
+        Some(StopOrder::Together)
+    } else if text.eq_ignore_ascii_case(b"reverse") {
+        Some(StopOrder::Reverse)
+    } else {
+        None
+    }
 }
 
 /// `-maxproc`: a plain decimal ≥ 0 (`1`, `0.5`, `.5`, `5.`, `+3`; `-0`
@@ -489,6 +507,7 @@ pub fn parse<'a>(
         stop_signal: None,
         rewrite: Rewrite::NONE,
         pdeathsig: None,
+        stop_order: StopOrder::Together,
         commands,
         verbatim,
     };
@@ -1714,6 +1733,31 @@ mod tests {
         ] {
             assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn stop_order() {
+        assert_eq!(ok(&["-r", "x"], &[]).stop_order, StopOrder::Together);
+        for v in ["reverse", "REVERSE", "Reverse"] {
+            for args in spellings("stoporder", v) {
+                assert_eq!(ok(&args, &[]).stop_order, StopOrder::Reverse, "{args:?}");
+            }
+        }
+        let env: Env = &[("DINIT_STOPORDER", "reverse")];
+        assert_eq!(ok(&["-r", "x"], env).stop_order, StopOrder::Reverse);
+        // The flag beats the variable.
+        let c = ok(&["-stoporder", "together", "-r", "x"], env);
+        assert_eq!(c.stop_order, StopOrder::Together);
+        for bad in ["", "backwards", "reversed", "1"] {
+            assert_eq!(
+                err(&["-stoporder", bad, "-r", "x"], &[]),
+                ("invalid value for -stoporder", bad.into())
+            );
+        }
+        assert_eq!(
+            err(&["-r", "x"], &[("DINIT_STOPORDER", "up")]),
+            ("invalid value for DINIT_STOPORDER", "up".into())
+        );
     }
 
     #[test]

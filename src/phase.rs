@@ -1,24 +1,39 @@
-//! The teardown machine (SPEC §3, §9, §10), pure: events and the time go
-//! in, the actions the loop must perform come out. The supervisor owns the
-//! processes and performs the actions; this file owns the order of things,
-//! which stop signal goes out, and every deadline, and is tested with fake
-//! time.
+//! The teardown machine (SPEC §3, §9, §10, §11), pure: events and the time
+//! go in, the actions the loop must perform come out. The supervisor owns
+//! the processes and performs the actions; this file owns the order of
+//! things, which stop signal each process gets and when, every deadline,
+//! and the exit code. It is tested with fake time, by example and by
+//! properties over random event sequences.
 //!
-//!   Starting ──start ok──▶ Running ──primary exit──────────────▶ Terminating
-//!                            │                                      │ timeout
-//!                            └─stop request─▶ PreStop ─timer──▶     ▼
-//!                                         (prestop / drain delay)  Killing
-//!   (all managed gone, from any of these) ──▶ Stopping ──▶ Draining ──▶ Done
+//!   Starting ──start ok──▶ Running ──primary exit / stop request──▶ Teardown ──▶ Done
+//!      └──stop request / start failed──────────────────────────────────▲
 //!
-//! One deadline for the whole teardown: the moment the stop signal goes out
-//! (after any drain delay) fixes `kill_at`, and everything dinit signals —
-//! managed processes, the orphans it adopted, children reparented to it
-//! while others die — is SIGKILLed then, so the total time is about one
-//! `-timeout`, not one per phase. The `-stop` command alone has its own
-//! `-timeout`; what is left after it (arrivals after `kill_at`) is killed at
-//! once. Draining ends when dinit has no child at all, or `KILL_WAIT_MS`
-//! after the last SIGKILL.
+//! A teardown is one value ([`Teardown`]): why it began, its stop signal,
+//! where its clock stands ([`Stage`]: the stop signal held back, the grace
+//! period running towards the one SIGKILL deadline, or everything killed)
+//! and what it waits for ([`Step`]). The managed processes are kept in start
+//! order, each with whether it has had its stop signal, which is how
+//! `-stoporder reverse` walks them from the last started backwards and how
+//! no process is ever sent its stop signal twice.
+//!
+//! One deadline for the whole teardown: the moment the first stop signal
+//! goes out (after any drain delay) fixes `kill_at`, and everything dinit
+//! signals — managed processes, the orphans it adopted, children reparented
+//! to it while others die — is SIGKILLed then, so the total time is about
+//! one `-timeout`, not one per step or per process. The `-stop` command
+//! alone has its own `-timeout`. A process still there `KILL_WAIT_MS` after
+//! its SIGKILL is stuck in the kernel; dinit gives up waiting for it.
+//!
+//! Stop requests are counted: the first one dinit receives begins the
+//! teardown (or, when a primary's exit or a failed start began it already,
+//! is only noted: everything has had or is getting its stop signal, and a
+//! second stop signal means "now" to many programs); every later one kills
+//! at once. The one exception is the drain delay (`-prestoptimer` without
+//! `-prestop`): the second request ends the delay, the third kills.
 
+use crate::cli::CodeSet;
+use crate::error::ExitStatus;
+use crate::table::PROC_MAX;
 use heapless::Vec;
 
 /// How long to wait for SIGKILLed processes (or a killed stop command) to be
@@ -26,78 +41,150 @@ use heapless::Vec;
 /// matters for a process stuck in uninterruptible sleep.
 pub const KILL_WAIT_MS: u64 = 5_000;
 
+/// SIGTERM: the stop signal after a primary's exit when no `-stopsignal` is
+/// set.
+const SIGTERM: i32 = 15;
+
+/// In which order teardown sends the stop signals (`-stoporder`, SPEC §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The `-start` command runs; `interrupted` is a stop request received
-    /// meanwhile, after which the start command has the grace period
-    /// (`until`) like any process before it is killed.
-    Starting {
-        interrupted: Option<i32>,
-        until: Option<u64>,
-    },
-    /// Commands run; nothing is being torn down.
+pub enum StopOrder {
+    /// Every managed process at once (the default).
+    Together,
+    /// One at a time, the last started first, each once every process
+    /// started after it has exited.
+    Reverse,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub timeout_ms: u64,
+    /// With `-prestop`: from starting it to the stop signal. Without: the
+    /// drain delay, the stop signal held back after a stop request.
+    pub prestop_timer_ms: u64,
+    pub has_start: bool,
+    pub has_prestop: bool,
+    pub has_stop: bool,
+    /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
+    /// SIGTERM after a primary's exit).
+    pub stop_signal: Option<i32>,
+    pub order: StopOrder,
+    /// `-success`: primary exit codes that make dinit exit 0.
+    pub success: CodeSet,
+}
+
+/// Where dinit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// The `-start` command runs; nothing else has started.
+    Starting,
+    /// The commands are started (in order) and run; nothing is torn down.
     Running,
-    /// A stop request arrived; the stop signal `sig` goes out at `until`.
-    /// `-prestop` (if any) runs meanwhile; without one this is the drain
-    /// delay of `-prestoptimer`.
-    PreStop {
-        sig: i32,
-        until: u64,
+    Teardown(Teardown),
+    /// Nothing is left (or dinit gave up on what is stuck): leave. Keeps
+    /// why the teardown began, for the exit code.
+    Done(Cause),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Teardown {
+    pub cause: Cause,
+    /// The teardown's stop signal: what every managed process without its
+    /// own (`-r:SIG`) gets, and the adopted orphans.
+    pub sig: i32,
+    pub stage: Stage,
+}
+
+/// Why a teardown began. It decides the exit code with the primary's
+/// status ([`Machine::exit_code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A primary process exited (with `-primary`: the first process).
+    PrimaryExit,
+    /// dinit received this stop request (SIGTERM, SIGINT, `-stopsignal`).
+    Request(i32),
+    /// This stop request arrived while the `-start` command ran.
+    StartInterrupted(i32),
+    /// The `-start` command failed or could not start.
+    StartFailed,
+    /// A command-line command could not be started: exit with this code.
+    Aborted(u8),
+}
+
+/// The teardown's clock. The SIGKILL deadline exists from the first stop
+/// signal on, and only the drain delay (or prestop timer) comes before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The stop signal is held back until `until` (`-prestoptimer`); the
+    /// managed processes keep running, `-prestop` (if any) runs.
+    Held { until: u64 },
+    /// The stop signal went out: everything left is SIGKILLed at `kill_at`.
+    Grace { kill_at: u64, step: Step },
+    /// SIGKILL went out to everything at `at` (the deadline, or a second
+    /// stop request); what is still there at `give_up_at` is stuck in the
+    /// kernel and given up on (while the stop command runs, its own
+    /// deadline counts instead).
+    Killed {
+        at: u64,
+        give_up_at: u64,
+        step: Step,
     },
-    /// The stop signals were sent (`until` is then the teardown's
-    /// `kill_at`), or only the prestop command is left; SIGKILL at `until`.
-    Terminating {
-        until: u64,
-    },
-    /// SIGKILL was sent; stop waiting at `until`.
-    Killing {
-        until: u64,
-    },
-    /// The `-stop` command runs; it is killed at `until` (then given
-    /// `KILL_WAIT_MS` more when `killed`).
-    Stopping {
-        until: u64,
-        killed: bool,
-    },
-    /// Every child left (adopted orphans, late arrivals) got the stop
-    /// signal: SIGKILL at `until`; once `killed`, exit at `until` whatever
-    /// is left (stuck in the kernel).
-    Draining {
-        until: u64,
-        killed: bool,
-    },
-    Done,
+}
+
+/// What a teardown waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The interrupted `-start` command.
+    StartCommand,
+    /// The managed processes (with `-stoporder reverse`, one at a time).
+    Managed,
+    /// The prestop command, the last one left (it got SIGTERM).
+    Prestop,
+    /// The `-stop` command: SIGKILLed at `until` (its own `-timeout`), or,
+    /// once `killed`, given up on at `until`.
+    StopCommand { until: u64, killed: bool },
+    /// The children left: adopted orphans, late arrivals.
+    Draining,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Start the `-start` command.
     SpawnStart,
-    /// Start every `-r` command, in order.
-    SpawnCommands,
-    /// SIGKILL the start command (interrupted, and out of time).
-    KillStart(Why),
+    /// Start the command line's commands, in order.
+    Launch,
     /// Start the `-prestop` command.
     SpawnPrestop,
-    /// Send every managed process its stop signal — its own (`-r:SIG`, in
-    /// its table entry: [`signal_for`]) or this one — then SIGCONT; then
-    /// sweep the other children ([`Machine::sweep`] says how).
-    Stop(i32),
-    /// SIGKILL every managed process, the prestop command and every other
-    /// child (as PID 1: everything in the PID namespace).
-    KillAll,
-    /// SIGTERM (+SIGCONT) the prestop command, the last one left.
-    TermPrestop,
     /// Start the `-stop` command.
     SpawnStop,
-    /// SIGKILL the stop command, and why (for the log line).
+    /// Pass this stop request (+SIGCONT) to the running start command.
+    PassToStart(i32),
+    /// Send one managed process its stop signal and SIGCONT (teardown in
+    /// one go: the loop logs one line per signal for all of them).
+    Stop { pid: i32, sig: i32 },
+    /// `-stoporder reverse`: the same for the process whose turn it is;
+    /// `waiting` processes are still to be stopped after it.
+    StopNext { pid: i32, sig: i32, waiting: u16 },
+    /// SIGKILL one managed process: its own deadline passed (it was stopped
+    /// alone, by [`Machine::drop_process`]).
+    Kill { pid: i32 },
+    /// SIGTERM (+SIGCONT) the prestop command, the last one left.
+    TermPrestop,
+    /// Send the adopted orphans their stop signal now (as
+    /// [`Machine::sweep`] says): it has just become due.
+    StopOrphans,
+    /// SIGKILL the managed processes, the start and prestop commands and
+    /// every other child (as PID 1: everything in the PID namespace).
+    KillAll(Why),
+    /// SIGKILL the stop command.
     KillStop(Why),
-    /// Sweep the children left (stop signal + SIGCONT to each one not yet
-    /// signalled), then leave once none is left.
-    DrainChildren,
-    /// SIGKILL every child left (as PID 1: everything in the namespace).
+    /// SIGKILL the adopted orphans, sparing the stop command.
+    KillOrphans,
+    /// SIGKILL every child left (no helper command runs).
     KillLeftovers,
-    /// Leave with the exit status.
+    /// See whether any child is left (none: [`Machine::children_gone`]);
+    /// sweep the orphans as [`Machine::sweep`] says first.
+    Drain,
+    /// Leave with [`Machine::exit_code`].
     Exit,
 }
 
@@ -112,15 +199,15 @@ pub enum Why {
 
 /// What to do with the children that are not managed (not in the table,
 /// not a helper command) — orphans dinit adopted — whenever dinit looks at
-/// them: when teardown starts, after each reap, when draining.
+/// them: when the stop signal goes out, after each reap, when draining.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sweep {
-    /// Leave them alone (nothing torn down yet, or the drain delay runs).
+    /// Leave them alone (nothing torn down yet, the drain delay runs, or
+    /// with `-stoporder reverse` managed processes are still stopping).
     Nothing,
     /// Send this stop signal and SIGCONT to each one not signalled yet.
     Stop(i32),
-    /// SIGKILL them: the teardown's deadline has passed, or it was cut
-    /// short.
+    /// SIGKILL them: the deadline has passed, or it was cut short.
     Kill,
 }
 
@@ -132,114 +219,183 @@ pub fn signal_for(own: u8, teardown: i32) -> i32 {
     if own == 0 { teardown } else { i32::from(own) }
 }
 
-pub type Actions = Vec<Action, 4>;
+/// Room for every action one loop turn can produce: at most one stop
+/// signal per managed process (each gets one at most, and the table holds
+/// `PROC_MAX`), plus the handful of one-off actions a run has (spawns,
+/// kills, drain, exit), each produced a bounded number of times.
+pub const ACTIONS_MAX: usize = PROC_MAX + 16;
 
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    pub timeout_ms: u64,
-    /// With `-prestop`: from starting it to the stop signal. Without: the
-    /// drain delay, the stop signal held back after a stop request.
-    pub prestop_timer_ms: u64,
-    pub has_start: bool,
-    pub has_prestop: bool,
-    pub has_stop: bool,
-    /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
-    /// SIGTERM after a primary's exit).
-    pub stop_signal: Option<i32>,
+/// The actions of one loop turn, in order.
+pub type Actions = Vec<Action, ACTIONS_MAX>;
+
+fn push(out: &mut Actions, a: Action) {
+    let pushed = out.push(a);
+    debug_assert!(pushed.is_ok(), "more actions in one turn than ACTIONS_MAX");
+}
+
+/// A managed process as the machine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Proc {
+    pid: i32,
+    /// Its own stop signal (`-r:SIG`), 0 for the teardown's.
+    own: u8,
+    stop: Stopped,
+}
+
+/// Whether a managed process has had its stop signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stopped {
+    No,
+    Yes,
+    /// Sent alone (its socket line failed, SPEC §5): SIGKILL at `kill_at`
+    /// unless it is gone by then.
+    Alone {
+        kill_at: u64,
+    },
 }
 
 #[derive(Debug)]
 pub struct Machine {
-    pub phase: Phase,
     s: Settings,
-    /// An exit code decided by the machine itself (interrupted start, failed
-    /// start); otherwise the primary's status decides.
-    pub code: Option<u8>,
-    /// The prestop command was sent SIGTERM already.
-    prestop_termed: bool,
-    /// dinit itself received a stop request during this run; a teardown
-    /// started by the primary's exit does not count, so the first request
-    /// then is not yet the "second one" that kills at once.
-    signalled: bool,
-    /// The stop signal of this teardown (0 until one is decided).
-    stop_sig: i32,
-    /// When everything signalled is SIGKILLed: set when the stop signal
-    /// goes out (or draining starts without one).
-    kill_at: Option<u64>,
-    /// SIGKILL went out to everything (the deadline, or a second request).
-    killed: bool,
-}
-
-fn one(a: Action) -> Actions {
-    let mut v = Actions::new();
-    let _ = v.push(a);
-    v
+    state: State,
+    /// Managed processes in the order they started; one leaves when it is
+    /// reaped or its exec failed.
+    procs: Vec<Proc, PROC_MAX>,
+    /// The prestop command runs.
+    prestop: bool,
+    /// Stop requests received so far.
+    requests: u8,
+    /// The primary's status (with `-primary`: of the first process to exit).
+    status: Option<ExitStatus>,
+    /// Processes stopped alone whose SIGKILL is still due.
+    alone: u16,
 }
 
 impl Machine {
     /// The machine before anything has started; `begin` says what to do
     /// first.
     pub fn new(s: Settings) -> Machine {
-        let phase = if s.has_start {
-            Phase::Starting {
-                interrupted: None,
-                until: None,
-            }
-        } else {
-            Phase::Running
-        };
         Machine {
-            phase,
+            state: if s.has_start {
+                State::Starting
+            } else {
+                State::Running
+            },
             s,
-            code: None,
-            prestop_termed: false,
-            signalled: false,
-            stop_sig: 0,
-            kill_at: None,
-            killed: false,
+            procs: Vec::new(),
+            prestop: false,
+            requests: 0,
+            status: None,
+            alone: 0,
         }
     }
 
+    pub fn state(&self) -> State {
+        self.state
+    }
+
     /// What to do first: start the `-start` command, or the commands.
-    pub fn begin(&self) -> Actions {
-        match self.phase {
-            Phase::Starting { .. } => one(Action::SpawnStart),
-            Phase::Running => one(Action::SpawnCommands),
-            _ => Actions::new(),
+    pub fn begin(&mut self, out: &mut Actions) {
+        match self.state {
+            State::Starting => push(out, Action::SpawnStart),
+            State::Running => push(out, Action::Launch),
+            _ => {}
         }
     }
 
     pub fn is_done(&self) -> bool {
-        // `matches!`, not `==`: the derived `PartialEq` (for the tests)
-        // compares every field of every phase, 200 bytes in the binary.
-        matches!(self.phase, Phase::Done)
+        matches!(self.state, State::Done(_))
     }
 
     /// Whether managed processes may be started (commands, submissions).
     pub fn accepting(&self) -> bool {
-        matches!(self.phase, Phase::Running)
+        matches!(self.state, State::Running)
     }
 
-    /// The next deadline, if the phase has one.
+    /// The exit code (SPEC §3): 128+N for a start interrupted by signal N,
+    /// 1 for a failed start, the abort code for a command that could not
+    /// start; otherwise the primary's status (0 when listed with
+    /// `-success`), or for a stop request that came before any primary
+    /// exited (none had started yet) 128+N as during `-start`.
+    pub fn exit_code(&self) -> u8 {
+        const FAILURE: u8 = crate::error::EXIT_FAILURE;
+        let cause = match self.state {
+            State::Teardown(Teardown { cause, .. }) | State::Done(cause) => Some(cause),
+            State::Starting | State::Running => None,
+        };
+        match (cause, self.status) {
+            (Some(Cause::StartInterrupted(sig)), _) => (128 + sig) as u8,
+            (Some(Cause::StartFailed), _) => FAILURE,
+            (Some(Cause::Aborted(code)), _) => code,
+            (_, Some(st)) if self.s.success.contains(st.code()) => 0,
+            (_, Some(st)) => st.code(),
+            (Some(Cause::Request(sig)), None) => (128 + sig) as u8,
+            _ => FAILURE,
+        }
+    }
+
+    /// The next deadline, if any.
     pub fn deadline(&self) -> Option<u64> {
-        match self.phase {
-            Phase::Starting { until, .. } => until,
-            Phase::PreStop { until, .. }
-            | Phase::Terminating { until }
-            | Phase::Killing { until }
-            | Phase::Stopping { until, .. }
-            | Phase::Draining { until, .. } => Some(until),
+        let own = match self.state {
+            State::Teardown(t) => match t.stage {
+                Stage::Held { until } => Some(until),
+                Stage::Grace { kill_at, step } => Some(match step {
+                    Step::StopCommand { until, .. } => until.min(kill_at),
+                    _ => kill_at,
+                }),
+                Stage::Killed {
+                    give_up_at, step, ..
+                } => Some(match step {
+                    Step::StopCommand { until, .. } => until,
+                    _ => give_up_at,
+                }),
+            },
+            _ => None,
+        };
+        let alone = (self.alone > 0)
+            .then(|| {
+                self.procs
+                    .iter()
+                    .filter_map(|p| match p.stop {
+                        Stopped::Alone { kill_at } => Some(kill_at),
+                        _ => None,
+                    })
+                    .min()
+            })
+            .flatten();
+        match (own, alone) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The SIGKILL deadline of the teardown: when everything left is (or
+    /// was) SIGKILLed. `None` before the first stop signal.
+    pub fn kill_deadline(&self) -> Option<u64> {
+        match self.state {
+            State::Teardown(t) => match t.stage {
+                Stage::Held { .. } => None,
+                Stage::Grace { kill_at, .. } => Some(kill_at),
+                Stage::Killed { at, .. } => Some(at),
+            },
             _ => None,
         }
     }
 
     /// How to treat adopted orphans at `now` (see [`Sweep`]).
     pub fn sweep(&self, now: u64) -> Sweep {
-        match self.kill_at {
-            _ if self.killed => Sweep::Kill,
-            Some(at) if now >= at => Sweep::Kill,
-            Some(_) => Sweep::Stop(self.stop_sig),
-            None => Sweep::Nothing,
+        let State::Teardown(t) = self.state else {
+            return Sweep::Nothing;
+        };
+        match t.stage {
+            Stage::Held { .. } => Sweep::Nothing,
+            Stage::Grace { kill_at, .. } if now >= kill_at => Sweep::Kill,
+            // Orphans come after every managed process (SPEC §11).
+            Stage::Grace { .. } if self.s.order == StopOrder::Reverse && !self.procs.is_empty() => {
+                Sweep::Nothing
+            }
+            Stage::Grace { .. } => Sweep::Stop(t.sig),
+            Stage::Killed { .. } => Sweep::Kill,
         }
     }
 
@@ -248,278 +404,518 @@ impl Machine {
         self.s.stop_signal.unwrap_or(sig)
     }
 
-    /// The `-start` command exited (`ok` = status 0).
-    pub fn start_exited(&mut self, ok: bool, now: u64) -> Actions {
-        let Phase::Starting { interrupted, .. } = self.phase else {
-            return Actions::new();
-        };
-        if let Some(sig) = interrupted {
-            self.code = Some((128 + sig) as u8);
-            self.finish(now)
-        } else if !ok {
-            self.code = Some(crate::error::EXIT_FAILURE);
-            self.finish(now)
-        } else {
-            self.phase = Phase::Running;
-            one(Action::SpawnCommands)
-        }
+    // Events.
+
+    /// A managed process was forked (command line or socket), in this
+    /// order; `own` is its own stop signal (0 for none). Acts on nothing:
+    /// processes start only while the machine is accepting. False when
+    /// there is no room (the table, of the same size, refuses first).
+    pub fn started(&mut self, pid: i32, own: u8) -> bool {
+        self.procs
+            .push(Proc {
+                pid,
+                own,
+                stop: Stopped::No,
+            })
+            .is_ok()
     }
 
-    /// dinit received a stop request: SIGTERM, SIGINT or the `-stopsignal`.
-    pub fn stop_request(&mut self, sig: i32, now: u64) -> Actions {
-        let first = matches!(self.phase, Phase::Running);
-        if first {
-            self.signalled = true;
+    /// A managed process is gone: reaped, or its exec failed. `primary` is
+    /// its status when it was a primary process.
+    pub fn exited(&mut self, pid: i32, primary: Option<ExitStatus>, now: u64, out: &mut Actions) {
+        if let Some(i) = self.procs.iter().position(|p| p.pid == pid) {
+            if let Stopped::Alone { .. } = self.procs[i].stop {
+                self.alone -= 1;
+            }
+            self.procs.remove(i);
         }
-        let stop = self.stop_for(sig);
-        match self.phase {
-            // The supervisor passes the signal to the start command; it has
-            // the grace period to finish (the teardown's deadline: whatever
-            // it leaves behind is killed then too), and a second signal
-            // kills it, and them, at once.
-            Phase::Starting {
-                interrupted: None, ..
-            } => {
-                let until = now + self.s.timeout_ms;
-                self.stop_sig = stop;
-                self.kill_at = Some(until);
-                self.phase = Phase::Starting {
-                    interrupted: Some(sig),
-                    until: Some(until),
-                };
-                Actions::new()
-            }
-            Phase::Starting {
-                interrupted,
-                until: Some(_),
-            } => {
-                self.killed = true;
-                self.phase = Phase::Starting {
-                    interrupted,
-                    until: None,
-                };
-                one(Action::KillStart(Why::Signal(sig)))
-            }
-            // With -prestop it starts first; with -prestoptimer the stop
-            // signal waits (a drain delay when there is no -prestop).
-            Phase::Running if self.s.has_prestop || self.s.prestop_timer_ms > 0 => {
-                let mut v = Actions::new();
-                if self.s.has_prestop {
-                    let _ = v.push(Action::SpawnPrestop);
+        if let Some(st) = primary
+            && self.status.is_none()
+        {
+            self.status = Some(st);
+            match self.state {
+                State::Running => {
+                    self.teardown(Cause::PrimaryExit, self.stop_for(SIGTERM), now, out)
                 }
-                if self.s.prestop_timer_ms == 0 {
-                    let _ = v.push(self.send_stop(stop, now));
-                } else {
-                    self.stop_sig = stop;
-                    self.phase = Phase::PreStop {
-                        sig: stop,
-                        until: now + self.s.prestop_timer_ms,
-                    };
-                }
-                v
+                // A primary's exit ends the drain delay (or prestop timer):
+                // the others are stopped now.
+                State::Teardown(Teardown {
+                    stage: Stage::Held { .. },
+                    ..
+                }) => self.signal_stop(now, out),
+                _ => {}
             }
-            Phase::Running => one(self.send_stop(stop, now)),
-            // The first one to arrive while a primary's exit tears down:
-            // the stop signals go out again, the grace period stays.
-            Phase::Terminating { .. } if !self.signalled => {
-                self.signalled = true;
-                one(Action::Stop(stop))
-            }
-            // A second request during the drain delay skips the delay (not
-            // the grace period: a third one kills). With -prestop it kills,
-            // as during the grace period: skip the rest of the wait.
-            Phase::PreStop { sig, .. } if !self.s.has_prestop => one(self.send_stop(sig, now)),
-            Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
-            // The first one after a primary's exit, once the managed
-            // processes are gone: noted, so that the next one cuts the wait
-            // short; the stop command and the orphans keep their grace.
-            Phase::Killing { .. } | Phase::Stopping { .. } | Phase::Draining { .. }
-                if !self.signalled =>
-            {
-                self.signalled = true;
-                Actions::new()
-            }
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Signal(sig)),
-            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
-            _ => Actions::new(),
+        }
+        self.stop_next(out);
+        self.progress(now, out);
+    }
+
+    /// Stop one managed process now, alone: its socket line failed (SPEC
+    /// §5). It gets its stop signal (unless it had it) and SIGKILL after
+    /// the timeout.
+    pub fn drop_process(&mut self, pid: i32, now: u64, out: &mut Actions) {
+        let sig = self.stop_for(SIGTERM);
+        let kill_at = now + self.s.timeout_ms;
+        if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid)
+            && p.stop == Stopped::No
+        {
+            p.stop = Stopped::Alone { kill_at };
+            self.alone += 1;
+            push(
+                out,
+                Action::Stop {
+                    pid,
+                    sig: signal_for(p.own, sig),
+                },
+            );
         }
     }
 
-    /// The stop signal goes out now: the grace period starts, and with it
-    /// the teardown's one SIGKILL deadline.
-    fn send_stop(&mut self, sig: i32, now: u64) -> Action {
-        let until = now + self.s.timeout_ms;
-        self.stop_sig = sig;
-        self.kill_at = Some(until);
-        self.phase = Phase::Terminating { until };
-        Action::Stop(sig)
-    }
-
-    /// A primary process exited (or a command could not be started, `code`).
-    pub fn primary_exited(&mut self, now: u64) -> Actions {
-        match self.phase {
-            Phase::Running => {
-                let sig = self.stop_for(crate::sys::signals::SIGTERM);
-                one(self.send_stop(sig, now))
+    /// The `-start` command exited (`ok` = status 0) or could not start.
+    pub fn start_exited(&mut self, ok: bool, now: u64, out: &mut Actions) {
+        match self.state {
+            State::Starting if ok => {
+                self.state = State::Running;
+                push(out, Action::Launch);
             }
-            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
-            _ => Actions::new(),
-        }
-    }
-
-    /// Startup failed after some commands may have started: tear down with
-    /// this exit code.
-    pub fn abort(&mut self, code: u8, now: u64) -> Actions {
-        self.code = Some(code);
-        self.primary_exited(now)
-    }
-
-    /// The table of managed processes is empty; `prestop_alive` says whether
-    /// the prestop command still runs.
-    pub fn managed_gone(&mut self, prestop_alive: bool, now: u64) -> Actions {
-        match self.phase {
-            Phase::Running
-            | Phase::PreStop { .. }
-            | Phase::Terminating { .. }
-            | Phase::Killing { .. } => {}
-            _ => return Actions::new(),
-        }
-        if prestop_alive {
-            // The prestop command is torn down like the rest: SIGTERM once,
-            // SIGKILL with KillAll when the grace period ends.
-            if let Phase::Running | Phase::PreStop { .. } = self.phase {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
+            State::Starting => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::StartFailed,
+                    sig: self.stop_for(SIGTERM),
+                    stage: Stage::Grace {
+                        kill_at: now + self.s.timeout_ms,
+                        step: Step::StartCommand,
+                    },
+                });
+                self.finish(now, out);
             }
-            if self.prestop_termed || matches!(self.phase, Phase::Killing { .. }) {
-                return Actions::new();
-            }
-            self.prestop_termed = true;
-            return one(Action::TermPrestop);
-        }
-        self.after_managed(now)
-    }
-
-    fn after_managed(&mut self, now: u64) -> Actions {
-        if self.s.has_stop {
-            self.phase = Phase::Stopping {
-                until: now + self.s.timeout_ms,
-                killed: false,
-            };
-            one(Action::SpawnStop)
-        } else {
-            self.finish(now)
+            State::Teardown(Teardown {
+                stage:
+                    Stage::Grace {
+                        step: Step::StartCommand,
+                        ..
+                    }
+                    | Stage::Killed {
+                        step: Step::StartCommand,
+                        ..
+                    },
+                ..
+            }) => self.finish(now, out),
+            _ => {}
         }
     }
 
-    /// The stop command exited (or could not be started).
-    pub fn stop_exited(&mut self, now: u64) -> Actions {
-        match self.phase {
-            Phase::Stopping { .. } => self.finish(now),
-            _ => Actions::new(),
+    /// The prestop command exited or could not start.
+    pub fn prestop_exited(&mut self, now: u64, out: &mut Actions) {
+        self.prestop = false;
+        self.progress(now, out);
+    }
+
+    /// The stop command exited or could not start.
+    pub fn stop_exited(&mut self, now: u64, out: &mut Actions) {
+        if let Some(Step::StopCommand { .. }) = self.step() {
+            self.finish(now, out);
         }
     }
 
     /// dinit has no child left at all.
-    pub fn children_gone(&mut self) -> Actions {
-        match self.phase {
-            Phase::Draining { .. } => {
-                self.phase = Phase::Done;
-                one(Action::Exit)
+    pub fn children_gone(&mut self, out: &mut Actions) {
+        if let Some(Step::Draining) = self.step() {
+            self.done(out);
+        }
+    }
+
+    /// A command-line command could not be started: tear down what runs
+    /// and exit with `code`.
+    pub fn abort(&mut self, code: u8, now: u64, out: &mut Actions) {
+        if let State::Running = self.state {
+            self.teardown(Cause::Aborted(code), self.stop_for(SIGTERM), now, out);
+            self.progress(now, out);
+        }
+    }
+
+    /// dinit received a stop request: SIGTERM, SIGINT or the `-stopsignal`.
+    pub fn stop_request(&mut self, sig: i32, now: u64, out: &mut Actions) {
+        self.requests = self.requests.saturating_add(1);
+        let first = self.requests == 1;
+        let stop = self.stop_for(sig);
+        match self.state {
+            // The start command gets the signal and the grace period to
+            // finish; whatever it leaves behind shares that deadline.
+            State::Starting => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::StartInterrupted(sig),
+                    sig: stop,
+                    stage: Stage::Grace {
+                        kill_at: now + self.s.timeout_ms,
+                        step: Step::StartCommand,
+                    },
+                });
+                push(out, Action::PassToStart(sig));
             }
-            _ => Actions::new(),
+            // With -prestop it starts first; with -prestoptimer the stop
+            // signal waits (a drain delay when there is no -prestop).
+            State::Running => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::Request(sig),
+                    sig: stop,
+                    stage: Stage::Held {
+                        until: now + self.s.prestop_timer_ms,
+                    },
+                });
+                if self.s.has_prestop {
+                    self.prestop = true;
+                    push(out, Action::SpawnPrestop);
+                }
+                if self.s.prestop_timer_ms == 0 {
+                    self.signal_stop(now, out);
+                }
+                self.progress(now, out);
+            }
+            // The first request after a primary's exit (or a failed start)
+            // is noted only: everything has had or is getting its stop
+            // signal, and the grace period stays. The next one kills.
+            State::Teardown(_) if first => {}
+            // A second request during the drain delay ends the delay (not
+            // the grace period: a third one kills).
+            State::Teardown(Teardown {
+                cause: Cause::Request(_),
+                stage: Stage::Held { .. },
+                ..
+            }) if self.requests == 2 && !self.s.has_prestop => {
+                self.signal_stop(now, out);
+                self.progress(now, out);
+            }
+            State::Teardown(_) => self.kill_now(Why::Signal(sig), now, out),
+            State::Done(_) => {}
+        }
+    }
+
+    /// Time has passed; act on every expired deadline.
+    pub fn tick(&mut self, now: u64, out: &mut Actions) {
+        if self.alone > 0 {
+            for p in self.procs.iter_mut() {
+                if let Stopped::Alone { kill_at } = p.stop
+                    && now >= kill_at
+                {
+                    p.stop = Stopped::Yes;
+                    self.alone -= 1;
+                    push(out, Action::Kill { pid: p.pid });
+                }
+            }
+        }
+        // One after the other: each may move the teardown on (`-timeout 0`
+        // kills right after the stop signal, in the same turn).
+        if let Some(Stage::Held { until }) = self.stage()
+            && now >= until
+        {
+            self.signal_stop(now, out);
+            self.progress(now, out);
+        }
+        if let Some(Step::StopCommand { until, .. }) = self.step()
+            && now >= until
+        {
+            self.stop_command_overdue(now, out);
+        }
+        if let Some(Stage::Grace { kill_at, .. }) = self.stage()
+            && now >= kill_at
+        {
+            self.kill_now(Why::Timeout, now, out);
+        }
+        if let Some(Stage::Killed {
+            give_up_at, step, ..
+        }) = self.stage()
+            && now >= give_up_at
+            && !matches!(step, Step::StopCommand { .. })
+        {
+            self.give_up(step, now, out);
+        }
+    }
+
+    // Transitions.
+
+    fn stage(&self) -> Option<Stage> {
+        match self.state {
+            State::Teardown(t) => Some(t.stage),
+            _ => None,
+        }
+    }
+
+    fn step(&self) -> Option<Step> {
+        match self.stage()? {
+            Stage::Grace { step, .. } | Stage::Killed { step, .. } => Some(step),
+            Stage::Held { .. } => None,
+        }
+    }
+
+    fn set_step(&mut self, new: Step) {
+        if let State::Teardown(Teardown {
+            stage: Stage::Grace { step, .. } | Stage::Killed { step, .. },
+            ..
+        }) = &mut self.state
+        {
+            *step = new;
+        }
+    }
+
+    /// Begin a teardown whose stop signal goes out at once.
+    fn teardown(&mut self, cause: Cause, sig: i32, now: u64, out: &mut Actions) {
+        self.state = State::Teardown(Teardown {
+            cause,
+            sig,
+            stage: Stage::Grace {
+                kill_at: now + self.s.timeout_ms,
+                step: Step::Managed,
+            },
+        });
+        self.send_stops(out);
+    }
+
+    /// The held stop signal goes out now: the grace period starts, and
+    /// with it the teardown's one SIGKILL deadline.
+    fn signal_stop(&mut self, now: u64, out: &mut Actions) {
+        if let State::Teardown(t) = &mut self.state
+            && let Stage::Held { .. } = t.stage
+        {
+            t.stage = Stage::Grace {
+                kill_at: now + self.s.timeout_ms,
+                step: Step::Managed,
+            };
+            self.send_stops(out);
+        }
+    }
+
+    /// Send the stop signals due at the start of the grace period: to every
+    /// managed process at once, or to the last started one.
+    fn send_stops(&mut self, out: &mut Actions) {
+        let State::Teardown(t) = self.state else {
+            return;
+        };
+        match self.s.order {
+            StopOrder::Together => {
+                for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
+                    p.stop = Stopped::Yes;
+                    let (pid, sig) = (p.pid, signal_for(p.own, t.sig));
+                    push(out, Action::Stop { pid, sig });
+                }
+                push(out, Action::StopOrphans);
+            }
+            StopOrder::Reverse => self.stop_next(out),
+        }
+    }
+
+    /// `-stoporder reverse`: stop the last started process once every one
+    /// started after it has exited (so, when it is the last in the list).
+    fn stop_next(&mut self, out: &mut Actions) {
+        let State::Teardown(Teardown {
+            sig,
+            stage:
+                Stage::Grace {
+                    step: Step::Managed,
+                    ..
+                },
+            ..
+        }) = self.state
+        else {
+            return;
+        };
+        if self.s.order != StopOrder::Reverse {
+            return;
+        }
+        let waiting = self.procs.len().saturating_sub(1) as u16;
+        if let Some(p) = self.procs.last_mut()
+            && p.stop == Stopped::No
+        {
+            p.stop = Stopped::Yes;
+            let (pid, sig) = (p.pid, signal_for(p.own, sig));
+            push(out, Action::StopNext { pid, sig, waiting });
+        }
+    }
+
+    /// Move on while what a step waits for is gone.
+    fn progress(&mut self, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = self.state else {
+            return;
+        };
+        let managed_gone = self.procs.is_empty();
+        match t.stage {
+            Stage::Held { .. } if managed_gone && self.prestop => {
+                // Only the prestop command is left: it is torn down like the
+                // rest, with the grace period starting now.
+                self.signal_stop(now, out);
+                self.set_step(Step::Prestop);
+                push(out, Action::TermPrestop);
+            }
+            Stage::Held { .. } if managed_gone => {
+                self.signal_stop(now, out);
+                self.after_managed(now, out);
+            }
+            Stage::Grace {
+                step: Step::Managed,
+                ..
+            } if managed_gone && self.prestop => {
+                self.set_step(Step::Prestop);
+                push(out, Action::TermPrestop);
+            }
+            // SIGKILLed already: nothing more to send it.
+            Stage::Killed {
+                step: Step::Managed,
+                ..
+            } if managed_gone && self.prestop => self.set_step(Step::Prestop),
+            Stage::Grace {
+                step: Step::Managed | Step::Prestop,
+                ..
+            }
+            | Stage::Killed {
+                step: Step::Managed | Step::Prestop,
+                ..
+            } if managed_gone && !self.prestop => self.after_managed(now, out),
+            _ => {}
+        }
+    }
+
+    /// Every managed process (and the prestop command) is gone: run the
+    /// stop command, or drain.
+    fn after_managed(&mut self, now: u64, out: &mut Actions) {
+        if self.s.has_stop {
+            self.set_step(Step::StopCommand {
+                until: now + self.s.timeout_ms,
+                killed: false,
+            });
+            push(out, Action::SpawnStop);
+            // With -stoporder reverse the orphans' turn has come.
+            if self.s.order == StopOrder::Reverse {
+                push(out, Action::StopOrphans);
+            }
+        } else {
+            self.finish(now, out);
         }
     }
 
     /// Before leaving, PID 1 or not: drain every child left (SPEC §10).
-    /// Until the teardown's deadline they get the stop signal; past it (or
-    /// after a second request) SIGKILL at once. A teardown that never sent
-    /// a stop signal (a failed or interrupted `-start`) starts the grace
-    /// period here.
-    fn finish(&mut self, now: u64) -> Actions {
-        if self.stop_sig == 0 {
-            self.stop_sig = self.stop_for(crate::sys::signals::SIGTERM);
-        }
-        let until = *self.kill_at.get_or_insert(now + self.s.timeout_ms);
-        if self.killed || now >= until {
-            return self.kill_leftovers(now);
-        }
-        self.phase = Phase::Draining {
-            until,
-            killed: false,
+    /// Until the deadline they get the stop signal; past it, or once
+    /// everything was killed, SIGKILL at once.
+    fn finish(&mut self, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = &mut self.state else {
+            return;
         };
-        one(Action::DrainChildren)
-    }
-
-    /// Time has passed; act on an expired deadline.
-    pub fn tick(&mut self, now: u64) -> Actions {
-        match self.deadline() {
-            Some(until) if now >= until => {}
-            _ => return Actions::new(),
-        }
-        match self.phase {
-            Phase::Starting { interrupted, .. } => {
-                self.phase = Phase::Starting {
-                    interrupted,
-                    until: None,
+        match t.stage {
+            Stage::Grace { kill_at, .. } if now < kill_at => {
+                t.stage = Stage::Grace {
+                    kill_at,
+                    step: Step::Draining,
                 };
-                one(Action::KillStart(Why::Timeout))
+                push(out, Action::Drain);
             }
-            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
-            Phase::Terminating { .. } => self.kill_all(now),
-            // SIGKILLed processes that still are not reaped are stuck in the
-            // kernel; dinit stops waiting for them rather than hang forever.
-            // Without a stop command to run, every child has had its SIGKILL
-            // and this one wait (README: 5 s): a last sweep, and leave.
-            Phase::Killing { .. } if !self.s.has_stop => {
-                self.phase = Phase::Done;
-                let mut v = one(Action::KillLeftovers);
-                let _ = v.push(Action::Exit);
-                v
+            Stage::Grace { .. } | Stage::Held { .. } => {
+                t.stage = Stage::Killed {
+                    at: now,
+                    give_up_at: now + KILL_WAIT_MS,
+                    step: Step::Draining,
+                };
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
             }
-            Phase::Killing { .. } => self.after_managed(now),
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Timeout),
-            Phase::Stopping { killed: true, .. } => self.finish(now),
-            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
-            Phase::Draining { killed: true, .. } => {
-                self.phase = Phase::Done;
-                one(Action::Exit)
+            Stage::Killed { at, .. } => {
+                t.stage = Stage::Killed {
+                    at,
+                    give_up_at: now + KILL_WAIT_MS,
+                    step: Step::Draining,
+                };
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
             }
-            _ => Actions::new(),
         }
     }
 
-    // The three kills, each reached by its deadline or by a second stop
-    // request that cuts the wait short.
-
-    /// SIGKILL the managed processes and every other child; wait
-    /// `KILL_WAIT_MS` for the managed ones.
-    fn kill_all(&mut self, now: u64) -> Actions {
-        self.killed = true;
-        self.phase = Phase::Killing {
-            until: now + KILL_WAIT_MS,
+    /// The deadline passed, or a second stop request: SIGKILL everything
+    /// (the stop command only on a request: it keeps its own timeout).
+    fn kill_now(&mut self, why: Why, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = &mut self.state else {
+            return;
         };
-        one(Action::KillAll)
+        let (at, step) = match t.stage {
+            Stage::Held { .. } => (now, Step::Managed),
+            // `at` is the deadline met, or the moment that cut it short.
+            Stage::Grace { kill_at, step } => (now.min(kill_at), step),
+            // Killed already: only a stop command the deadline spared is
+            // left to kill, and only on a request.
+            Stage::Killed {
+                at,
+                step: step @ Step::StopCommand { killed: false, .. },
+                ..
+            } if why != Why::Timeout => (at, step),
+            Stage::Killed { .. } => return,
+        };
+        let step = match step {
+            Step::StopCommand { until, killed } => {
+                push(out, Action::KillOrphans);
+                if killed || why == Why::Timeout {
+                    Step::StopCommand { until, killed }
+                } else {
+                    push(out, Action::KillStop(why));
+                    Step::StopCommand {
+                        until: now + KILL_WAIT_MS,
+                        killed: true,
+                    }
+                }
+            }
+            Step::Draining => {
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
+                step
+            }
+            Step::StartCommand | Step::Managed | Step::Prestop => {
+                push(out, Action::KillAll(why));
+                step
+            }
+        };
+        t.stage = Stage::Killed {
+            at,
+            give_up_at: now + KILL_WAIT_MS,
+            step,
+        };
     }
 
-    /// SIGKILL the stop command; wait `KILL_WAIT_MS` for it.
-    fn kill_stop(&mut self, now: u64, why: Why) -> Actions {
-        self.phase = Phase::Stopping {
-            until: now + KILL_WAIT_MS,
-            killed: true,
-        };
-        one(Action::KillStop(why))
+    /// The stop command's own deadline passed: SIGKILL it, or, killed
+    /// already and still there, go on without it.
+    fn stop_command_overdue(&mut self, now: u64, out: &mut Actions) {
+        match self.step() {
+            Some(Step::StopCommand { killed: false, .. }) => {
+                self.set_step(Step::StopCommand {
+                    until: now + KILL_WAIT_MS,
+                    killed: true,
+                });
+                push(out, Action::KillStop(Why::Timeout));
+            }
+            Some(Step::StopCommand { killed: true, .. }) => self.finish(now, out),
+            _ => {}
+        }
     }
 
-    /// SIGKILL every child left; wait `KILL_WAIT_MS` for them.
-    fn kill_leftovers(&mut self, now: u64) -> Actions {
-        self.killed = true;
-        self.phase = Phase::Draining {
-            until: now + KILL_WAIT_MS,
-            killed: true,
-        };
-        one(Action::KillLeftovers)
+    /// What `step` waits for outlived its SIGKILL by `KILL_WAIT_MS`: it is
+    /// stuck in the kernel, and dinit goes on without it.
+    fn give_up(&mut self, step: Step, now: u64, out: &mut Actions) {
+        match step {
+            Step::Managed | Step::Prestop if self.s.has_stop => {
+                self.prestop = false;
+                self.after_managed(now, out);
+            }
+            // Every child has had its SIGKILL and this one wait (README:
+            // 5 s); a last one for late arrivals, and leave.
+            Step::Managed | Step::Prestop | Step::StartCommand => {
+                push(out, Action::KillLeftovers);
+                self.done(out);
+            }
+            _ => self.done(out),
+        }
+    }
+
+    fn done(&mut self, out: &mut Actions) {
+        if let State::Teardown(t) = self.state {
+            self.state = State::Done(t.cause);
+            push(out, Action::Exit);
+        }
     }
 }
 
@@ -531,6 +927,7 @@ mod tests {
     const TERM: i32 = 15;
     const INT: i32 = 2;
     const QUIT: i32 = 3;
+    const KW: u64 = KILL_WAIT_MS;
 
     fn settings() -> Settings {
         Settings {
@@ -540,88 +937,133 @@ mod tests {
             has_prestop: false,
             has_stop: false,
             stop_signal: None,
+            order: StopOrder::Together,
+            success: CodeSet::default(),
         }
     }
 
-    fn acts(v: Actions) -> std::vec::Vec<Action> {
-        v.into_iter().collect()
+    /// The actions `f` produces.
+    fn go(m: &mut Machine, f: impl FnOnce(&mut Machine, &mut Actions)) -> std::vec::Vec<Action> {
+        let mut out = Actions::new();
+        f(m, &mut out);
+        out.into_iter().collect()
     }
+
+    /// A machine past `begin` with managed processes 10, 11, ... (the last
+    /// one primary by convention of the tests), none with its own signal.
+    fn running(s: Settings, n: i32) -> Machine {
+        let mut m = Machine::new(s);
+        let mut out = Actions::new();
+        m.begin(&mut out);
+        for pid in 10..10 + n {
+            assert!(m.started(pid, 0));
+        }
+        m
+    }
+
+    const OK: Option<ExitStatus> = Some(ExitStatus::Code(0));
 
     #[test]
     fn primary_exit_plain() {
         let mut m = Machine::new(settings());
-        let a = m.begin();
-        assert_eq!(acts(a), [SpawnCommands]);
+        assert_eq!(go(&mut m, |m, o| m.begin(o)), [Launch]);
         assert!(m.accepting());
+        m.started(10, 0);
+        m.started(11, 0);
         assert_eq!(m.sweep(0), Sweep::Nothing);
-        assert_eq!(acts(m.primary_exited(100)), [Stop(TERM)]);
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(
+                11,
+                Some(ExitStatus::Code(3)),
+                100,
+                o
+            )),
+            [Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
         assert_eq!(m.deadline(), Some(10_100));
         assert!(!m.accepting());
         assert_eq!(m.sweep(100), Sweep::Stop(TERM));
-        assert_eq!(acts(m.tick(10_099)), []);
-        assert_eq!(acts(m.tick(10_100)), [KillAll]);
+        assert_eq!(go(&mut m, |m, o| m.tick(10_099, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_100, o)),
+            [KillAll(Why::Timeout)]
+        );
         assert_eq!(m.sweep(10_100), Sweep::Kill);
         // Past the deadline: whatever is left is killed at once...
-        assert_eq!(acts(m.managed_gone(false, 10_200)), [KillLeftovers]);
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(10, None, 10_200, o)),
+            [KillLeftovers, Drain]
+        );
         assert!(!m.is_done());
         // ...and dinit leaves once it has no child.
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
         assert!(m.is_done());
-        assert_eq!(m.code, None);
+        assert_eq!(m.exit_code(), 3);
     }
 
     #[test]
     fn all_gone_before_timeout_drains_then_ends() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 5)), [DrainChildren]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        let mut m = running(settings(), 2);
+        m.exited(11, OK, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.exited(10, None, 5, o)), [Drain]);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 0);
     }
 
     #[test]
     fn orphans_share_the_teardown_deadline() {
         // Orphans adopted before the teardown get the stop signal with the
-        // managed processes (Stop's sweep) and are killed at the same
-        // deadline: draining does not start a second grace period.
-        let mut m = Machine::new(settings());
-        m.primary_exited(1_000);
+        // managed processes and are killed at the same deadline: draining
+        // does not start a second grace period.
+        let mut m = running(settings(), 2);
+        m.exited(11, OK, 1_000, &mut Actions::new());
         assert_eq!(m.sweep(1_000), Sweep::Stop(TERM));
-        assert_eq!(acts(m.managed_gone(false, 1_500)), [DrainChildren]);
-        assert_eq!(
-            m.phase,
-            Phase::Draining {
-                until: 11_000,
-                killed: false
-            }
-        );
+        assert_eq!(go(&mut m, |m, o| m.exited(10, None, 1_500, o)), [Drain]);
         // A late arrival (reparented while draining) still gets the stop
         // signal before the deadline, and SIGKILL after it.
         assert_eq!(m.sweep(10_999), Sweep::Stop(TERM));
         assert_eq!(m.sweep(11_000), Sweep::Kill);
-        assert_eq!(acts(m.tick(10_999)), []);
-        assert_eq!(acts(m.tick(11_000)), [KillLeftovers]);
-        assert_eq!(m.deadline(), Some(11_000 + KILL_WAIT_MS));
+        assert_eq!(go(&mut m, |m, o| m.tick(10_999, o)), []);
+        assert_eq!(go(&mut m, |m, o| m.tick(11_000, o)), [KillLeftovers, Drain]);
+        assert_eq!(m.deadline(), Some(11_000 + KW));
         // Stuck in the kernel: dinit gives up on them.
-        assert_eq!(acts(m.tick(11_000 + KILL_WAIT_MS)), [Exit]);
+        assert_eq!(go(&mut m, |m, o| m.tick(11_000 + KW, o)), [Exit]);
         assert!(m.is_done());
     }
 
     #[test]
-    fn sigterm_without_prestop_forwards_that_signal() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.stop_request(INT, 0)), [Stop(INT)]);
+    fn sigterm_forwards_that_signal_and_a_second_kills() {
+        let mut m = running(settings(), 2);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(INT, 0, o)),
+            [
+                Stop { pid: 10, sig: INT },
+                Stop { pid: 11, sig: INT },
+                StopOrphans
+            ]
+        );
         assert_eq!(m.sweep(0), Sweep::Stop(INT));
         // A second one kills at once, orphans too.
-        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
         assert_eq!(
-            m.phase,
-            Phase::Killing {
-                until: 1 + KILL_WAIT_MS
-            }
+            go(&mut m, |m, o| m.stop_request(TERM, 1, o)),
+            [KillAll(Why::Signal(TERM))]
         );
+        assert_eq!(m.deadline(), Some(1 + KW));
+        assert_eq!(m.kill_deadline(), Some(1));
         assert_eq!(m.sweep(1), Sweep::Kill);
-        assert_eq!(acts(m.managed_gone(false, 2)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 2, o)), []);
+        m.exited(10, None, 2, &mut Actions::new());
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(
+                11,
+                Some(ExitStatus::Signal(9)),
+                2,
+                o
+            )),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 137);
     }
 
     #[test]
@@ -631,24 +1073,27 @@ mod tests {
             ..settings()
         };
         // After a primary's exit.
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.primary_exited(0)), [Stop(QUIT)]);
+        let mut m = running(s, 2);
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(11, OK, 0, o)),
+            [Stop { pid: 10, sig: QUIT }, StopOrphans]
+        );
         assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
-        // After SIGTERM or SIGINT.
-        for sig in [TERM, INT] {
-            let mut m = Machine::new(s);
-            assert_eq!(acts(m.stop_request(sig, 0)), [Stop(QUIT)]);
+        // After SIGTERM or SIGINT, or the stop signal itself.
+        for sig in [TERM, INT, QUIT] {
+            let mut m = running(s, 1);
+            assert_eq!(
+                go(&mut m, |m, o| m.stop_request(sig, 0, o)),
+                [Stop { pid: 10, sig: QUIT }, StopOrphans]
+            );
         }
-        // After the stop signal itself, as a stop request.
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(QUIT, 0)), [Stop(QUIT)]);
-        assert_eq!(acts(m.stop_request(QUIT, 1)), [KillAll]);
         // A teardown that sent nothing yet drains with it too.
         let mut m = Machine::new(Settings {
             has_start: true,
             ..s
         });
-        m.start_exited(false, 0);
+        m.begin(&mut Actions::new());
+        m.start_exited(false, 0, &mut Actions::new());
         assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
     }
 
@@ -660,6 +1105,18 @@ mod tests {
         assert_eq!(signal_for(QUIT as u8, INT), QUIT);
         assert_eq!(signal_for(28, QUIT), 28);
         assert_eq!(signal_for(64, TERM), 64);
+        let mut m = Machine::new(settings());
+        m.begin(&mut Actions::new());
+        m.started(10, QUIT as u8);
+        m.started(11, 0);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(INT, 0, o)),
+            [
+                Stop { pid: 10, sig: QUIT },
+                Stop { pid: 11, sig: INT },
+                StopOrphans
+            ]
+        );
     }
 
     #[test]
@@ -668,19 +1125,26 @@ mod tests {
             prestop_timer_ms: 5_000,
             ..settings()
         };
-        let mut m = Machine::new(s);
+        let mut m = running(s, 1);
         // No -prestop: nothing starts, the signal waits.
-        assert_eq!(acts(m.stop_request(TERM, 1_000)), []);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 1_000, o)), []);
         assert_eq!(m.deadline(), Some(6_000));
+        assert_eq!(m.kill_deadline(), None);
         assert!(!m.accepting());
         // Orphans are left alone while the app keeps serving.
         assert_eq!(m.sweep(1_000), Sweep::Nothing);
-        assert_eq!(acts(m.tick(5_999)), []);
-        assert_eq!(acts(m.tick(6_000)), [Stop(TERM)]);
+        assert_eq!(go(&mut m, |m, o| m.tick(5_999, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(6_000, o)),
+            [Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
         // The grace period starts when the signal goes out.
         assert_eq!(m.deadline(), Some(16_000));
         assert_eq!(m.sweep(6_000), Sweep::Stop(TERM));
-        assert_eq!(acts(m.tick(16_000)), [KillAll]);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(16_000, o)),
+            [KillAll(Why::Timeout)]
+        );
     }
 
     #[test]
@@ -690,12 +1154,18 @@ mod tests {
             stop_signal: Some(QUIT),
             ..settings()
         };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 0)), []);
-        assert_eq!(acts(m.stop_request(TERM, 100)), [Stop(QUIT)]);
+        let mut m = running(s, 1);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 0, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 100, o)),
+            [Stop { pid: 10, sig: QUIT }, StopOrphans]
+        );
         assert_eq!(m.deadline(), Some(10_100));
         // The third one kills.
-        assert_eq!(acts(m.stop_request(INT, 200)), [KillAll]);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(INT, 200, o)),
+            [KillAll(Why::Signal(INT))]
+        );
     }
 
     #[test]
@@ -704,10 +1174,16 @@ mod tests {
             prestop_timer_ms: 5_000,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        m.stop_request(INT, 0);
-        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
+        let mut m = running(s, 2);
+        m.stop_request(INT, 0, &mut Actions::new());
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(11, OK, 10, o)),
+            [Stop { pid: 10, sig: INT }, StopOrphans]
+        );
         assert_eq!(m.deadline(), Some(10_010));
+        // The stop request came first: that is the exit code's cause, but
+        // the primary's own status wins.
+        assert_eq!(m.exit_code(), 0);
     }
 
     #[test]
@@ -718,23 +1194,64 @@ mod tests {
             has_stop: true,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 1_000)), [SpawnPrestop]);
+        let mut m = running(s, 1);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 1_000, o)),
+            [SpawnPrestop]
+        );
         assert_eq!(m.deadline(), Some(4_000));
-        assert_eq!(acts(m.tick(3_999)), []);
-        assert_eq!(acts(m.tick(4_000)), [Stop(TERM)]);
+        assert_eq!(go(&mut m, |m, o| m.tick(3_999, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(4_000, o)),
+            [Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
         assert_eq!(m.deadline(), Some(14_000));
         // Managed processes gone but prestop still running: it is torn
-        // down, once.
-        assert_eq!(acts(m.managed_gone(true, 5_000)), [TermPrestop]);
-        assert_eq!(acts(m.managed_gone(true, 5_001)), []);
-        assert_eq!(acts(m.tick(14_000)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 14_001)), [SpawnStop]);
+        // down, once, within the same deadline.
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(10, None, 5_000, o)),
+            [TermPrestop]
+        );
+        assert_eq!(m.kill_deadline(), Some(14_000));
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(14_000, o)),
+            [KillAll(Why::Timeout)]
+        );
+        assert_eq!(go(&mut m, |m, o| m.prestop_exited(14_001, o)), [SpawnStop]);
         assert_eq!(m.deadline(), Some(24_001));
-        // The stop command ends past the teardown's deadline: what is left
-        // was killed already and is killed again at once.
-        assert_eq!(acts(m.stop_exited(15_000)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        // Orphans turning up while it runs are killed: past the deadline.
+        assert_eq!(m.sweep(14_002), Sweep::Kill);
+        // The stop command ends: what is left is killed again at once.
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_exited(15_000, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+    }
+
+    #[test]
+    fn prestop_left_alone_keeps_the_one_deadline() {
+        // The hole in the old machine: with only -prestop left, the grace
+        // period must not start over (nor the orphans go without their
+        // stop signal meanwhile).
+        let s = Settings {
+            has_prestop: true,
+            prestop_timer_ms: 3_000,
+            ..settings()
+        };
+        let mut m = running(s, 1);
+        m.stop_request(TERM, 0, &mut Actions::new());
+        m.tick(3_000, &mut Actions::new());
+        assert_eq!(m.kill_deadline(), Some(13_000));
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(10, None, 5_000, o)),
+            [TermPrestop]
+        );
+        assert_eq!(m.kill_deadline(), Some(13_000));
+        assert_eq!(m.deadline(), Some(13_000));
+        assert_eq!(m.sweep(5_000), Sweep::Stop(TERM));
+        assert_eq!(go(&mut m, |m, o| m.prestop_exited(6_000, o)), [Drain]);
+        assert_eq!(m.deadline(), Some(13_000));
     }
 
     #[test]
@@ -744,9 +1261,12 @@ mod tests {
             prestop_timer_ms: 3_000,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
+        let mut m = running(s, 1);
+        m.stop_request(TERM, 0, &mut Actions::new());
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 1, o)),
+            [KillAll(Why::Signal(TERM))]
+        );
     }
 
     #[test]
@@ -755,20 +1275,11 @@ mod tests {
             has_prestop: true,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 0)), [SpawnPrestop, Stop(TERM)]);
-    }
-
-    #[test]
-    fn primary_exit_during_prestop_timer_passes_the_signal() {
-        let s = Settings {
-            has_prestop: true,
-            prestop_timer_ms: 5_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(INT, 0);
-        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
+        let mut m = running(s, 1);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 0, o)),
+            [SpawnPrestop, Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
     }
 
     #[test]
@@ -778,13 +1289,24 @@ mod tests {
             prestop_timer_ms: 5_000,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
+        let mut m = running(s, 1);
+        m.stop_request(TERM, 0, &mut Actions::new());
+        // The app leaves during the timer: the prestop command is the last
+        // one, stopped now with a grace period of its own.
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(10, OK, 10, o)),
+            [StopOrphans, TermPrestop]
+        );
         assert_eq!(m.deadline(), Some(10_010));
-        assert_eq!(acts(m.tick(10_010)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 10_011)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_010, o)),
+            [KillAll(Why::Timeout)]
+        );
+        assert_eq!(
+            go(&mut m, |m, o| m.prestop_exited(10_011, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
     }
 
     #[test]
@@ -794,52 +1316,91 @@ mod tests {
             ..settings()
         };
         let mut m = Machine::new(s);
-        let a = m.begin();
-        assert_eq!(acts(a), [SpawnStart]);
+        assert_eq!(go(&mut m, |m, o| m.begin(o)), [SpawnStart]);
         assert!(!m.accepting());
-        assert_eq!(acts(m.start_exited(true, 0)), [SpawnCommands]);
+        assert_eq!(go(&mut m, |m, o| m.start_exited(true, 0, o)), [Launch]);
         assert!(m.accepting());
 
         // A failed start drains what it may have left, with a grace period
         // of its own (no stop signal went out before).
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.start_exited(false, 0)), [DrainChildren]);
-        assert_eq!(m.code, Some(1));
+        m.begin(&mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.start_exited(false, 0, o)), [Drain]);
         assert_eq!(m.sweep(0), Sweep::Stop(TERM));
         assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 1);
 
-        // Interrupted: what the start command leaves behind shares its
-        // grace period.
+        // Interrupted: the start command gets the signal, and what it
+        // leaves behind shares its grace period.
         let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(INT, 0)), []);
+        m.begin(&mut Actions::new());
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(INT, 0, o)),
+            [PassToStart(INT)]
+        );
         assert_eq!(m.sweep(0), Sweep::Stop(INT));
-        assert_eq!(acts(m.start_exited(true, 100)), [DrainChildren]);
+        assert_eq!(go(&mut m, |m, o| m.start_exited(true, 100, o)), [Drain]);
         assert_eq!(m.sweep(100), Sweep::Stop(INT));
         assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.children_gone()), [Exit]);
-        assert_eq!(m.code, Some(130));
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 130);
 
         // A start command that ignores the signal is killed after the
         // grace period, or at once on a second signal; so is what it left.
         let mut m = Machine::new(s);
-        m.stop_request(INT, 100);
+        m.begin(&mut Actions::new());
+        m.stop_request(INT, 100, &mut Actions::new());
         assert_eq!(m.deadline(), Some(10_100));
-        assert_eq!(acts(m.tick(10_099)), []);
-        assert_eq!(acts(m.tick(10_100)), [KillStart(Why::Timeout)]);
-        assert_eq!(m.deadline(), None);
-        assert_eq!(acts(m.start_exited(false, 10_200)), [KillLeftovers]);
-        assert_eq!(m.code, Some(130));
+        assert_eq!(go(&mut m, |m, o| m.tick(10_099, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_100, o)),
+            [KillAll(Why::Timeout)]
+        );
+        assert_eq!(
+            go(&mut m, |m, o| m.start_exited(false, 10_200, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(m.exit_code(), 130);
 
         let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
+        m.begin(&mut Actions::new());
+        m.stop_request(TERM, 0, &mut Actions::new());
         assert_eq!(
-            acts(m.stop_request(TERM, 1)),
-            [KillStart(Why::Signal(TERM))]
+            go(&mut m, |m, o| m.stop_request(TERM, 1, o)),
+            [KillAll(Why::Signal(TERM))]
         );
         assert_eq!(m.sweep(1), Sweep::Kill);
-        assert_eq!(acts(m.stop_request(TERM, 2)), []);
-        assert_eq!(acts(m.start_exited(false, 3)), [KillLeftovers]);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 2, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.start_exited(false, 3, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(m.exit_code(), 143);
+    }
+
+    #[test]
+    fn second_request_after_an_interrupted_start_kills_its_orphans() {
+        // The first hole in the old machine: SIGTERM while -start runs, the
+        // start command leaves (its TERM-ignoring orphan runs on); the
+        // second SIGTERM kills at once.
+        let s = Settings {
+            has_start: true,
+            timeout_ms: 30_000,
+            ..settings()
+        };
+        let mut m = Machine::new(s);
+        m.begin(&mut Actions::new());
+        m.stop_request(TERM, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.start_exited(false, 10, o)), [Drain]);
+        assert_eq!(m.sweep(10), Sweep::Stop(TERM));
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 500, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(m.kill_deadline(), Some(500));
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 143);
     }
 
     #[test]
@@ -848,18 +1409,34 @@ mod tests {
             has_stop: true,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
+        let mut m = running(s, 1);
+        m.exited(10, OK, 0, &mut Actions::new());
+        // No other process: the stop command starts at once.
+        assert_eq!(
+            m.step(),
+            Some(Step::StopCommand {
+                until: 10_000,
+                killed: false
+            })
+        );
         // Orphans turning up while it runs get the stop signal until the
         // teardown's deadline, SIGKILL after it; the stop command itself
         // keeps its own grace period.
+        let mut m = running(s, 2);
+        m.exited(11, OK, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.exited(10, None, 1, o)), [SpawnStop]);
         assert_eq!(m.sweep(9_999), Sweep::Stop(TERM));
         assert_eq!(m.sweep(10_000), Sweep::Kill);
-        assert_eq!(acts(m.tick(10_000)), []);
-        assert_eq!(acts(m.tick(10_001)), [KillStop(Why::Timeout)]);
-        assert_eq!(acts(m.tick(10_001 + KILL_WAIT_MS)), [KillLeftovers]);
-        assert_eq!(acts(m.tick(10_001 + 2 * KILL_WAIT_MS)), [Exit]);
+        assert_eq!(go(&mut m, |m, o| m.tick(10_000, o)), [KillOrphans]);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_001, o)),
+            [KillStop(Why::Timeout)]
+        );
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_001 + KW, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(go(&mut m, |m, o| m.tick(10_001 + 2 * KW, o)), [Exit]);
     }
 
     #[test]
@@ -870,25 +1447,32 @@ mod tests {
         };
         // After a primary exit, and after a first SIGTERM.
         for first_term in [false, true] {
-            let mut m = Machine::new(s);
+            let mut m = running(s, 1);
             if first_term {
-                assert_eq!(acts(m.stop_request(TERM, 0)), [Stop(TERM)]);
+                m.stop_request(TERM, 0, &mut Actions::new());
+                assert_eq!(go(&mut m, |m, o| m.exited(10, None, 1, o)), [SpawnStop]);
             } else {
-                m.primary_exited(0);
-            }
-            assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
-            if !first_term {
+                assert_eq!(
+                    go(&mut m, |m, o| m.exited(10, OK, 1, o)),
+                    [StopOrphans, SpawnStop]
+                );
                 // The first request after a primary's exit keeps the stop
                 // command's grace period; only a second one cuts it.
-                assert_eq!(acts(m.stop_request(TERM, 400)), []);
+                assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 400, o)), []);
                 assert_eq!(m.deadline(), Some(1 + 10_000));
             }
-            assert_eq!(acts(m.stop_request(INT, 500)), [KillStop(Why::Signal(INT))]);
+            assert_eq!(
+                go(&mut m, |m, o| m.stop_request(INT, 500, o)),
+                [KillOrphans, KillStop(Why::Signal(INT))]
+            );
             // Once only; the deadline now waits for the kill.
-            assert_eq!(acts(m.stop_request(TERM, 501)), []);
-            assert_eq!(m.deadline(), Some(500 + KILL_WAIT_MS));
-            assert_eq!(acts(m.tick(500 + KILL_WAIT_MS - 1)), []);
-            assert_eq!(acts(m.stop_exited(600)), [DrainChildren]);
+            assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 501, o)), []);
+            assert_eq!(m.deadline(), Some(500 + KW));
+            assert_eq!(go(&mut m, |m, o| m.tick(500 + KW - 1, o)), []);
+            assert_eq!(
+                go(&mut m, |m, o| m.stop_exited(600, o)),
+                [KillLeftovers, Drain]
+            );
         }
     }
 
@@ -898,70 +1482,725 @@ mod tests {
             has_stop: true,
             ..settings()
         };
-        let mut m = Machine::new(s);
-        m.primary_exited(0);
-        m.managed_gone(false, 1);
-        assert_eq!(acts(m.stop_exited(2_000)), [DrainChildren]);
+        let mut m = running(s, 1);
+        m.exited(10, OK, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.stop_exited(2_000, o)), [Drain]);
         assert_eq!(m.deadline(), Some(10_000));
         // The first request after the primary's exit is only noted: the
         // leftovers keep the teardown's deadline.
-        assert_eq!(acts(m.stop_request(TERM, 2_500)), []);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 2_500, o)), []);
         assert_eq!(m.deadline(), Some(10_000));
         // A second request kills them at once.
-        assert_eq!(acts(m.stop_request(TERM, 3_000)), [KillLeftovers]);
-        assert_eq!(m.deadline(), Some(3_000 + KILL_WAIT_MS));
-        assert_eq!(acts(m.stop_request(TERM, 3_001)), []);
-        assert_eq!(acts(m.children_gone()), [Exit]);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 3_000, o)),
+            [KillLeftovers, Drain]
+        );
+        assert_eq!(m.deadline(), Some(3_000 + KW));
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 3_001, o)), []);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
     }
 
     #[test]
-    fn second_request_during_the_stop_command_kills_it() {
-        let s = Settings {
-            has_stop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        m.managed_gone(false, 1);
-        assert_eq!(acts(m.stop_request(TERM, 2)), [KillStop(Why::Signal(TERM))]);
-        assert_eq!(acts(m.stop_exited(3)), [DrainChildren]);
-    }
-
-    #[test]
-    fn first_signal_after_primary_exit_keeps_the_grace_period() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        assert_eq!(acts(m.stop_request(TERM, 10)), [Stop(TERM)]);
+    fn first_request_after_primary_exit_keeps_the_grace_period_and_sends_nothing() {
+        let mut m = running(settings(), 2);
+        m.exited(11, OK, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 10, o)), []);
         assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.stop_request(TERM, 20)), [KillAll]);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 20, o)),
+            [KillAll(Why::Signal(TERM))]
+        );
     }
 
     #[test]
     fn abort_keeps_its_code() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.abort(127, 0)), [Stop(TERM)]);
-        assert_eq!(acts(m.managed_gone(false, 0)), [DrainChildren]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-        assert_eq!(m.code, Some(127));
+        let mut m = running(settings(), 1);
+        assert_eq!(
+            go(&mut m, |m, o| m.abort(127, 0, o)),
+            [Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
+        assert_eq!(go(&mut m, |m, o| m.exited(10, None, 0, o)), [Drain]);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), [Exit]);
+        assert_eq!(m.exit_code(), 127);
+        // Nothing started yet: straight to draining.
+        let mut m = running(settings(), 0);
+        assert_eq!(go(&mut m, |m, o| m.abort(126, 0, o)), [StopOrphans, Drain]);
+        assert_eq!(m.exit_code(), 126);
     }
 
     #[test]
     fn killing_gives_up_after_kill_wait() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        m.tick(10_000);
+        let mut m = running(settings(), 2);
+        m.exited(11, OK, 0, &mut Actions::new());
+        m.tick(10_000, &mut Actions::new());
         // One wait for what is stuck, not a second one for the leftovers:
         // they were SIGKILLed with the rest.
-        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [KillLeftovers, Exit]);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(10_000 + KW, o)),
+            [KillLeftovers, Exit]
+        );
         assert!(m.is_done());
+        assert_eq!(m.exit_code(), 0);
     }
 
     #[test]
     fn children_gone_only_counts_when_draining() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.children_gone()), []);
-        m.primary_exited(0);
-        assert_eq!(acts(m.children_gone()), []);
+        let mut m = running(settings(), 2);
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), []);
+        m.exited(11, OK, 0, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.children_gone(o)), []);
         assert!(!m.is_done());
+    }
+
+    #[test]
+    fn a_stop_request_before_any_primary_exited_gives_128_plus_n() {
+        let mut m = running(settings(), 1);
+        m.stop_request(INT, 0, &mut Actions::new());
+        m.exited(10, None, 1, &mut Actions::new());
+        m.children_gone(&mut Actions::new());
+        assert_eq!(m.exit_code(), 130);
+    }
+
+    #[test]
+    fn success_codes_make_dinit_exit_0() {
+        let mut success = CodeSet::default();
+        success.insert(143);
+        let s = Settings {
+            success,
+            ..settings()
+        };
+        let mut m = running(s, 1);
+        m.stop_request(TERM, 0, &mut Actions::new());
+        m.exited(10, Some(ExitStatus::Signal(TERM)), 1, &mut Actions::new());
+        assert_eq!(m.exit_code(), 0);
+        let mut m = running(s, 1);
+        m.exited(10, Some(ExitStatus::Code(142)), 1, &mut Actions::new());
+        assert_eq!(m.exit_code(), 142);
+    }
+
+    #[test]
+    fn a_dropped_process_is_stopped_then_killed_alone() {
+        let mut m = running(settings(), 3);
+        assert_eq!(
+            go(&mut m, |m, o| m.drop_process(12, 1_000, o)),
+            [Stop { pid: 12, sig: TERM }]
+        );
+        assert_eq!(go(&mut m, |m, o| m.drop_process(12, 1_001, o)), []);
+        assert!(m.accepting());
+        assert_eq!(m.deadline(), Some(11_000));
+        assert_eq!(go(&mut m, |m, o| m.tick(11_000, o)), [Kill { pid: 12 }]);
+        assert_eq!(m.deadline(), None);
+        // It has had its stop signal: a teardown does not send another.
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(11, OK, 11_500, o)),
+            [Stop { pid: 10, sig: TERM }, StopOrphans]
+        );
+    }
+
+    fn reverse() -> Settings {
+        Settings {
+            order: StopOrder::Reverse,
+            ..settings()
+        }
+    }
+
+    #[test]
+    fn reverse_stops_the_last_started_first() {
+        let mut m = Machine::new(reverse());
+        m.begin(&mut Actions::new());
+        m.started(10, 0);
+        m.started(11, QUIT as u8);
+        m.started(12, 0);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 0, o)),
+            [StopNext {
+                pid: 12,
+                sig: TERM,
+                waiting: 2
+            }]
+        );
+        // Orphans wait for every managed process.
+        assert_eq!(m.sweep(1), Sweep::Nothing);
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(12, None, 100, o)),
+            [StopNext {
+                pid: 11,
+                sig: QUIT,
+                waiting: 1
+            }]
+        );
+        // One leaving out of turn just leaves the queue.
+        assert_eq!(go(&mut m, |m, o| m.exited(10, None, 200, o)), []);
+        assert_eq!(go(&mut m, |m, o| m.tick(9_999, o)), []);
+        // One deadline: the first stop signal's.
+        assert_eq!(m.deadline(), Some(10_000));
+        assert_eq!(go(&mut m, |m, o| m.exited(11, None, 300, o)), [Drain]);
+        assert_eq!(m.sweep(300), Sweep::Stop(TERM));
+        assert_eq!(go(&mut m, |m, o| m.tick(10_000, o)), [KillLeftovers, Drain]);
+    }
+
+    #[test]
+    fn reverse_kills_everything_at_the_one_deadline_and_on_a_second_request() {
+        for second in [false, true] {
+            let mut m = running(reverse(), 3);
+            m.stop_request(TERM, 0, &mut Actions::new());
+            m.exited(12, None, 4_000, &mut Actions::new());
+            let acts = if second {
+                go(&mut m, |m, o| m.stop_request(INT, 5_000, o))
+            } else {
+                go(&mut m, |m, o| m.tick(10_000, o))
+            };
+            let why = if second {
+                Why::Signal(INT)
+            } else {
+                Why::Timeout
+            };
+            assert_eq!(acts, [KillAll(why)]);
+            assert_eq!(m.sweep(10_000), Sweep::Kill);
+            // The one waiting never got its stop signal: SIGKILL was it.
+            assert_eq!(go(&mut m, |m, o| m.exited(11, None, 10_001, o)), []);
+            assert_eq!(
+                go(&mut m, |m, o| m.exited(10, None, 10_002, o)),
+                [KillLeftovers, Drain]
+            );
+        }
+    }
+
+    #[test]
+    fn reverse_after_a_primary_exit_and_with_a_drain_delay() {
+        let mut m = running(reverse(), 3);
+        // The primary (the last) exits on its own: the one before it next.
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(12, OK, 0, o)),
+            [StopNext {
+                pid: 11,
+                sig: TERM,
+                waiting: 1
+            }]
+        );
+        let s = Settings {
+            prestop_timer_ms: 2_000,
+            stop_signal: Some(QUIT),
+            ..reverse()
+        };
+        let mut m = running(s, 2);
+        assert_eq!(go(&mut m, |m, o| m.stop_request(TERM, 0, o)), []);
+        assert_eq!(
+            go(&mut m, |m, o| m.tick(2_000, o)),
+            [StopNext {
+                pid: 11,
+                sig: QUIT,
+                waiting: 1
+            }]
+        );
+        assert_eq!(m.kill_deadline(), Some(12_000));
+    }
+
+    #[test]
+    fn reverse_with_a_stop_command_sweeps_the_orphans_when_it_starts() {
+        let s = Settings {
+            has_stop: true,
+            ..reverse()
+        };
+        let mut m = running(s, 1);
+        assert_eq!(
+            go(&mut m, |m, o| m.stop_request(TERM, 0, o)),
+            [StopNext {
+                pid: 10,
+                sig: TERM,
+                waiting: 0
+            }]
+        );
+        assert_eq!(
+            go(&mut m, |m, o| m.exited(10, None, 10, o)),
+            [SpawnStop, StopOrphans]
+        );
+        assert_eq!(m.sweep(10), Sweep::Stop(TERM));
+    }
+
+    #[test]
+    fn timeout_zero_kills_in_the_same_turn() {
+        let s = Settings {
+            timeout_ms: 0,
+            ..settings()
+        };
+        let mut m = running(s, 1);
+        m.stop_request(TERM, 5, &mut Actions::new());
+        assert_eq!(go(&mut m, |m, o| m.tick(5, o)), [KillAll(Why::Timeout)]);
+    }
+
+    mod properties {
+        //! The machine against a model of the processes it speaks about,
+        //! driven by random event sequences (STYLE §13).
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::{BTreeMap, BTreeSet};
+        use std::vec::Vec;
+
+        #[derive(Clone, Debug)]
+        enum Event {
+            Request(i32),
+            /// The managed process at this index (mod the count) exits; a
+            /// primary one with this code.
+            ManagedExit(usize, u8),
+            HelperExit(usize, bool),
+            /// A helper or managed spawn fails at once.
+            SpawnFails(usize),
+            Submit(u8),
+            Drop(usize),
+            Abort(u8),
+            OrphanArrives,
+            OrphansExit,
+            Advance(u64),
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                3 => prop_oneof![Just(TERM), Just(INT), Just(QUIT)].prop_map(Event::Request),
+                4 => (0..8usize, any::<u8>()).prop_map(|(i, c)| Event::ManagedExit(i, c)),
+                2 => (0..3usize, any::<bool>()).prop_map(|(i, ok)| Event::HelperExit(i, ok)),
+                1 => (0..3usize).prop_map(Event::SpawnFails),
+                1 => prop_oneof![Just(0u8), Just(QUIT as u8)].prop_map(Event::Submit),
+                1 => (0..8usize).prop_map(Event::Drop),
+                1 => prop_oneof![Just(1u8), Just(126), Just(127)].prop_map(Event::Abort),
+                1 => Just(Event::OrphanArrives),
+                1 => Just(Event::OrphansExit),
+                4 => prop_oneof![0..50u64, 0..20_000u64].prop_map(Event::Advance),
+            ]
+        }
+
+        fn settings_strategy() -> impl Strategy<Value = Settings> {
+            (
+                prop_oneof![Just(0u64), Just(1_000), Just(10_000)],
+                prop_oneof![Just(0u64), Just(3_000)],
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                prop_oneof![Just(None), Just(Some(QUIT))],
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(t, p, start, pre, stop, sig, rev, succ)| {
+                    let mut success = CodeSet::default();
+                    if succ {
+                        success.insert(143);
+                        success.insert(3);
+                    }
+                    Settings {
+                        timeout_ms: t,
+                        prestop_timer_ms: p,
+                        has_start: start,
+                        has_prestop: pre,
+                        has_stop: stop,
+                        stop_signal: sig,
+                        order: if rev {
+                            StopOrder::Reverse
+                        } else {
+                            StopOrder::Together
+                        },
+                        success,
+                    }
+                })
+        }
+
+        /// The world the machine acts on: processes and what they got.
+        #[derive(Default, Debug)]
+        struct World {
+            now: u64,
+            next_pid: i32,
+            /// Managed processes alive, in start order: pid → primary.
+            managed: Vec<(i32, bool, u8)>,
+            /// Helper commands alive: start, prestop, stop.
+            helpers: [bool; 3],
+            orphans: u32,
+            /// Stop signals each pid got (managed), and the helpers'.
+            stops: BTreeMap<i32, u32>,
+            passed_to_start: u32,
+            termed_prestop: u32,
+            /// Pids that have been SIGKILLed (they die when asked).
+            killed: BTreeSet<i32>,
+            /// What the exit code must be, decided by the first cause.
+            first_cause: Option<Cause>,
+            first_primary: Option<ExitStatus>,
+            requests: u32,
+            exited: bool,
+            /// The drain-delay exception to "a second request kills".
+            delay_skipped: bool,
+        }
+
+        struct Run {
+            m: Machine,
+            w: World,
+            s: Settings,
+            /// The SIGKILL deadline, once set.
+            kill_at: Option<u64>,
+        }
+
+        impl Run {
+            fn new(s: Settings) -> Run {
+                let mut r = Run {
+                    m: Machine::new(s),
+                    w: World {
+                        next_pid: 100,
+                        ..World::default()
+                    },
+                    s,
+                    kill_at: None,
+                };
+                r.feed(|m, o| m.begin(o));
+                r
+            }
+
+            /// Feed one event, perform its actions on the world, and check
+            /// the invariants that hold after every step.
+            fn feed(&mut self, f: impl FnOnce(&mut Machine, &mut Actions)) {
+                let mut out = Actions::new();
+                f(&mut self.m, &mut out);
+                for a in out {
+                    self.perform(a);
+                }
+                self.check();
+            }
+
+            fn spawn_pid(&mut self) -> i32 {
+                self.w.next_pid += 1;
+                self.w.next_pid
+            }
+
+            fn perform(&mut self, a: Action) {
+                assert!(!self.w.exited, "an action after Exit: {a:?}");
+                match a {
+                    SpawnStart => self.w.helpers[0] = true,
+                    Launch => {
+                        for i in 0..3 {
+                            let pid = self.spawn_pid();
+                            assert!(self.m.started(pid, if i == 1 { QUIT as u8 } else { 0 }));
+                            self.w.managed.push((pid, i == 2, 0));
+                        }
+                    }
+                    SpawnPrestop => {
+                        assert!(!self.w.helpers[1], "prestop started twice");
+                        self.w.helpers[1] = true;
+                    }
+                    SpawnStop => {
+                        assert!(!self.w.helpers[2], "stop started twice");
+                        self.w.helpers[2] = true;
+                    }
+                    PassToStart(_) => self.w.passed_to_start += 1,
+                    Stop { pid, .. } | StopNext { pid, .. } => {
+                        assert!(
+                            self.w.managed.iter().any(|p| p.0 == pid),
+                            "a stop signal to {pid}, not a managed process"
+                        );
+                        *self.w.stops.entry(pid).or_default() += 1;
+                    }
+                    Kill { pid } => {
+                        self.w.killed.insert(pid);
+                    }
+                    TermPrestop => self.w.termed_prestop += 1,
+                    StopOrphans | KillOrphans | KillLeftovers | KillAll(_) | KillStop(_) => {}
+                    Drain => {
+                        if self.w.managed.is_empty()
+                            && !self.w.helpers.iter().any(|h| *h)
+                            && self.w.orphans == 0
+                        {
+                            self.feed(|m, o| m.children_gone(o));
+                        }
+                    }
+                    Exit => self.w.exited = true,
+                }
+            }
+
+            fn check(&mut self) {
+                // The SIGKILL deadline never moves later once set.
+                if let Some(k) = self.m.kill_deadline() {
+                    if let Some(old) = self.kill_at {
+                        assert!(k <= old, "deadline moved from {old} to {k}");
+                    }
+                    self.kill_at = Some(k);
+                }
+                // Every process gets its stop signal at most once.
+                for (pid, n) in &self.w.stops {
+                    assert!(*n <= 1, "pid {pid} got {n} stop signals");
+                }
+                assert!(self.w.passed_to_start <= 1);
+                assert!(self.w.termed_prestop <= 1);
+                // Done exactly when Exit was performed.
+                assert_eq!(self.m.is_done(), self.w.exited);
+                // With -stoporder reverse, orphans get nothing while a
+                // managed process is left (before the deadline).
+                if self.s.order == StopOrder::Reverse
+                    && !self.w.managed.is_empty()
+                    && let Some(Stage::Grace { kill_at, .. }) = self.m.stage()
+                    && self.w.now < kill_at
+                {
+                    assert_eq!(self.m.sweep(self.w.now), Sweep::Nothing);
+                }
+            }
+
+            fn apply(&mut self, e: &Event) {
+                let now = self.w.now;
+                match *e {
+                    Event::Request(sig) => {
+                        self.w.requests += 1;
+                        let before = self.m.state();
+                        if self.w.first_cause.is_none() {
+                            self.w.first_cause = match before {
+                                State::Starting => Some(Cause::StartInterrupted(sig)),
+                                State::Running => Some(Cause::Request(sig)),
+                                _ => None,
+                            };
+                        }
+                        self.feed(|m, o| m.stop_request(sig, now, o));
+                        self.check_request(before);
+                    }
+                    Event::ManagedExit(i, code) => {
+                        if self.w.managed.is_empty() {
+                            return;
+                        }
+                        let (pid, primary, _) = self.w.managed.remove(i % self.w.managed.len());
+                        let st = if self.w.killed.contains(&pid) {
+                            ExitStatus::Signal(9)
+                        } else {
+                            ExitStatus::Code(code)
+                        };
+                        if primary {
+                            if self.w.first_primary.is_none() {
+                                self.w.first_primary = Some(st);
+                            }
+                            if self.w.first_cause.is_none() && self.m.accepting() {
+                                self.w.first_cause = Some(Cause::PrimaryExit);
+                            }
+                        }
+                        self.feed(|m, o| m.exited(pid, primary.then_some(st), now, o));
+                    }
+                    Event::HelperExit(i, ok) => {
+                        if !self.w.helpers[i] {
+                            return;
+                        }
+                        self.w.helpers[i] = false;
+                        if i == 0 && !ok && self.w.first_cause.is_none() {
+                            self.w.first_cause = Some(Cause::StartFailed);
+                        }
+                        match i {
+                            0 => self.feed(|m, o| m.start_exited(ok, now, o)),
+                            1 => self.feed(|m, o| m.prestop_exited(now, o)),
+                            _ => self.feed(|m, o| m.stop_exited(now, o)),
+                        }
+                    }
+                    Event::SpawnFails(i) => {
+                        // A helper that was just asked for could not start:
+                        // the same event as its exit.
+                        if self.w.helpers[i] {
+                            self.apply(&Event::HelperExit(i, false));
+                        }
+                    }
+                    Event::Submit(own) => {
+                        if self.m.accepting() && self.w.managed.len() < 8 {
+                            let pid = self.spawn_pid();
+                            assert!(self.m.started(pid, own));
+                            self.w.managed.push((pid, false, own));
+                        }
+                    }
+                    Event::Drop(i) => {
+                        if let Some(&(pid, primary, _)) =
+                            self.w.managed.get(i % self.w.managed.len().max(1))
+                            && !primary
+                        {
+                            self.feed(|m, o| m.drop_process(pid, now, o));
+                        }
+                    }
+                    Event::Abort(code) => {
+                        if self.m.accepting() {
+                            if self.w.first_cause.is_none() {
+                                self.w.first_cause = Some(Cause::Aborted(code));
+                            }
+                            self.feed(|m, o| m.abort(code, now, o));
+                        }
+                    }
+                    Event::OrphanArrives => self.w.orphans += 1,
+                    Event::OrphansExit => {
+                        self.w.orphans = 0;
+                        // Nothing tells the machine of an orphan's exit
+                        // unless it drains: the loop reaps and looks.
+                        if matches!(self.m.step(), Some(Step::Draining))
+                            && self.w.managed.is_empty()
+                            && !self.w.helpers.iter().any(|h| *h)
+                        {
+                            self.feed(|m, o| m.children_gone(o));
+                        }
+                    }
+                    Event::Advance(ms) => {
+                        self.w.now += ms;
+                        let now = self.w.now;
+                        self.feed(|m, o| m.tick(now, o));
+                    }
+                }
+            }
+
+            /// A stop request after the first kills at once (or skips the
+            /// drain delay, once); the first one after a teardown that was
+            /// not a request keeps the deadline.
+            fn check_request(&mut self, before: State) {
+                let State::Teardown(t) = before else { return };
+                let after = self.m.state();
+                if self.w.requests == 1 {
+                    assert_eq!(
+                        self.m.kill_deadline(),
+                        match t.stage {
+                            Stage::Held { .. } => None,
+                            Stage::Grace { kill_at, .. } => Some(kill_at),
+                            Stage::Killed { at, .. } => Some(at),
+                        },
+                        "the first request moved the deadline"
+                    );
+                    return;
+                }
+                let skip = matches!(t.cause, Cause::Request(_))
+                    && matches!(t.stage, Stage::Held { .. })
+                    && !self.s.has_prestop
+                    && self.w.requests == 2;
+                if skip {
+                    self.w.delay_skipped = true;
+                    return;
+                }
+                match after {
+                    State::Done(_) => {}
+                    State::Teardown(Teardown {
+                        stage: Stage::Killed { step, .. },
+                        ..
+                    }) => {
+                        assert!(
+                            !matches!(step, Step::StopCommand { killed: false, .. }),
+                            "a request left the stop command alive"
+                        );
+                        assert!(
+                            self.m.kill_deadline() <= Some(self.w.now),
+                            "killed in the future"
+                        );
+                    }
+                    other => panic!("request #{} did not kill: {other:?}", self.w.requests),
+                }
+            }
+
+            /// Let everything that is alive go, time pass, until the
+            /// machine is done; it must get there.
+            fn wind_down(&mut self) {
+                for _ in 0..64 {
+                    if self.m.is_done() {
+                        return;
+                    }
+                    if let Some(&(pid, primary, _)) = self.w.managed.first() {
+                        let _ = (pid, primary);
+                        self.apply(&Event::ManagedExit(0, 0));
+                        continue;
+                    }
+                    if let Some(i) = self.w.helpers.iter().position(|h| *h) {
+                        self.apply(&Event::HelperExit(i, true));
+                        continue;
+                    }
+                    if self.w.orphans > 0 {
+                        self.apply(&Event::OrphansExit);
+                        continue;
+                    }
+                    match self.m.deadline() {
+                        Some(d) => self.apply(&Event::Advance(d.saturating_sub(self.w.now))),
+                        // Nothing alive, no deadline: only draining can be
+                        // left, and the loop reaps then (ECHILD).
+                        None => self.feed(|m, o| m.children_gone(o)),
+                    }
+                    // Running with nothing alive waits for a stop request:
+                    // a container whose processes all ended ends on its
+                    // primary's exit, which the model always gives.
+                    if matches!(self.m.state(), State::Running | State::Starting)
+                        && self.w.managed.is_empty()
+                        && !self.w.helpers.iter().any(|h| *h)
+                    {
+                        self.apply(&Event::Request(TERM));
+                    }
+                }
+                panic!("never done: {:?}\n{:?}", self.m, self.w);
+            }
+
+            /// The exit code is the machine's alone: as the first cause
+            /// and the first primary's status say.
+            fn check_exit_code(&self) {
+                let st = self.w.first_primary;
+                let want = match (self.w.first_cause, st) {
+                    (Some(Cause::StartInterrupted(sig)), _) => (128 + sig) as u8,
+                    (Some(Cause::StartFailed), _) => 1,
+                    (Some(Cause::Aborted(c)), _) => c,
+                    (_, Some(st)) if self.s.success.contains(st.code()) => 0,
+                    (_, Some(st)) => st.code(),
+                    (Some(Cause::Request(sig)), None) => (128 + sig) as u8,
+                    _ => 1,
+                };
+                assert_eq!(self.m.exit_code(), want, "{:?}", self.w);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 2_000,
+                // A fixed seed in CI: the same sequences every run.
+                rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn invariants_hold_and_every_run_ends(
+                s in settings_strategy(),
+                events in proptest::collection::vec(event(), 0..40),
+            ) {
+                let mut r = Run::new(s);
+                for e in &events {
+                    if r.m.is_done() {
+                        break;
+                    }
+                    r.apply(e);
+                }
+                r.wind_down();
+                r.check_exit_code();
+            }
+
+            #[test]
+            fn reverse_signals_only_the_last_started(
+                n in 1..6usize,
+                exits in proptest::collection::vec(0..6usize, 0..8),
+            ) {
+                let mut m = Machine::new(reverse());
+                m.begin(&mut Actions::new());
+                let mut alive: Vec<i32> = (0..n as i32).map(|i| 10 + i).collect();
+                for &pid in &alive {
+                    m.started(pid, 0);
+                }
+                let mut out = Actions::new();
+                m.stop_request(TERM, 0, &mut out);
+                let mut signalled = BTreeSet::new();
+                let mut check = |out: &Actions, alive: &Vec<i32>| {
+                    for a in out {
+                        if let StopNext { pid, waiting, .. } = *a {
+                            assert_eq!(Some(&pid), alive.last(), "not the last started");
+                            assert_eq!(usize::from(waiting), alive.len() - 1);
+                            assert!(signalled.insert(pid), "twice");
+                        } else {
+                            assert!(matches!(a, Drain | StopOrphans | SpawnStop), "{a:?}");
+                        }
+                    }
+                };
+                check(&out, &alive);
+                for i in exits {
+                    if alive.is_empty() {
+                        break;
+                    }
+                    let pid = alive.remove(i % alive.len());
+                    let mut out = Actions::new();
+                    m.exited(pid, None, 1, &mut out);
+                    check(&out, &alive);
+                    prop_assert_eq!(m.sweep(1) == Sweep::Nothing, !alive.is_empty());
+                }
+            }
+        }
     }
 }

@@ -22,12 +22,13 @@ use crate::cli::Config;
 use crate::command::{Program, StartFailure};
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName, Text};
 use crate::log::Tally;
-use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
+use crate::phase::{Action, Actions, Machine, Settings, Sweep, Why};
 use crate::socket::Server;
 use crate::sys;
 use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
+use crate::table::CmdText;
 use crate::table::{OrphanSet, Proc, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
@@ -82,9 +83,6 @@ pub struct Supervisor<'a> {
     self_pid: i32,
     /// Running helper commands: at most one of each.
     aux: [Option<i32>; 3],
-    /// The primary's status (with `-primary`: the first command-line
-    /// process to exit).
-    status: Option<ExitStatus>,
     orphans: Tally,
     /// Spawns that failed for want of resources (fork: a pids limit,
     /// RLIMIT_NPROC; the error pipe: EMFILE, ENFILE): rate-limited, with the
@@ -138,6 +136,8 @@ impl<'a> Supervisor<'a> {
             has_prestop: plan.prestop.is_some(),
             has_stop: plan.stop.is_some(),
             stop_signal: cfg.stop_signal,
+            order: cfg.stop_order,
+            success: cfg.success,
         };
         let machine = Machine::new(settings);
         // Created before the first command starts (SPEC §5); optional.
@@ -155,7 +155,6 @@ impl<'a> Supervisor<'a> {
             sigfd,
             self_pid,
             aux: [None; 3],
-            status: None,
             orphans: Tally::default(),
             spawn_failures: Tally::default(),
             spawn_failure: SpawnError::Fork(0),
@@ -170,8 +169,7 @@ impl<'a> Supervisor<'a> {
 
     /// Run until the machine says done; returns dinit's exit code.
     pub fn run(mut self) -> u8 {
-        let first = self.machine.begin();
-        self.perform(first);
+        self.feed(|m, o| m.begin(o));
         if let Some(sig) = self.plan.parent_gone {
             info!(
                 "parent exited before -pdeathsig was set; acting on {} now",
@@ -225,8 +223,7 @@ impl<'a> Supervisor<'a> {
             if let Some(server) = self.server.as_mut() {
                 server.expire(&self.epoll, now);
             }
-            let acts = self.machine.tick(now);
-            self.perform(acts);
+            self.feed(|m, o| m.tick(now, o));
             log_orphans(self.orphans.flush(now));
             log_spawn_failures(self.spawn_failures.flush(now), self.spawn_failure);
         }
@@ -252,14 +249,14 @@ impl<'a> Supervisor<'a> {
     }
 
     fn exit_code(&self) -> u8 {
-        if let Some(code) = self.machine.code {
-            return code;
-        }
-        match self.status {
-            Some(st) if self.cfg.success.contains(st.code()) => 0,
-            Some(st) => st.code(),
-            None => crate::error::EXIT_FAILURE,
-        }
+        self.machine.exit_code()
+    }
+
+    /// Feed the machine one event and perform what it says.
+    fn feed(&mut self, event: impl FnOnce(&mut Machine, &mut Actions)) {
+        let mut acts = Actions::new();
+        event(&mut self.machine, &mut acts);
+        self.perform(acts);
     }
 
     /// Drain the signalfd; returns whether a SIGCHLD came.
@@ -294,13 +291,8 @@ impl<'a> Supervisor<'a> {
             // the signal and dinit exits with 128+N once it has finished.
             Some(Handling::Stop) => {
                 info!("received {}, stopping", SigName(sig));
-                if let Some(pid) = self.aux[Aux::Start as usize] {
-                    let _ = self.signal_pid(pid, sig);
-                    let _ = self.signal_pid(pid, SIGCONT);
-                }
                 let now = self.now;
-                let acts = self.machine.stop_request(sig, now);
-                self.perform(acts);
+                self.feed(|m, o| m.stop_request(sig, now, o));
             }
             Some(Handling::Forward) => self.forward(sig),
             // Job control is about dinit's own session (see the table);
@@ -439,14 +431,11 @@ impl<'a> Supervisor<'a> {
             } else {
                 info!("pid {} finished: {} with error: {status}", Num(pid), p.cmd);
             }
-            if p.primary && self.status.is_none() {
-                self.status = Some(status);
-                if self.machine.accepting() && !self.table.is_empty() {
-                    info!("pid {} was primary, signalling other processes", Num(pid));
-                }
-                let acts = self.machine.primary_exited(now);
-                self.perform(acts);
+            if p.primary && self.machine.accepting() && !self.table.is_empty() {
+                info!("pid {} was primary, signalling other processes", Num(pid));
             }
+            let primary = p.primary.then_some(status);
+            self.feed(|m, o| m.exited(pid, primary, now, o));
             return;
         }
         if let Some(i) = self.aux.iter().position(|a| *a == Some(pid)) {
@@ -461,12 +450,12 @@ impl<'a> Supervisor<'a> {
                     Num(pid)
                 );
             }
-            let acts = match which {
-                Aux::Start => self.machine.start_exited(status.success(), now),
-                Aux::Prestop => Actions::new(),
-                Aux::Stop => self.machine.stop_exited(now),
-            };
-            self.perform(acts);
+            let ok = status.success();
+            match which {
+                Aux::Start => self.feed(|m, o| m.start_exited(ok, now, o)),
+                Aux::Prestop => self.feed(|m, o| m.prestop_exited(now, o)),
+                Aux::Stop => self.feed(|m, o| m.stop_exited(now, o)),
+            }
             return;
         }
         // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
@@ -474,52 +463,83 @@ impl<'a> Supervisor<'a> {
         log_orphans(self.orphans.add(now));
     }
 
-    /// Feed the machine the facts that are states, not events: the table is
-    /// empty, no child is left.
+    /// Tell the machine when no child is left: no SIGCHLD would say so.
     fn settle(&mut self) {
-        let now = self.now;
-        if self.table.is_empty() && self.aux[Aux::Start as usize].is_none() {
-            let prestop = self.aux[Aux::Prestop as usize].is_some();
-            let acts = self.machine.managed_gone(prestop, now);
-            self.perform(acts);
-        }
         if self.no_children {
-            let acts = self.machine.children_gone();
-            self.perform(acts);
+            self.feed(|m, o| m.children_gone(o));
         }
     }
 
     fn perform(&mut self, acts: Actions) {
+        // Stop signals are logged one line per signal, not per process.
+        let mut sent = [0u16; SIGMAX as usize + 1];
         for act in acts {
-            self.act(act);
+            self.act(act, &mut sent);
+        }
+        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let n = usize::from(n);
+            info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
         }
     }
 
-    fn act(&mut self, act: Action) {
+    fn act(&mut self, act: Action, sent: &mut [u16; SIGMAX as usize + 1]) {
         let now = self.now;
         match act {
             Action::SpawnStart => {
                 if !self.spawn_aux(Aux::Start) {
-                    let acts = self.machine.start_exited(false, now);
-                    self.perform(acts);
+                    self.feed(|m, o| m.start_exited(false, now, o));
                 }
             }
-            Action::SpawnCommands => self.spawn_commands(),
-            Action::KillStart(why) => {
+            Action::Launch => self.spawn_commands(),
+            Action::SpawnPrestop => {
+                if !self.spawn_aux(Aux::Prestop) {
+                    self.feed(|m, o| m.prestop_exited(now, o));
+                }
+            }
+            Action::SpawnStop => {
+                if !self.spawn_aux(Aux::Stop) {
+                    self.feed(|m, o| m.stop_exited(now, o));
+                }
+            }
+            Action::PassToStart(sig) => {
+                if let Some(pid) = self.aux[Aux::Start as usize] {
+                    let _ = self.signal_pid(pid, sig);
+                    let _ = self.signal_pid(pid, SIGCONT);
+                }
+            }
+            Action::Stop { pid, sig } => {
+                if self.stop(pid, sig) {
+                    sent[sig as usize] += 1;
+                }
+            }
+            Action::StopNext { pid, sig, waiting } => {
+                self.stop(pid, sig);
+                let cmd = self.table.get(pid).map_or(CmdText::EMPTY, |p| p.cmd);
+                info!(
+                    "sent {} to pid {} {cmd}, {} process{} still to stop",
+                    SigName(sig),
+                    Num(pid),
+                    Num(usize::from(waiting)),
+                    es(usize::from(waiting))
+                );
+            }
+            Action::Kill { pid } => {
+                warn!("pid {} did not stop in time, killing it", Num(pid));
+                let _ = self.signal_pid(pid, SIGKILL);
+            }
+            Action::TermPrestop => {
+                if let Some(pid) = self.aux[Aux::Prestop as usize] {
+                    let _ = self.signal_pid(pid, SIGTERM);
+                    let _ = self.signal_pid(pid, SIGCONT);
+                }
+            }
+            Action::StopOrphans | Action::KillOrphans => self.sweep(),
+            Action::KillAll(why) => {
+                let n = self.signal_all(SIGKILL);
                 if let Some(pid) = self.aux[Aux::Start as usize] {
                     log_aux_kill(Aux::Start, pid, why);
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
-            }
-            Action::SpawnPrestop => {
-                self.spawn_aux(Aux::Prestop);
-            }
-            Action::Stop(sig) => {
-                self.send_stop(sig);
-                self.sweep();
-            }
-            Action::KillAll => {
-                let n = self.signal_all(SIGKILL);
                 if let Some(pid) = self.aux[Aux::Prestop as usize] {
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
@@ -528,57 +548,32 @@ impl<'a> Supervisor<'a> {
                 }
                 self.kill_leftovers();
             }
-            Action::TermPrestop => {
-                if let Some(pid) = self.aux[Aux::Prestop as usize] {
-                    let _ = self.signal_pid(pid, SIGTERM);
-                    let _ = self.signal_pid(pid, SIGCONT);
-                }
-            }
-            Action::SpawnStop => {
-                if !self.spawn_aux(Aux::Stop) {
-                    let acts = self.machine.stop_exited(now);
-                    self.perform(acts);
-                }
-            }
             Action::KillStop(why) => {
                 if let Some(pid) = self.aux[Aux::Stop as usize] {
                     log_aux_kill(Aux::Stop, pid, why);
                     let _ = self.signal_pid(pid, SIGKILL);
                 }
             }
-            // Both look for "no child left" at once: no SIGCHLD would come.
-            Action::DrainChildren => {
+            Action::KillLeftovers => self.kill_leftovers(),
+            // Look for "no child left" at once: no SIGCHLD would come.
+            Action::Drain => {
                 self.no_children = false;
                 self.sweep();
-                self.reap();
-            }
-            Action::KillLeftovers => {
-                self.no_children = false;
-                self.kill_leftovers();
                 self.reap();
             }
             Action::Exit => {}
         }
     }
 
-    /// Send every managed process its stop signal (its own `-r:SIG` or
-    /// `sig`), each followed by SIGCONT; one log line per signal sent.
-    fn send_stop(&mut self, sig: i32) {
-        let mut sent = [0u16; SIGMAX as usize + 1];
-        for p in self.table.iter() {
-            if self.cfg.pgroup {
-                self.groups_signalled.mark(p.pid, false);
-            }
-            let s = phase::signal_for(p.stop_signal, sig);
-            if self.signal_pid(p.pid, s).is_ok() {
-                sent[s as usize] += 1;
-            }
-            let _ = self.signal_pid(p.pid, SIGCONT);
+    /// Send one managed process its stop signal, then SIGCONT; true when
+    /// it was sent.
+    fn stop(&mut self, pid: i32, sig: i32) -> bool {
+        if self.cfg.pgroup {
+            self.groups_signalled.mark(pid, false);
         }
-        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let n = usize::from(n);
-            info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
-        }
+        let sent = self.signal_pid(pid, sig).is_ok();
+        let _ = self.signal_pid(pid, SIGCONT);
+        sent
     }
 
     /// SIGKILL every child that is not managed. As PID 1, `kill(-1)` first:
@@ -606,8 +601,7 @@ impl<'a> Supervisor<'a> {
                 Ok(pid) => self.started(pid, primary, prog),
                 Err(code) => {
                     let now = self.now;
-                    let acts = self.machine.abort(code, now);
-                    self.perform(acts);
+                    self.feed(|m, o| m.abort(code, now, o));
                     self.settle();
                     return;
                 }
@@ -625,6 +619,7 @@ impl<'a> Supervisor<'a> {
             started_ms: self.now,
             cmd: prog.cmd,
         });
+        self.machine.started(pid, prog.stop_signal);
         info!("pid {} started: {}", Num(pid), prog.cmd);
     }
 

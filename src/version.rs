@@ -36,6 +36,7 @@ command. Options (Go flag syntax: -name value, -name=value, --name value):
   -stopsignal SIG   stop signal instead of SIGTERM, also a stop request (DINIT_STOPSIGNAL)
   -rewrite FROM:TO  forward FROM as TO; TO 0 drops it (repeatable, DINIT_REWRITE)
   -pdeathsig SIG    ask for SIG when dinit's parent exits (DINIT_PDEATHSIG)
+  -stoporder ORDER  together (default) or reverse: stop the last started first (DINIT_STOPORDER)
 
 -r:SIG CMD gives CMD its own stop signal. Without -prestop, -prestoptimer
 delays the stop signal. SIG: QUIT, SIGQUIT, RTMIN+3, 3. A literal -r,
