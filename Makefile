@@ -7,7 +7,7 @@ SHELL := /bin/bash
 TARGET  ?= x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/dinit
 ARM_BIN := target/aarch64-unknown-linux-musl/release/dinit
-SIZE_MAX := 65536
+SIZE_MAX := 98304
 
 .PHONY: all setup build build-arm run test unit it it-arm stress-short check-static check-size lint fmt bench stress release fuzz clean
 

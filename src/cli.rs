@@ -13,7 +13,7 @@
 
 use crate::error::Error;
 use crate::phase::StopOrder;
-use crate::sys::signals::{self, Handling, Rewrite};
+use crate::signals::{self, Handling, Rewrite};
 use crate::words::{self, END_OF_OPTIONS};
 
 /// `/tmp/dinit.sock`, the socket path when neither `-socket` nor

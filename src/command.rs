@@ -54,7 +54,7 @@ pub fn build<'x>(
     b: &mut Builder<'x>,
 ) -> Result<Program<'x>, Error<'x>> {
     let stop_signal = match words::run_flag_signal(flag) {
-        Some(sig) => crate::sys::signals::parse(sig).ok_or(Error::Usage {
+        Some(sig) => crate::signals::parse(sig).ok_or(Error::Usage {
             what: "unknown stop signal",
             word: flag,
         })?,

@@ -18,6 +18,7 @@ pub mod log;
 pub mod phase;
 pub mod resolve;
 pub mod role;
+pub mod signals;
 pub mod socket;
 pub mod submit;
 pub mod supervisor;

@@ -23,9 +23,10 @@ use crate::command::{Program, StartFailure};
 use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName, Text};
 use crate::log::Tally;
 use crate::phase::{Action, Actions, Machine, Settings, Sweep, Why};
+use crate::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM};
 use crate::socket::Server;
 use crate::sys;
-use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
+use crate::sys::signals::{SigInfo, kill, read_signals};
 use crate::sys::spawn::Argv;
 use crate::sys::spawn::{self, Group, SpawnError};
 use crate::table::CmdText;
@@ -264,7 +265,7 @@ impl<'a> Supervisor<'a> {
         let mut batch = [SigInfo::default(); 16];
         let mut reap = false;
         loop {
-            let n = signals::read_signals(self.sigfd.as_fd(), &mut batch);
+            let n = read_signals(self.sigfd.as_fd(), &mut batch);
             for si in &batch[..n] {
                 reap |= self.on_signal(*si);
             }
@@ -321,9 +322,9 @@ impl<'a> Supervisor<'a> {
     /// Send `sig` to one child, or its process group with `-pgroup`.
     fn signal_pid(&self, pid: i32, sig: i32) -> Result<(), i32> {
         let target = if self.cfg.pgroup { -pid } else { pid };
-        match signals::kill(target, sig) {
+        match kill(target, sig) {
             // The group may be gone while its leader is a zombie.
-            Err(ESRCH) if self.cfg.pgroup => signals::kill(pid, sig),
+            Err(ESRCH) if self.cfg.pgroup => kill(pid, sig),
             r => r,
         }
     }
@@ -345,7 +346,7 @@ impl<'a> Supervisor<'a> {
             match sys::reap_any() {
                 Ok(Some((pid, status))) => {
                     reaped = true;
-                    self.on_exit(pid, status);
+                    self.on_exit(pid, ExitStatus::from_raw(status));
                 }
                 Ok(None) => break,
                 Err(ECHILD) => {
@@ -389,14 +390,10 @@ impl<'a> Supervisor<'a> {
                     && pgroup
                     && sys::getpgid(pid).is_some_and(|g| g != pid && groups.contains(g))
             };
-            if !managed
-                && set.mark(pid, sig == SIGKILL)
-                && !had_it()
-                && signals::kill(pid, sig).is_ok()
-            {
+            if !managed && set.mark(pid, sig == SIGKILL) && !had_it() && kill(pid, sig).is_ok() {
                 n += 1;
                 if sig != SIGKILL {
-                    let _ = signals::kill(pid, SIGCONT);
+                    let _ = kill(pid, SIGCONT);
                 }
             }
         });
@@ -582,7 +579,7 @@ impl<'a> Supervisor<'a> {
     /// reach every process of the user's.
     fn kill_leftovers(&mut self) {
         if self.self_pid == 1 {
-            let _ = signals::kill(-1, SIGKILL);
+            let _ = kill(-1, SIGKILL);
         }
         self.sweep();
     }

@@ -23,12 +23,14 @@
 #![allow(unsafe_code)]
 
 pub mod args;
+pub mod errno;
 pub mod out;
 pub mod signals;
 pub mod spawn;
-pub mod storage;
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use errno::{EINTR, EIO};
 
 /// Decode a raw syscall return: `-4095..=-1` is `-errno`, anything else the
 /// result. The one place raw `sc` returns are interpreted.
@@ -50,9 +52,9 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {
         // SAFETY: `buf` is a live slice; write(2) reads at most its length.
         let r = check(unsafe { sc::syscall!(WRITE, fd, buf.as_ptr(), buf.len()) });
         match r {
-            Ok(0) => return Err(crate::error::EIO),
+            Ok(0) => return Err(EIO),
             Ok(n) => buf = &buf[n.min(buf.len())..],
-            Err(crate::error::EINTR) => {}
+            Err(EINTR) => {}
             Err(e) => return Err(e),
         }
     }
@@ -64,7 +66,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
     loop {
         // SAFETY: `buf` is a live, writable slice of the length passed.
         let r = check(unsafe { sc::syscall!(READ, fd, buf.as_mut_ptr(), buf.len()) });
-        if r != Err(crate::error::EINTR) {
+        if r != Err(EINTR) {
             return r;
         }
     }
@@ -190,19 +192,20 @@ fn wait4(pid: isize, options: usize) -> Result<(usize, i32), i32> {
     loop {
         // SAFETY: wait4 writes one int into `status`; no rusage is asked for.
         let r = check(unsafe { sc::syscall!(WAIT4, pid, &mut status as *mut i32, options, 0) });
-        if r != Err(crate::error::EINTR) {
+        if r != Err(EINTR) {
             return r.map(|pid| (pid, status));
         }
     }
 }
 
-/// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
-/// children exist but none has exited, `Err(ECHILD)` when there are none.
-pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
+/// `wait4(-1, WNOHANG)`: one exited child and its raw wait status, `None`
+/// when children exist but none has exited, `Err(ECHILD)` when there are
+/// none.
+pub fn reap_any() -> Result<Option<(i32, i32)>, i32> {
     const WNOHANG: usize = 1;
     Ok(match wait4(-1, WNOHANG)? {
         (0, _) => None,
-        (pid, status) => Some((pid as i32, crate::error::ExitStatus::from_raw(status))),
+        (pid, status) => Some((pid as i32, status)),
     })
 }
 
@@ -297,8 +300,44 @@ pub fn cpus_allowed() -> Option<u32> {
     (count > 0).then_some(count)
 }
 
-/// A mutable static for the one thread (see the module's Safety): fixed
-/// storage in `.bss` that costs no memory until a page is touched.
+/// Fixed static storage handed out once: the owner of a large buffer (the
+/// startup arenas, the process table, the socket's connection slots)
+/// declares it where it is used, `static X: TakeOnce<T> =
+/// TakeOnce::new(...)`, and takes the one `&'static mut` at startup. It
+/// lives in `.bss`: it costs neither binary size nor memory until a page of
+/// it is touched.
+pub struct TakeOnce<T> {
+    taken: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is reachable only through the one reference `take`
+// hands out (the atomic flag makes that so even across threads), and dinit
+// has one thread (module Safety).
+unsafe impl<T> Sync for TakeOnce<T> {}
+
+impl<T> TakeOnce<T> {
+    pub const fn new(value: T) -> Self {
+        TakeOnce {
+            taken: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// The storage, the first time; `None` after that.
+    #[allow(clippy::mut_from_ref)]
+    pub fn take(&'static self) -> Option<&'static mut T> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the flag was false, so no reference to the value exists,
+        // and it is true from now on, so none other will.
+        Some(unsafe { &mut *self.value.get() })
+    }
+}
+
+/// A mutable static for the one thread (see the module's Safety), for the
+/// few that are read and written in place (the stderr writer).
 pub struct Static<T>(UnsafeCell<T>);
 
 // SAFETY: dinit is single-threaded (module Safety); no two threads exist to
@@ -324,6 +363,15 @@ impl<T> Static<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn take_once_hands_out_one_reference() {
+        static CELL: TakeOnce<[u8; 4]> = TakeOnce::new([1, 2, 3, 4]);
+        let a = CELL.take().unwrap();
+        a[0] = 9;
+        assert!(CELL.take().is_none());
+        assert_eq!(a, &[9, 2, 3, 4]);
+    }
 
     #[test]
     fn check_decodes_errno() {

@@ -45,15 +45,16 @@
 //! blocked, is read from the signalfd and ignored as self-raised; sockets
 //! get MSG_NOSIGNAL. Nothing here allocates.
 
+use super::errno::{EINTR, EINVAL, EPERM};
 use super::{Static, check};
-use crate::error::{EINTR, EINVAL, EPERM};
 use core::mem::MaybeUninit;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::net::SendFlags;
 
-/// The longest write: a drop notice and a log line, each at most
-/// `log::LINE_MAX`; under PIPE_BUF (4096), so a pipe write is atomic.
-pub const OUT_MAX: usize = 2 * crate::log::LINE_MAX;
+/// The longest write: a drop notice and a log line (each at most 512
+/// bytes, which `log` checks); under PIPE_BUF (4096), so a pipe write is
+/// atomic.
+pub const OUT_MAX: usize = 1024;
 
 const ENOSYS: i32 = 38;
 const EOPNOTSUPP: i32 = 95;
@@ -333,11 +334,11 @@ fn is_tty(fd: i32) -> bool {
 /// (EACCES), for a pipe nobody reads (ENXIO), or when what was opened is not
 /// the same file.
 fn own_open(fd: i32) -> Option<i32> {
-    use core::fmt::Write as _;
     use rustix::fs::OFlags;
-    let mut path: heapless::String<32> = heapless::String::new();
-    write!(path, "/proc/self/fd/{}\0", crate::error::Num(fd)).ok()?;
-    let path = core::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+    let mut path = *b"/proc/self/fd/0000000000\0";
+    let digits = decimal(fd.unsigned_abs(), &mut path[14..24]);
+    path.copy_within(14 + digits.start..25, 14);
+    let path = core::ffi::CStr::from_bytes_until_nul(&path).ok()?;
     let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let own = rustix::fs::open(path, flags, rustix::fs::Mode::empty()).ok()?;
     let (a, b) = (
@@ -345,6 +346,19 @@ fn own_open(fd: i32) -> Option<i32> {
         rustix::fs::fstat(borrow(fd)).ok()?,
     );
     (a.st_dev == b.st_dev && a.st_ino == b.st_ino).then(|| into_raw(own))
+}
+
+/// `n` in decimal at the end of `out`; returns where the digits are.
+fn decimal(mut n: u32, out: &mut [u8]) -> core::ops::Range<usize> {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            return i..out.len();
+        }
+    }
 }
 
 /// One write of `bytes` the way `sink` says, retrying EINTR.

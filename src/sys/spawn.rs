@@ -11,8 +11,8 @@
 //! Every fd dinit opens is close-on-exec, so the child keeps only 0–2 (and
 //! whatever dinit itself inherited).
 
+use super::errno::EPIPE;
 use super::{Static, check};
-use crate::error::EPIPE;
 
 /// Why a spawn failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
