@@ -8,7 +8,7 @@
 use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::Program;
-use crate::command::{self, Builder};
+use crate::command::{self, Builder, Lookup};
 use crate::error::{Errno, Error, Num};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::TakeOnce;
@@ -97,7 +97,7 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         let _ = programs.push(prog);
     } else {
         for (flag, group) in words::groups(cfg.commands) {
-            let prog = command::build(flag, group, &mut b)?;
+            let prog = command::build(flag, group, Lookup::Now, &mut b)?;
             programs.push(prog).map_err(|_| Error::Usage {
                 what: TOO_MANY_COMMANDS,
                 word: b"-r",
@@ -107,24 +107,28 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     let start = match cfg.start {
         // SPEC §2: a start command that cannot start aborts dinit with 1;
         // a malformed one (bad quoting, `${`) is a usage error like any.
-        Some(text) => Some(command::build_string(text, &mut b).map_err(|e| match e {
-            Error::Usage { .. } => e,
-            _ => {
-                warn!("start command: {e}");
-                Error::Failed {
-                    what: "start command cannot be run",
+        Some(text) => Some(command::build_string(text, Lookup::Now, &mut b).map_err(
+            |e| match e {
+                Error::Usage { .. } => e,
+                _ => {
+                    warn!("start command: {e}");
+                    Error::Failed {
+                        what: "start command cannot be run",
+                    }
                 }
-            }
-        })?),
+            },
+        )?),
         None => None,
     };
+    // Checked now, for a clear error before anything starts; looked up
+    // again by the child when they run (no path can stall PID 1).
     let prestop = cfg
         .prestop
-        .map(|t| command::build_string(t, &mut b))
+        .map(|t| command::build_string(t, Lookup::NowAndInChild, &mut b))
         .transpose()?;
     let stop = cfg
         .stop
-        .map(|t| command::build_string(t, &mut b))
+        .map(|t| command::build_string(t, Lookup::NowAndInChild, &mut b))
         .transpose()?;
 
     let sigfd = sys::signals::signalfd(signals::CATCHABLE).map_err(|errno| Error::Sys {
@@ -148,10 +152,9 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         socket_ptrs: REQUEST_PTRS.take().ok_or(TWICE)?,
         parent_gone,
     };
-    let sup = Supervisor::new(cfg, plan, TABLE.take().ok_or(TWICE)?, sigfd)?;
-    let code = sup.run();
-    info!("all processes exited, goodbye!");
-    Ok(code)
+    let table = TABLE.take().ok_or(TWICE)?;
+    let sup = Supervisor::new(cfg, plan, table, sigfd, crate::children::System)?;
+    Ok(sup.run())
 }
 
 /// `-pdeathsig SIG`: ask the kernel for SIG when dinit's parent exits;

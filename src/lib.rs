@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod arena;
+pub mod children;
 pub mod cli;
 pub mod command;
 pub mod error;

@@ -213,6 +213,12 @@ impl Tally {
         self.flush(now)
     }
 
+    /// One event, counted only: it is logged with the next line that is
+    /// due, or by `take`.
+    pub fn count(&mut self) {
+        self.pending = self.pending.saturating_add(1);
+    }
+
     /// The count to log at `now`, if the quiet interval has passed.
     pub fn flush(&mut self, now: u64) -> Option<u32> {
         if self.pending == 0 {

@@ -312,6 +312,11 @@ impl Machine {
         matches!(self.state, State::Running)
     }
 
+    /// Whether a teardown runs (or has ended).
+    pub fn tearing_down(&self) -> bool {
+        matches!(self.state, State::Teardown(_) | State::Done(_))
+    }
+
     /// The exit code (SPEC §3): 128+N for a start interrupted by signal N,
     /// 1 for a failed start, the abort code for a command that could not
     /// start; otherwise the primary's status (0 when listed with

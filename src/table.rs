@@ -87,6 +87,22 @@ pub struct Proc {
     pub stop_signal: u8,
     pub started_ms: u64,
     pub cmd: CmdText,
+    pub state: State,
+    /// The socket connection whose line started it (its epoll token), 0
+    /// for a command-line process.
+    pub conn: u64,
+}
+
+/// Where a managed process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Its exec happened. (The first variant: an empty table is all zero
+    /// bytes, so it lives in `.bss`, not in the binary.)
+    Running,
+    /// Forked; its exec has not reported yet (its report pipe is this fd).
+    Starting { report: i32 },
+    /// Its exec failed (reported): no longer managed, only not reaped yet.
+    Failed,
 }
 
 impl Proc {
@@ -96,7 +112,14 @@ impl Proc {
         stop_signal: 0,
         started_ms: 0,
         cmd: CmdText::EMPTY,
+        state: State::Running,
+        conn: 0,
     };
+
+    /// Whether it counts as a managed process: its exec did not fail.
+    pub fn is_managed(&self) -> bool {
+        self.state != State::Failed
+    }
 }
 
 /// The table is full.
@@ -234,9 +257,11 @@ pub struct Table {
     slots: [Proc; PROC_MAX],
     /// pid → slot.
     index: PidMap<INDEX_SLOTS>,
-    /// Free slots, a stack.
+    /// Slots freed by a removal, a stack; slots from `fresh` on were never
+    /// used. (So a new table is all zero bytes and lives in `.bss`.)
     free: [u16; PROC_MAX],
     nfree: usize,
+    fresh: usize,
 }
 
 impl Default for Table {
@@ -247,44 +272,46 @@ impl Default for Table {
 
 impl Table {
     pub const fn new() -> Table {
-        let mut free = [0u16; PROC_MAX];
-        let mut i = 0;
-        while i < PROC_MAX {
-            // Popped from the end: slot 0 first.
-            free[i] = (PROC_MAX - 1 - i) as u16;
-            i += 1;
-        }
         Table {
             pids: [0; PROC_MAX],
             slots: [Proc::EMPTY; PROC_MAX],
             index: PidMap::new(),
-            free,
-            nfree: PROC_MAX,
+            free: [0; PROC_MAX],
+            nfree: 0,
+            fresh: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        PROC_MAX - self.nfree
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nfree == PROC_MAX
+        self.index.is_empty()
     }
 
     pub fn is_full(&self) -> bool {
-        self.nfree == 0
+        self.len() == PROC_MAX
     }
 
     /// Record a new child (`proc.pid` is its pid).
     pub fn insert(&mut self, proc: Proc) -> Result<(), Full> {
-        if self.nfree == 0 || self.index.contains(proc.pid) {
+        if self.is_full() || self.index.contains(proc.pid) {
             return Err(Full);
         }
-        let i = usize::from(self.free[self.nfree - 1]);
+        let i = if self.nfree > 0 {
+            usize::from(self.free[self.nfree - 1])
+        } else {
+            self.fresh
+        };
         if !self.index.insert(proc.pid, i as u16) {
             return Err(Full);
         }
-        self.nfree -= 1;
+        if self.nfree > 0 {
+            self.nfree -= 1;
+        } else {
+            self.fresh += 1;
+        }
         self.pids[i] = proc.pid;
         self.slots[i] = proc;
         Ok(())
@@ -417,9 +444,8 @@ mod tests {
         Proc {
             pid,
             primary,
-            stop_signal: 0,
-            started_ms: 0,
             cmd: CmdText::from_words(words),
+            ..Proc::EMPTY
         }
     }
 

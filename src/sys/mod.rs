@@ -252,6 +252,47 @@ pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
     }
 }
 
+/// The pid `/proc/self` names: dinit's own when `/proc` belongs to dinit's
+/// PID namespace. A `/proc` mounted for another namespace (a runtime that
+/// kept the host's, `unshare --pid` without `--mount-proc`) names another
+/// number, and every pid read from it would name another process. `None`
+/// without `/proc`.
+pub fn proc_self_pid() -> Option<i32> {
+    const AT_FDCWD: isize = -100;
+    let mut buf = [0u8; 16];
+    let path = c"/proc/self";
+    // SAFETY: readlinkat reads the NUL-terminated path and writes at most
+    // `buf.len()` bytes into `buf`.
+    let r = unsafe {
+        sc::syscall!(
+            READLINKAT,
+            AT_FDCWD,
+            path.as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len()
+        )
+    };
+    let n = check(r).ok()?;
+    let digits = &buf[..n.min(buf.len())];
+    let mut pid: i32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        pid = pid.checked_mul(10)?.checked_add(i32::from(d - b'0'))?;
+    }
+    (!digits.is_empty()).then_some(pid)
+}
+
+/// Sleep `ms` milliseconds (`nanosleep`), for the loop's back-off when
+/// `epoll_wait` keeps failing: a persistent error must not spin.
+pub fn sleep_ms(ms: u64) {
+    let ts = [(ms / 1000) as i64, ((ms % 1000) * 1_000_000) as i64];
+    // SAFETY: nanosleep reads one `struct timespec` (two 64-bit fields on
+    // x86_64 and aarch64) and writes no remainder (NULL).
+    let _ = unsafe { sc::syscall!(NANOSLEEP, ts.as_ptr(), 0) };
+}
+
 /// `getpgid(pid)`: the process group of one of dinit's children, `None`
 /// when it is gone.
 pub fn getpgid(pid: i32) -> Option<i32> {
@@ -363,6 +404,12 @@ impl<T> Static<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_proc_is_ours() {
+        // The tests run in the host's namespace, with its /proc.
+        assert_eq!(proc_self_pid(), Some(getpid()));
+    }
 
     #[test]
     fn take_once_hands_out_one_reference() {
