@@ -11,7 +11,8 @@
 #               real OCI runtime), docker.io and podman (the engine tests;
 #               catatonit builds podman's pod infra image, tmux drives
 #               `run -it`), util-linux (unshare), binutils (readelf),
-#               python3 (the tests' helpers, scripts/stress.py)
+#               python3 (the tests' helpers, scripts/stress.py), strace
+#               (an exec delayed by its fault injection: spawning.rs)
 #   stress      python3, util-linux
 #   bench       python3, util-linux, binutils, strace, tini, dumb-init,
 #               catatonit (scripts/bench.py's side-by-side rows)
@@ -23,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux"
+test_packages="busybox-static qemu-user-static runc util-linux binutils python3 docker.io podman catatonit tmux strace"
 want=""
 binfmt=no
 for goal in "${@:-setup}"; do

@@ -118,6 +118,17 @@ pub struct Reaped {
     /// The report of a child reaped while still `Starting` (read now: it
     /// wrote it before it exited, so it is final). `None` otherwise.
     pub report: Option<Report>,
+    /// Its exec failed and that was reported (now or before): its exit
+    /// says nothing more.
+    pub failed: bool,
+}
+
+/// Why a managed process could not be started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotStarted {
+    /// The process table is full.
+    Full,
+    Spawn(SpawnError),
 }
 
 /// The most new orphans one sweep signals.
@@ -206,21 +217,25 @@ impl<'a, O: Os> Children<'a, O> {
     }
 
     /// Fork a managed process (`proc.pid` is set here) and record it,
-    /// `Starting`. The caller has checked for room.
+    /// `Starting`; nothing is forked when the table has no room.
     pub fn spawn_managed(
         &mut self,
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
         mut proc: Proc,
-    ) -> Result<i32, SpawnError> {
-        let child = self.fork(exec, group, watch)?;
+    ) -> Result<i32, NotStarted> {
+        if self.table.is_full() {
+            return Err(NotStarted::Full);
+        }
+        let child = self.fork(exec, group, watch).map_err(NotStarted::Spawn)?;
         proc.pid = child.pid;
         proc.state = State::Starting {
             report: child.report.as_raw_fd(),
         };
-        let fits = self.table.insert(proc).is_ok() && self.watch(child).is_ok();
-        debug_assert!(fits, "a spawn without room checked");
+        // Room was checked, and a new pid is not in the table.
+        let _ = self.table.insert(proc);
+        let _ = self.watch(child);
         Ok(proc.pid)
     }
 
@@ -323,6 +338,7 @@ impl<'a, O: Os> Children<'a, O> {
                 status,
                 who: Who::Orphan,
                 report: None,
+                failed: false,
             });
         };
         let report = match state {
@@ -340,19 +356,13 @@ impl<'a, O: Os> Children<'a, O> {
             }
             _ => None,
         };
+        let failed = state == State::Failed || matches!(report, Some(Report::Failed(_)));
         Some(Reaped {
             pid,
             status,
-            who: match who {
-                Who::Managed(mut p) => {
-                    if let Some(Report::Failed(_)) = report {
-                        p.state = State::Failed;
-                    }
-                    Who::Managed(p)
-                }
-                w => w,
-            },
+            who,
             report,
+            failed,
         })
     }
 

@@ -24,7 +24,7 @@
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
-use crate::children::{Children, Helper, Os, Reaped, Who};
+use crate::children::{Children, Helper, NotStarted, Os, Reaped, Who};
 use crate::cli::Config;
 use crate::command::{self, Program, StartFailure};
 use crate::error::{EINTR, Errno, Num, SigName, Text};
@@ -519,7 +519,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 if let Some(report) = r.report {
                     self.managed_reported(&p, report);
                 }
-                if p.state == State::Failed {
+                if r.failed {
                     return; // its failure said it all
                 }
                 if r.status.success() {
@@ -542,9 +542,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
             Who::Helper(which) => {
                 if let Some(report) = r.report {
                     self.helper_reported(which, r.pid, report);
-                    if let Report::Failed(_) = report {
-                        return;
-                    }
+                }
+                if r.failed {
+                    return; // its failure said it all
                 }
                 let (name, pid) = (Text(which.name()), Num(r.pid));
                 if r.status.success() {
@@ -708,7 +708,8 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 });
                 Ok(())
             }
-            Err(e) => Err(command::exit_code(e)),
+            Err(NotStarted::Spawn(e)) => Err(command::exit_code(e)),
+            Err(NotStarted::Full) => Err(crate::error::EXIT_FAILURE),
         }
     }
 
@@ -719,7 +720,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         group: Group,
         primary: bool,
         conn: u64,
-    ) -> Result<i32, SpawnError> {
+    ) -> Result<i32, NotStarted> {
         let watch = Watch {
             epoll: self.epoll.as_fd(),
             token_base: TOKEN_REPORT,
@@ -739,9 +740,15 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 debug_assert!(room, "the machine holds as many as the table");
                 Ok(pid)
             }
-            Err(e) => {
+            Err(NotStarted::Spawn(e)) => {
                 self.spawn_failed(&prog.cmd, e);
-                Err(e)
+                Err(NotStarted::Spawn(e))
+            }
+            // Only a submission can meet it (the command line fits, and
+            // starts before any submission), and those check for room.
+            Err(NotStarted::Full) => {
+                warn!("unable to start {}: process table full", prog.cmd);
+                Err(NotStarted::Full)
             }
         }
     }

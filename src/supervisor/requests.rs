@@ -12,7 +12,7 @@
 
 use super::Supervisor;
 use crate::arena::Bump;
-use crate::children::Os;
+use crate::children::{NotStarted, Os};
 use crate::command::{self, Builder, Lookup, Program, StartFailure};
 use crate::error::{Bytes, Num, Text};
 use crate::log::LogLine;
@@ -161,8 +161,13 @@ impl<O: Os> Supervisor<'_, O> {
                 Ok(pid) => {
                     let _ = batch.pids.push(pid);
                 }
-                Err(e) => {
+                Err(NotStarted::Spawn(e)) => {
                     let _ = write!(text, "{}", StartFailure::new(&p.cmd, e));
+                    failed = true;
+                    break;
+                }
+                Err(NotStarted::Full) => {
+                    let _ = write!(text, "unable to start {}: process table full", p.cmd);
                     failed = true;
                     break;
                 }

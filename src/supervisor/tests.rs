@@ -492,3 +492,14 @@ fn reaping_an_orphan_storm_costs_no_scan_of_the_table() {
     assert_eq!(s.fake().listings, 0);
     assert!(s.orphans_alive().is_empty());
 }
+
+#[test]
+fn a_start_command_that_cannot_exec_fails_the_start_once() {
+    let mut s = supervisor(&["-start", "missing", "-r", "a"]);
+    assert_eq!(s.spawned(), [101]);
+    s.exec_fails(101, ENOENT);
+    s.at(1);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 1);
+    assert_eq!(s.spawned(), [101], "no command started");
+}

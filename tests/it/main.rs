@@ -13,4 +13,6 @@ mod pid1;
 mod runc;
 mod signals;
 mod socket;
+mod spawning;
+mod stoporder;
 mod stopsignals;
