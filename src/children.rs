@@ -109,18 +109,18 @@ pub enum Who {
     Orphan,
 }
 
-/// A reaped child.
+/// Who a reaped child was ([`Children::forget`]).
 #[derive(Clone, Copy, Debug)]
-pub struct Reaped {
-    pub pid: i32,
-    pub status: ExitStatus,
-    pub who: Who,
-    /// The report of a child reaped while still `Starting` (read now: it
-    /// wrote it before it exited, so it is final). `None` otherwise.
-    pub report: Option<Report>,
-    /// Its exec failed and that was reported (now or before): its exit
-    /// says nothing more.
-    pub failed: bool,
+pub enum Gone {
+    /// An orphan adopted by dinit: the common case of a storm, built
+    /// without copying anything else.
+    Orphan,
+    /// A managed process, out of the table now (its `state` says whether
+    /// its report was read: `Starting` means not yet, see
+    /// [`Children::late_report`]; `Failed` means its failure was told).
+    Managed(Proc),
+    /// A helper command, and the same about its report.
+    Helper(Helper, State),
 }
 
 /// Why a managed process could not be started.
@@ -308,62 +308,52 @@ impl<'a, O: Os> Children<'a, O> {
     }
 
     /// Reap one child that has exited, if any. SIGCHLDs coalesce: the
-    /// caller loops until `None`.
-    pub fn reap(&mut self) -> Option<Reaped> {
-        let (pid, raw) = match self.os.reap() {
-            Ok(Some(r)) => r,
-            Ok(None) => return None,
+    /// caller loops until `None`, and calls [`Children::forget`] with each
+    /// pid in the same step.
+    pub fn reap(&mut self) -> Option<(i32, ExitStatus)> {
+        match self.os.reap() {
+            Ok(Some((pid, raw))) => Some((pid, ExitStatus::from_raw(raw))),
+            Ok(None) => None,
             Err(ECHILD) => {
                 self.none_left = true;
-                return None;
+                None
             }
-            Err(_) => return None,
-        };
-        let status = ExitStatus::from_raw(raw);
-        let (who, state) = if let Some(p) = self.table.remove(pid) {
-            (Who::Managed(p), p.state)
-        } else if let Some(i) = self
+            Err(_) => None,
+        }
+    }
+
+    /// A reaped child leaves: who it was. O(1): a hash lookup and three
+    /// compares.
+    pub fn forget(&mut self, pid: i32) -> Gone {
+        if let Some(p) = self.table.remove(pid) {
+            return Gone::Managed(p);
+        }
+        if let Some(i) = self
             .helpers
             .iter()
             .position(|a| a.is_some_and(|a| a.pid == pid))
         {
-            let a = self.helpers[i].take();
             let which = [Helper::Start, Helper::Prestop, Helper::Stop][i];
-            (Who::Helper(which), a.map_or(State::Running, |a| a.state))
-        } else {
-            // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
-            self.orphans.remove(pid);
-            return Some(Reaped {
-                pid,
-                status,
-                who: Who::Orphan,
-                report: None,
-                failed: false,
-            });
+            let state = self.helpers[i].take().map_or(State::Running, |a| a.state);
+            return Gone::Helper(which, state);
+        }
+        // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
+        self.orphans.remove(pid);
+        Gone::Orphan
+    }
+
+    /// The report of a child reaped while `Starting`: it wrote it (or not)
+    /// before it exited, so it is final. End of file when it exec'd, or
+    /// when it died before it could say (its status tells how).
+    pub fn late_report(&mut self, pid: i32) -> Report {
+        let Some(i) = self.starting.iter().position(|(_, p)| *p == pid) else {
+            return Report::Execed;
         };
-        let report = match state {
-            State::Starting { .. } => {
-                let i = self.starting.iter().position(|(_, p)| *p == pid);
-                let report = i.map_or(Report::Execed, |i| {
-                    let (fd, _) = self.starting.swap_remove(i);
-                    read_report(fd.as_fd())
-                });
-                // Pending cannot be: the write end closed with the child.
-                Some(match report {
-                    Report::Pending => Report::Execed,
-                    r => r,
-                })
-            }
-            _ => None,
-        };
-        let failed = state == State::Failed || matches!(report, Some(Report::Failed(_)));
-        Some(Reaped {
-            pid,
-            status,
-            who,
-            report,
-            failed,
-        })
+        let (fd, _) = self.starting.swap_remove(i);
+        match read_report(fd.as_fd()) {
+            Report::Pending => Report::Execed,
+            r => r,
+        }
     }
 
     /// Send `sig` to one child, or its process group with `-pgroup`.

@@ -12,6 +12,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The longest log line, newline included.
 pub const LINE_MAX: usize = 512;
+// A drop notice and a line go out in one write of at most `OUT_MAX`.
+const _: () = assert!(2 * LINE_MAX <= crate::sys::out::OUT_MAX);
 const CUT_MARKER: &[u8] = b" [...]\n";
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -111,6 +113,11 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// through carries the count.
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     if level == Level::Info && quiet() {
+        return;
+    }
+    // Lines are being dropped and stderr still cannot take one: this one
+    // is dropped too, before any clock read or formatting.
+    if !crate::sys::out::log_ready() {
         return;
     }
     let secs = crate::sys::realtime_secs();

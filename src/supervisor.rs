@@ -24,7 +24,7 @@
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
-use crate::children::{Children, Helper, NotStarted, Os, Reaped, Who};
+use crate::children::{Children, Gone, Helper, NotStarted, Os, Who};
 use crate::cli::Config;
 use crate::command::{self, Program, StartFailure};
 use crate::error::{EINTR, Errno, Num, SigName, Text};
@@ -339,7 +339,11 @@ impl<'a, O: Os> Supervisor<'a, O> {
             server.close();
         }
         // One last look: what dinit gave up on may have gone meanwhile.
-        while self.children.reap().is_some() {}
+        if !self.children.none_left() {
+            while let Some((pid, _)) = self.children.reap() {
+                self.children.forget(pid);
+            }
+        }
         // The last line says what is true (SPEC §6).
         if self.children.none_left() {
             info!("all processes exited, goodbye!");
@@ -496,65 +500,81 @@ impl<'a, O: Os> Supervisor<'a, O> {
     /// the children again: those of the dead are dinit's now.
     fn reap_all(&mut self) {
         let mut reaped = false;
-        while let Some(r) = self.children.reap() {
+        while let Some((pid, status)) = self.children.reap() {
             reaped = true;
-            self.on_reaped(r);
+            match self.children.forget(pid) {
+                // An orphan reparented to dinit (PID 1 or subreaper).
+                // During a teardown they are summed up once, as dinit
+                // leaves: a teardown is short, and a line now and one at
+                // the end would break the one-line-a-second limit (SPEC §6).
+                Gone::Orphan if self.machine.tearing_down() => self.orphans.count(),
+                Gone::Orphan => log_orphans(self.orphans.add(self.now)),
+                Gone::Managed(p) => self.managed_exited(&p, status),
+                Gone::Helper(which, state) => self.helper_exited(which, pid, state, status),
+            }
         }
         if reaped && self.machine.sweep(self.now) != Sweep::Nothing {
             self.sweep();
         }
     }
 
-    fn on_reaped(&mut self, r: Reaped) {
-        let now = self.now;
-        match r.who {
-            // An orphan reparented to dinit (PID 1 or subreaper). During a
-            // teardown they are summed up once, as dinit leaves: a
-            // teardown is short, and a line now and one at the end would
-            // break the one-line-a-second limit (SPEC §6).
-            Who::Orphan if self.machine.tearing_down() => self.orphans.count(),
-            Who::Orphan => log_orphans(self.orphans.add(now)),
-            Who::Managed(p) => {
-                // Reaped before its report was read: the report first.
-                if let Some(report) = r.report {
-                    self.managed_reported(&p, report);
-                }
-                if r.failed {
+    /// A managed process was reaped.
+    fn managed_exited(&mut self, p: &Proc, status: crate::error::ExitStatus) {
+        match p.state {
+            // Reaped before its report was read: the report first.
+            State::Starting { .. } => {
+                let report = self.children.late_report(p.pid);
+                self.managed_reported(p, report);
+                if let Report::Failed(_) = report {
                     return; // its failure said it all
                 }
-                if r.status.success() {
-                    info!("pid {} finished: {}", Num(p.pid), p.cmd);
-                } else {
-                    info!(
-                        "pid {} finished: {} with error: {}",
-                        Num(p.pid),
-                        p.cmd,
-                        r.status
-                    );
-                }
-                if p.primary && self.machine.accepting() && self.children.managed().next().is_some()
-                {
-                    info!("pid {} was primary, signalling other processes", Num(p.pid));
-                }
-                let primary = p.primary.then_some(r.status);
-                self.machine.exited(p.pid, primary, now, &mut self.actions);
             }
-            Who::Helper(which) => {
-                if let Some(report) = r.report {
-                    self.helper_reported(which, r.pid, report);
-                }
-                if r.failed {
-                    return; // its failure said it all
-                }
-                let (name, pid) = (Text(which.name()), Num(r.pid));
-                if r.status.success() {
-                    info!("{name} command pid {pid} finished");
-                } else {
-                    warn!("{name} command pid {pid} finished with error: {}", r.status);
-                }
-                self.helper_gone(which, r.status.success());
-            }
+            State::Failed => return,
+            State::Running => {}
         }
+        if status.success() {
+            info!("pid {} finished: {}", Num(p.pid), p.cmd);
+        } else {
+            info!(
+                "pid {} finished: {} with error: {status}",
+                Num(p.pid),
+                p.cmd
+            );
+        }
+        if p.primary && self.machine.accepting() && self.children.managed().next().is_some() {
+            info!("pid {} was primary, signalling other processes", Num(p.pid));
+        }
+        let primary = p.primary.then_some(status);
+        self.machine
+            .exited(p.pid, primary, self.now, &mut self.actions);
+    }
+
+    /// A helper command was reaped.
+    fn helper_exited(
+        &mut self,
+        which: Helper,
+        pid: i32,
+        state: State,
+        status: crate::error::ExitStatus,
+    ) {
+        match state {
+            State::Starting { .. } => {
+                let report = self.children.late_report(pid);
+                self.helper_reported(which, pid, report);
+                if let Report::Failed(_) = report {
+                    return; // its failure said it all
+                }
+            }
+            State::Failed => return,
+            State::Running => {}
+        }
+        let (name, pid) = (Text(which.name()), Num(pid));
+        if status.success() {
+            info!("{name} command pid {pid} finished");
+        } else {
+            warn!("{name} command pid {pid} finished with error: {status}");
+        }
+        self.helper_gone(which, status.success());
     }
 
     // Performing.
@@ -563,6 +583,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
     /// calls into the machine or reaps; what an action finds is deferred to
     /// the next turn.
     fn perform(&mut self) {
+        if self.actions.is_empty() {
+            return;
+        }
         // Stop signals sent together are logged one line per signal.
         let mut sent = [0u16; SIGMAX as usize + 1];
         for i in 0..self.actions.len() {

@@ -233,21 +233,25 @@ pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
     )
     .map_err(|e| e.raw_os_error())?;
     let fd = rustix::fd::AsRawFd::as_raw_fd(&fd);
-    // "PID PID ... PID ": a pid ends at its space.
-    let mut buf = [0u8; 256];
+    // "PID PID ... PID ": a pid ends at its space. The kernel fills a read
+    // with whole entries while they fit: one that left room for another
+    // entry (at most 11 bytes) was the last, and no read for the end of
+    // file is needed.
+    const ENTRY_MAX: usize = 11;
+    let mut buf = [0u8; 512];
     let mut pid = 0i32;
     loop {
-        let n = read(fd, &mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        for &b in &buf[..n.min(buf.len())] {
+        let n = read(fd, &mut buf)?.min(buf.len());
+        for &b in &buf[..n] {
             if b.is_ascii_digit() {
                 pid = pid.saturating_mul(10).saturating_add(i32::from(b - b'0'));
             } else if pid > 0 {
                 f(pid);
                 pid = 0;
             }
+        }
+        if n == 0 || buf.len() - n > ENTRY_MAX {
+            return Ok(());
         }
     }
 }

@@ -167,11 +167,23 @@ pub const SIGINFO_SIZE: usize = 128;
 /// Read up to `out.len()` pending signals from the signalfd; returns how many.
 /// Non-blocking: EAGAIN means none are left.
 pub fn read_signals(fd: BorrowedFd<'_>, out: &mut [SigInfo; 16]) -> usize {
-    let mut raw = [0u8; SIGINFO_SIZE * 16];
-    let n = match rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut raw)) {
-        Ok(n) => n / SIGINFO_SIZE,
-        Err(_) => return 0,
+    use core::mem::MaybeUninit;
+    use rustix::fd::AsRawFd;
+    // Not zeroed first: the loop reads this once per turn, and only what
+    // the kernel wrote is looked at.
+    let mut raw = [MaybeUninit::<u8>::uninit(); SIGINFO_SIZE * 16];
+    let got = loop {
+        // SAFETY: read(2) writes at most `raw.len()` bytes into `raw`.
+        let r = unsafe { sc::syscall!(READ, fd.as_raw_fd(), raw.as_mut_ptr(), raw.len()) };
+        match check(r) {
+            Err(super::errno::EINTR) => {}
+            Ok(n) => break n.min(raw.len()),
+            Err(_) => return 0,
+        }
     };
+    // SAFETY: the kernel initialized the first `got` bytes.
+    let raw = unsafe { core::slice::from_raw_parts(raw.as_ptr().cast::<u8>(), got) };
+    let n = got / SIGINFO_SIZE;
     for (i, rec) in raw.chunks_exact(SIGINFO_SIZE).take(n).enumerate() {
         let field =
             |off: usize| u32::from_ne_bytes([rec[off], rec[off + 1], rec[off + 2], rec[off + 3]]);
