@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd -P)
 
-SIZE_MAX=65536
+SIZE_MAX=98304
 targets="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"
 
 die() { echo "release: $*" >&2; exit 1; }

@@ -261,7 +261,7 @@ fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
 /// as bytes (white space around it trimmed, words split at ASCII white
 /// space, as `str::trim` and `split_ascii_whitespace` do for ASCII), since
 /// the `str` route links Unicode tables and UTF-8 validation: over 1 KiB
-/// of a 64 KiB binary. A file with any other byte is no limit.
+/// of the binary. A file with any other byte is no limit.
 pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
     if !text.is_ascii() {
         return None;

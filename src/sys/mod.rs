@@ -133,8 +133,8 @@ pub fn peer_cred(fd: rustix::fd::BorrowedFd<'_>) -> Result<PeerCred, i32> {
 }
 
 /// `clock_gettime(clock)` as (seconds, nanoseconds). A plain syscall, not
-/// rustix's vDSO lookup: dinit reads the clock a few times per event, and
-/// the vDSO parser costs 2 KiB of a 64 KiB binary.
+/// rustix's vDSO lookup: dinit reads the clock once per loop turn, and
+/// the vDSO parser would cost 2 KiB of the binary.
 fn clock_gettime(clock: usize) -> (i64, i64) {
     let mut ts = [0i64; 2];
     // SAFETY: the kernel writes one `struct timespec` (two 64-bit fields on
