@@ -61,12 +61,16 @@ fn reverse_stops_the_last_started_first_and_orphans_last() {
     let b = slow(&dir, "b");
     let c = recorder(&dir, "c", &["x15"]);
     // A daemon's orphan: a recorder left behind by a command that exits.
+    // Under qemu-user dinit cannot adopt it (the kernel refuses the child
+    // subreaper role there), so that part is left out.
+    let orphan = !skip_if_emulated("its orphan part (no child subreaper under qemu-user)");
     let rec = path(&dir.join("rec.py"));
-    let daemon = script(
-        &dir,
-        "daemon.sh",
-        &format!("{} {rec} rec orphan x15 &\nexit 0\n", python()),
-    );
+    let body = if orphan {
+        format!("{} {rec} rec orphan x15 &\nexit 0\n", python())
+    } else {
+        "exit 0\n".to_string()
+    };
+    let daemon = script(&dir, "daemon.sh", &body);
     let args = [
         vec![
             "-stoporder".into(),
@@ -80,17 +84,21 @@ fn reverse_stops_the_last_started_first_and_orphans_last() {
         r(&c),
     ];
     let mut d = d.args(args.concat()).spawn();
-    wait_ready(&mut d, &["a", "b", "c", "orphan"]);
+    // A failure must not leave the orphan behind: it is dinit's child.
+    let _cleanup = KillOnPanic(vec![d.pid()]);
+    wait_ready(&mut d, &["a", "b", "c"]);
+    if orphan {
+        wait_ready(&mut d, &["orphan"]);
+    }
     d.signal(SIGTERM);
     let out = d.wait();
     assert_eq!(out.code, 0, "{}", out.dump());
-    for n in ["a", "c", "orphan"] {
+    for n in ["a", "c"] {
         assert_eq!(got_sigs(&dir, n), [SIGTERM], "{n}\n{}", out.dump());
     }
     let c_at = term_at(&dir, "c", &out);
     let b_exit = stamp(&dir, "b.exit");
     let a_at = term_at(&dir, "a", &out);
-    let orphan_at = term_at(&dir, "orphan", &out);
     assert!(c_at < b_exit, "b exited before c's turn\n{}", out.dump());
     // b had its signal after c and took half a second to leave; a's turn
     // came only then.
@@ -99,11 +107,20 @@ fn reverse_stops_the_last_started_first_and_orphans_last() {
         "a was stopped before b exited\n{}",
         out.dump()
     );
-    assert!(
-        orphan_at >= a_at,
-        "the orphan went before a\n{}",
-        out.dump()
-    );
+    if orphan {
+        assert_eq!(got_sigs(&dir, "orphan"), [SIGTERM], "{}", out.dump());
+        let orphan_at = term_at(&dir, "orphan", &out);
+        assert!(
+            orphan_at >= a_at,
+            "the orphan went before a\n{}",
+            out.dump()
+        );
+        assert!(
+            out.stderr.contains("sent SIGTERM to 1 orphaned process"),
+            "{}",
+            out.dump()
+        );
+    }
     let msgs = out.messages();
     let step = |name: &str, waiting: &str| {
         let pid = out.pid_of(&format!("started: [{name}]"));
@@ -118,11 +135,6 @@ fn reverse_stops_the_last_started_first_and_orphans_last() {
     step(&c.join(" "), "; 2 processes wait behind it");
     step(&b.join(" "), "; 1 process waits behind it");
     step(&a.join(" "), "; 0 processes wait behind it");
-    assert!(
-        out.stderr.contains("sent SIGTERM to 1 orphaned process"),
-        "{}",
-        out.dump()
-    );
 }
 
 /// One deadline: the last command ignores SIGTERM, so the ones before it
