@@ -286,8 +286,15 @@ impl Server {
         loop {
             // Full, and every client has its request waiting: serve them
             // first (they are readable this turn); the newcomer waits in the
-            // backlog and the listener wakes us again.
-            if self.conns.is_full() && self.oldest_silent().is_none() {
+            // backlog and the listener wakes us again. Not when every slot
+            // waits for commands that are starting (they may take long, a
+            // hung file system): the newcomer is taken and refused below,
+            // or the readable listener would bring the loop back at once,
+            // again and again.
+            if self.conns.is_full()
+                && self.oldest_silent().is_none()
+                && self.conns.iter().any(|c| matches!(c.phase, Phase::Reading))
+            {
                 return;
             }
             let fd = match net::accept_with(
