@@ -13,7 +13,8 @@
 #               `run -it`), util-linux (unshare), binutils (readelf),
 #               python3 (the tests' helpers, scripts/stress.py, the hung
 #               FUSE file system scripts/hungfs.py), strace (which pids
-#               dinit signals, tests/it/hostile.rs), mmdebstrap (the Debian
+#               dinit signals, tests/it/hostile.rs; an exec delayed by its fault
+#               injection, tests/it/spawning.rs), mmdebstrap (the Debian
 #               root file system of the real-program tests,
 #               scripts/realapps-rootfs.sh), systemd
 #               (systemd-socket-activate, for socket activation through dinit)

@@ -12,7 +12,8 @@
 //! Works on the argument words in place; nothing here allocates.
 
 use crate::error::{Error, Reason};
-use crate::sys::signals::{self, Handling, Rewrite, SIGKILL};
+use crate::phase::StopOrder;
+use crate::signals::{self, Handling, Rewrite, SIGKILL};
 use crate::words::{self, END_OF_OPTIONS};
 
 /// `/tmp/dinit.sock`, the socket path when neither `-socket` nor
@@ -72,6 +73,8 @@ pub struct Config<'a> {
     pub rewrite: Rewrite,
     /// `-pdeathsig` / `DINIT_PDEATHSIG`: asked for when dinit's parent dies.
     pub pdeathsig: Option<i32>,
+    /// `-stoporder` / `DINIT_STOPORDER` (SPEC §11): `together` or `reverse`.
+    pub stop_order: StopOrder,
     /// Without `verbatim`: the words from the first `-r` or `-r:...` on
     /// (that word included). With it: the words after `--`, one command
     /// (never empty).
@@ -130,6 +133,7 @@ enum Setting {
     StopSignal,
     Rewrite,
     Pdeathsig,
+    StopOrder,
     Submit,
     /// `-h`/`-help` among the options: print the usage (SPEC §1), as Go's
     /// flag package does wherever it sees them.
@@ -198,6 +202,7 @@ const OPTIONS: &[Opt] = &[
     opt("-stopsignal", Some("DINIT_STOPSIGNAL"), Setting::StopSignal),
     opt("-rewrite", Some("DINIT_REWRITE"), Setting::Rewrite),
     opt("-pdeathsig", Some("DINIT_PDEATHSIG"), Setting::Pdeathsig),
+    opt("-stoporder", Some("DINIT_STOPORDER"), Setting::StopOrder),
     opt("-submit", None, Setting::Submit),
     opt("-h", None, Setting::Help),
     opt("-help", None, Setting::Help),
@@ -303,6 +308,9 @@ fn apply<'a>(
         Setting::StopSignal => cfg.stop_signal = Some(parse_received(text).map_err(whole)?),
         Setting::Pdeathsig => cfg.pdeathsig = Some(parse_received(text).map_err(whole)?),
         Setting::Rewrite => parse_rewrites(text, &mut cfg.rewrite)?,
+        Setting::StopOrder => {
+            cfg.stop_order = parse_stop_order(text).ok_or(whole(Reason::StopOrder))?;
+        }
         Setting::Primary | Setting::Pgroup | Setting::Quiet | Setting::Submit | Setting::Help => {
             let on = match value {
                 None => true,
@@ -319,6 +327,17 @@ fn apply<'a>(
         }
     }
     Ok(())
+}
+
+/// `-stoporder`: `together` or `reverse`, in any case (as signal names).
+fn parse_stop_order(text: &[u8]) -> Option<StopOrder> {
+    if text.eq_ignore_ascii_case(b"together") {
+        Some(StopOrder::Together)
+    } else if text.eq_ignore_ascii_case(b"reverse") {
+        Some(StopOrder::Reverse)
+    } else {
+        None
+    }
 }
 
 /// `-maxproc`: a plain decimal ≥ 0 (`1`, `0.5`, `.5`, `5.`, `+3`; `-0`
@@ -507,6 +526,7 @@ pub fn parse<'a>(
         stop_signal: None,
         rewrite: Rewrite::NONE,
         pdeathsig: None,
+        stop_order: StopOrder::Together,
         commands,
         verbatim,
     };
@@ -2010,6 +2030,31 @@ mod tests {
         ] {
             assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn stop_order() {
+        assert_eq!(ok(&["-r", "x"], &[]).stop_order, StopOrder::Together);
+        for v in ["reverse", "REVERSE", "Reverse"] {
+            for args in spellings("stoporder", v) {
+                assert_eq!(ok(&args, &[]).stop_order, StopOrder::Reverse, "{args:?}");
+            }
+        }
+        let env: Env = &[("DINIT_STOPORDER", "reverse")];
+        assert_eq!(ok(&["-r", "x"], env).stop_order, StopOrder::Reverse);
+        // The flag beats the variable.
+        let c = ok(&["-stoporder", "together", "-r", "x"], env);
+        assert_eq!(c.stop_order, StopOrder::Together);
+        for bad in ["", "backwards", "reversed", "1"] {
+            assert_eq!(
+                err(&["-stoporder", bad, "-r", "x"], &[]),
+                ("invalid value for -stoporder", bad.into())
+            );
+        }
+        assert_eq!(
+            err(&["-r", "x"], &[("DINIT_STOPORDER", "up")]),
+            ("invalid value for DINIT_STOPORDER", "up".into())
+        );
     }
 
     #[test]

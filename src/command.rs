@@ -1,17 +1,17 @@
 //! Turning words into a program ready for `execve`: `\-r` unescaped, `$`
 //! expanded against dinit's environment (neither for the verbatim words
-//! after `--`, SPEC §8), the program looked up in `$PATH`,
-//! and NUL-terminated argv built in a caller-owned arena (every word is
-//! copied there, so the arena alone backs the program). Shared by the
-//! command line, the start/prestop/stop strings and the socket. Also how a
-//! failed start is told. Nothing here allocates.
+//! after `--`, SPEC §8), the program looked up in `$PATH` (now, at startup,
+//! or by the child itself: [`Lookup`]), and NUL-terminated argv built in a
+//! caller-owned arena (every word is copied there, so the arena alone backs
+//! the program). Shared by the command line, the start/prestop/stop strings
+//! and the socket. Also how a failed start is told. Nothing here allocates.
 
 use crate::arena::Bump;
 use crate::error::{Bytes, EACCES, EISDIR, ENOENT, ENOTDIR, Errno, Error};
 use crate::expand::{self, ExpandError};
-use crate::resolve::{self, Probe};
+use crate::resolve::{self, DEFAULT_PATH, Probe};
 use crate::sys::args::getenv;
-use crate::sys::spawn::{Argv, ArgvBuilder, Exec, SpawnError};
+use crate::sys::spawn::{Argv, ArgvBuilder, Exec, Failure, SpawnError};
 use crate::table::CmdText;
 use crate::words::{self, SplitError};
 
@@ -27,6 +27,22 @@ pub struct Program<'s> {
     /// Marked `-r:primary` (SPEC §11); whether it is primary is
     /// `cli::Config::is_primary`'s call.
     pub marked_primary: bool,
+}
+
+/// Where the program is looked up in `$PATH` (SPEC §2, §10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Now, and the path found is what the child execs: the command line's
+    /// `-r` programs and `-start`, so that 127 and 126 come before any
+    /// process exists (no child exists yet to protect from a slow lookup).
+    Now,
+    /// Now, to refuse a command line naming a program that is not there,
+    /// and again in the child when it runs (`-prestop`, `-stop`): once the
+    /// loop runs dinit touches no path itself.
+    NowAndInChild,
+    /// In the child only: a socket submission. dinit touches no path a
+    /// client named; the child reports what the lookup found.
+    InChild,
 }
 
 /// The arena a program is built in.
@@ -55,9 +71,10 @@ const EMPTY_PROGRAM: &str = "empty program name after -r";
 pub fn build<'x>(
     flag: &'x [u8],
     words: &[&'x [u8]],
+    lookup: Lookup,
     b: &mut Builder<'x>,
 ) -> Result<Program<'x>, Error<'x>> {
-    let run = words::RunFlag::parse(flag, crate::sys::signals::parse)?;
+    let run = words::RunFlag::parse(flag, crate::signals::parse)?;
     if words.is_empty() {
         // Named as written: `-r` or `-r:QUIT`.
         return Err(Error::Usage {
@@ -66,7 +83,7 @@ pub fn build<'x>(
         });
     }
     let stop_signal = run.signal.unwrap_or(0);
-    let prog = build_words(words, false, stop_signal, b, EMPTY_PROGRAM)?;
+    let prog = build_words(words, false, stop_signal, lookup, b, EMPTY_PROGRAM)?;
     Ok(Program {
         marked_primary: run.primary,
         ..prog
@@ -80,7 +97,14 @@ pub fn build_verbatim<'x>(
     words: &[&'x [u8]],
     b: &mut Builder<'x>,
 ) -> Result<Program<'x>, Error<'x>> {
-    build_words(words, true, 0, b, "empty program name after --")
+    build_words(
+        words,
+        true,
+        0,
+        Lookup::Now,
+        b,
+        "empty program name after --",
+    )
 }
 
 /// `build` and `build_verbatim`: `stop_signal` is the command's own (0 for
@@ -90,6 +114,7 @@ fn build_words<'x>(
     words: &[&'x [u8]],
     verbatim: bool,
     stop_signal: i32,
+    lookup: Lookup,
     b: &mut Builder<'x>,
     empty: &'static str,
 ) -> Result<Program<'x>, Error<'x>> {
@@ -148,10 +173,18 @@ fn build_words<'x>(
     }
     let argv = argv.finish();
 
-    let room = b.bytes.spare();
-    let n = resolve::resolve(program, getenv(b"PATH"), &mut probe, room)?;
-    let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
-    let exec = Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?;
+    let path_env = getenv(b"PATH").unwrap_or(DEFAULT_PATH);
+    let exec = if lookup == Lookup::InChild {
+        in_child(program, path_env, argv, b)?
+    } else {
+        let room = b.bytes.spare();
+        let n = resolve::resolve(program, Some(path_env), &mut probe, room)?;
+        let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
+        match lookup {
+            Lookup::Now => Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?,
+            _ => in_child(program, path_env, argv, b)?,
+        }
+    };
     Ok(Program {
         exec,
         cmd,
@@ -160,11 +193,32 @@ fn build_words<'x>(
     })
 }
 
+/// An `Exec` that finds `program` itself: a name without `/` is searched in
+/// `path_env` by the child, anything else is execed as it is.
+fn in_child<'x>(
+    program: &'x [u8],
+    path_env: &'x [u8],
+    argv: Argv<'x>,
+    b: &mut Builder<'x>,
+) -> Result<Exec<'x>, Error<'x>> {
+    let file = b.bytes.cstr(program).ok_or(TOO_LONG)?;
+    let exec = if program.contains(&b'/') {
+        Exec::new(file, argv, b.envp)
+    } else {
+        Exec::search(file, path_env, argv, b.envp)
+    };
+    exec.ok_or(TOO_LONG)
+}
+
 /// Split a start/prestop/stop string into words (SPEC §2: white space,
 /// double quotes group, `""` in quotes is a quote) and build it. The string
 /// is copied into the arena first, since splitting rewrites it.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
-pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'x>, Error<'x>> {
+pub fn build_string<'x>(
+    text: &'x [u8],
+    lookup: Lookup,
+    b: &mut Builder<'x>,
+) -> Result<Program<'x>, Error<'x>> {
     let copy = b.bytes.copy(text).ok_or(Error::Usage {
         what: "command too long",
         word: text,
@@ -190,7 +244,7 @@ pub fn build_string<'x>(text: &'x [u8], b: &mut Builder<'x>) -> Result<Program<'
             word: text,
         });
     }
-    build_words(&list, false, 0, b, "empty program name")
+    build_words(&list, false, 0, lookup, b, "empty program name")
 }
 
 /// Look at a candidate path the way `execve` will: missing, a directory or
@@ -214,40 +268,38 @@ fn probe(path: &[u8]) -> Probe {
     }
 }
 
-/// The most of a file the kernel reads to find a `#!` line
-/// (`BINPRM_BUF_SIZE`).
-const SHEBANG_MAX: usize = 256;
-
 /// Why a program did not start, told in one line for the log and the
 /// socket reply: `unable to start [CMD]: REASON`, or `unable to fork for
 /// [CMD]: ...` when the fork itself failed.
 pub struct StartFailure<'p> {
     cmd: &'p CmdText,
     err: SpawnError,
-    /// A script's missing `#!` interpreter, when that is the reason.
-    interp: heapless::Vec<u8, SHEBANG_MAX>,
+    /// The child's report, for an exec failure: a script's missing `#!`
+    /// interpreter, when that is the reason.
+    report: Option<&'p Failure>,
 }
 
 impl<'p> StartFailure<'p> {
-    /// `err` for `prog`. The kernel answers ENOENT both for a program that
-    /// is not there and for a script whose `#!` interpreter is not there;
-    /// lookup has found the program, so when the file exists and names an
-    /// interpreter that does not, that is what the message names (as bash
-    /// does), instead of a "no such file or directory" about a script that
-    /// is right there. A `\r` left by a CRLF line end is part of the name
-    /// for the kernel, and is shown (`/bin/sh\x0d`).
-    pub fn new(prog: &'p Program<'_>, err: SpawnError) -> Self {
-        let mut interp = heapless::Vec::new();
-        let mut head = [0u8; SHEBANG_MAX];
-        if err == SpawnError::Exec(ENOENT)
-            && let Some(i) = missing_interpreter(prog.exec.path(), &mut head)
-        {
-            let _ = interp.extend_from_slice(i);
-        }
+    /// A failure before the child could run (`Pipe`, `Fork`).
+    pub fn new(cmd: &'p CmdText, err: SpawnError) -> Self {
         StartFailure {
-            cmd: &prog.cmd,
+            cmd,
             err,
-            interp,
+            report: None,
+        }
+    }
+
+    /// The failure a child reported. The kernel answers ENOENT both for a
+    /// program that is not there and for a script whose `#!` interpreter
+    /// is not there: the child looked, and when it is the interpreter, that
+    /// is what the message names (as bash does), instead of a "not found"
+    /// about a script that is right there. A `\r` left by a CRLF line end
+    /// is part of the name for the kernel, and is shown (`/bin/sh\x0d`).
+    pub fn reported(cmd: &'p CmdText, report: &'p Failure) -> Self {
+        StartFailure {
+            cmd,
+            err: SpawnError::Exec(report.errno),
+            report: Some(report),
         }
     }
 }
@@ -262,15 +314,19 @@ pub fn exit_code(err: SpawnError) -> u8 {
 
 impl core::fmt::Display for StartFailure<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let interp = self.report.and_then(Failure::interpreter);
         match self.err {
             SpawnError::Fork(e) => write!(f, "unable to fork for {}: {}", self.cmd, Errno(e)),
-            SpawnError::Exec(_) if !self.interp.is_empty() => write!(
+            SpawnError::Exec(_) if interp.is_some() => write!(
                 f,
                 "unable to start {}: interpreter {} not found",
                 self.cmd,
-                Bytes(&self.interp)
+                Bytes(interp.unwrap_or_default())
             ),
-            // No descriptors for the error pipe: nothing was forked.
+            SpawnError::Exec(ENOENT | ENOTDIR) => {
+                write!(f, "unable to start {}: executable file not found", self.cmd)
+            }
+            // No descriptors for the report pipe: nothing was forked.
             SpawnError::Exec(e) | SpawnError::Pipe(e) => {
                 write!(f, "unable to start {}: {}", self.cmd, Errno(e))
             }
@@ -278,106 +334,35 @@ impl core::fmt::Display for StartFailure<'_> {
     }
 }
 
-/// The `#!` interpreter of the file at `path` (with its NUL), read into
-/// `head`, when the file names one that does not exist: then it, not the
-/// file, is what execve could not find.
-fn missing_interpreter<'h>(path: &[u8], head: &'h mut [u8; SHEBANG_MAX]) -> Option<&'h [u8]> {
-    use rustix::fs::{Access, Mode, OFlags};
-    let c = core::ffi::CStr::from_bytes_with_nul(path).ok()?;
-    let fd = rustix::fs::open(c, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-    let n = rustix::io::read(&fd, &mut head[..]).ok()?;
-    let (start, len) = shebang(head.get(..n)?)?;
-    // NUL-terminate it in place (over the blank or newline that ended it;
-    // a name that fills the buffer is not checked).
-    *head.get_mut(start + len)? = 0;
-    let name = head.get(start..=start + len)?;
-    let missing = rustix::fs::access(
-        core::ffi::CStr::from_bytes_with_nul(name).ok()?,
-        Access::EXISTS,
-    )
-    .is_err_and(|e| matches!(e.raw_os_error(), ENOENT | ENOTDIR));
-    missing.then(|| &name[..len])
-}
-
-/// Where the interpreter of a `#!` line is in `head` (start, length): the
-/// first word after `#!` (blanks before it skipped), ending at a space, tab
-/// or the line's end, as the kernel's binfmt_script reads it. `None` for a
-/// file without one.
-pub fn shebang(head: &[u8]) -> Option<(usize, usize)> {
-    let rest = head.strip_prefix(b"#!")?;
-    let start = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
-    let n = rest[start..]
-        .iter()
-        .position(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0))
-        .unwrap_or(rest.len() - start);
-    (n > 0).then_some((start + 2, n))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn shebang_lines() {
-        let table: &[(&[u8], Option<&[u8]>)] = &[
-            (b"#!/bin/sh\necho", Some(b"/bin/sh")),
-            (b"#!/bin/sh", Some(b"/bin/sh")),
-            (b"#! /usr/bin/env python3\n", Some(b"/usr/bin/env")),
-            (b"#!\t/bin/bash -e\n", Some(b"/bin/bash")),
-            (b"#!/nonexistent/interp\n", Some(b"/nonexistent/interp")),
-            (b"#!/bin/sh\r\n", Some(b"/bin/sh\r")),
-            (b"#!python3\n", Some(b"python3")),
-            (b"#!\n", None),
-            (b"#!   \n", None),
-            (b"#!", None),
-            (b"# /bin/sh\n", None),
-            (b"\x7fELF\x02", None),
-            (b"", None),
-            (b"echo hi\n", None),
-        ];
-        for &(head, want) in table {
-            let got = shebang(head).map(|(start, n)| &head[start..start + n]);
-            assert_eq!(got, want, "{:?}", head.escape_ascii().to_string());
-        }
-    }
-
-    #[test]
-    fn missing_interpreters() {
-        let dir = std::env::temp_dir().join(format!("dinit-shebang-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        type Case = (&'static str, &'static [u8], Option<&'static [u8]>);
-        let table: &[Case] = &[
-            (
-                "missing",
-                b"#!/nonexistent/interp -x\n",
-                Some(b"/nonexistent/interp"),
-            ),
-            ("notdir", b"#!/etc/passwd/sh\n", Some(b"/etc/passwd/sh")),
-            ("crlf", b"#!/bin/sh\r\n", Some(b"/bin/sh\r")),
-            ("present", b"#!/bin/sh\n", None),
-            ("plain", b"\x7fELF", None),
-            ("empty", b"", None),
-        ];
-        let mut head = [0u8; SHEBANG_MAX];
-        for &(name, body, want) in table {
-            let p = dir.join(name);
-            std::fs::write(&p, body).unwrap();
-            let mut c = p.to_str().unwrap().as_bytes().to_vec();
-            c.push(0);
-            assert_eq!(missing_interpreter(&c, &mut head), want, "{name}");
-        }
-        // A name that fills the whole buffer is not checked.
-        let p = dir.join("long");
-        let mut body = b"#!/".to_vec();
-        body.resize(SHEBANG_MAX + 10, b'a');
-        std::fs::write(&p, &body).unwrap();
-        let mut c = p.to_str().unwrap().as_bytes().to_vec();
-        c.push(0);
-        assert_eq!(missing_interpreter(&c, &mut head), None);
+    fn failures_are_told_in_one_line() {
+        let cmd = CmdText::from_words(&[b"/app", b"-x"]);
+        let line = |f: StartFailure<'_>| f.to_string();
         assert_eq!(
-            missing_interpreter(b"/nonexistent/script\0", &mut head),
-            None
+            line(StartFailure::new(&cmd, SpawnError::Fork(11))),
+            "unable to fork for [/app -x]: resource temporarily unavailable (EAGAIN)"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            line(StartFailure::new(&cmd, SpawnError::Pipe(24))),
+            "unable to start [/app -x]: too many open files (EMFILE)"
+        );
+        let r = Failure::new(ENOENT);
+        assert_eq!(
+            line(StartFailure::reported(&cmd, &r)),
+            "unable to start [/app -x]: executable file not found"
+        );
+        let r = Failure::new(8);
+        assert_eq!(
+            line(StartFailure::reported(&cmd, &r)),
+            "unable to start [/app -x]: exec format error (ENOEXEC)"
+        );
+        assert_eq!(exit_code(SpawnError::Exec(ENOENT)), 127);
+        assert_eq!(exit_code(SpawnError::Exec(EACCES)), 126);
+        assert_eq!(exit_code(SpawnError::Exec(8)), 126);
+        assert_eq!(exit_code(SpawnError::Fork(11)), 1);
     }
 }

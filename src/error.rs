@@ -131,6 +131,8 @@ pub enum Reason {
     SigKill,
     /// `-stopsignal STOP`, `-pdeathsig STOP`.
     SigStop,
+    /// `-stoporder`: neither `together` nor `reverse`.
+    StopOrder,
 }
 
 impl Reason {
@@ -166,6 +168,9 @@ impl Reason {
             }
             Reason::SigStop => {
                 "SIGSTOP cannot be caught and only pauses a process: it can never stop one"
+            }
+            Reason::StopOrder => {
+                "expected together (every process at once) or reverse (the last started first)"
             }
         }
     }
@@ -277,7 +282,7 @@ pub fn signal_description(n: i32) -> Option<&'static str> {
 }
 
 /// A signal number displayed by name for log lines: `SIGHUP` from the
-/// signal table (`sys::signals::TABLE`), `SIGRTMIN+k` for every real-time
+/// signal table (`signals::TABLE`), `SIGRTMIN+k` for every real-time
 /// signal (one spelling for all 31, as dinit always logged them; the
 /// `SIGRTMAX-n` names `kill -l` uses for the upper half are accepted on
 /// input), `signal N` for the rest.
@@ -286,7 +291,7 @@ pub struct SigName(pub i32);
 
 impl fmt::Display for SigName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::sys::signals::{SIGMAX, SIGRTMIN, name};
+        use crate::signals::{SIGMAX, SIGRTMIN, name};
         match name(self.0) {
             Some(s) => write!(f, "SIG{}", Bytes(s)),
             None if (SIGRTMIN..=SIGMAX).contains(&self.0) => {
@@ -297,35 +302,8 @@ impl fmt::Display for SigName {
     }
 }
 
-// Linux errno values (the same on x86_64 and aarch64).
-pub const EPERM: i32 = 1;
-pub const ENOENT: i32 = 2;
-pub const ESRCH: i32 = 3;
-pub const EINTR: i32 = 4;
-pub const EIO: i32 = 5;
-pub const E2BIG: i32 = 7;
-pub const ENOEXEC: i32 = 8;
-pub const EBADF: i32 = 9;
-pub const ECHILD: i32 = 10;
-pub const EAGAIN: i32 = 11;
-pub const ENOMEM: i32 = 12;
-pub const EACCES: i32 = 13;
-pub const EEXIST: i32 = 17;
-pub const ENOTDIR: i32 = 20;
-pub const EISDIR: i32 = 21;
-pub const EINVAL: i32 = 22;
-pub const ENFILE: i32 = 23;
-pub const EMFILE: i32 = 24;
-pub const ETXTBSY: i32 = 26;
-pub const ENOSPC: i32 = 28;
-pub const EROFS: i32 = 30;
-pub const EPIPE: i32 = 32;
-pub const ENAMETOOLONG: i32 = 36;
-pub const ELOOP: i32 = 40;
-pub const ENOTSOCK: i32 = 88;
-pub const EADDRINUSE: i32 = 98;
-pub const ECONNRESET: i32 = 104;
-pub const ECONNREFUSED: i32 = 111;
+// Linux errno values: the kernel's numbers live with the syscalls.
+pub use crate::sys::errno::*;
 
 /// The errnos [`Errno`] names: number, name, meaning (strerror's, in
 /// lower case). Any other errno is shown as `errno N`.

@@ -7,14 +7,40 @@
 
 use crate::arena::Bump;
 use crate::cli::{self, Config};
-use crate::command::{self, Builder};
+use crate::command::Program;
+use crate::command::{self, Builder, Lookup};
 use crate::error::{Errno, Error, Num};
 use crate::supervisor::{Plan, Supervisor};
+use crate::sys::TakeOnce;
 use crate::sys::args::getenv;
-use crate::sys::signals;
 use crate::sys::spawn::ArgvBuilder;
-use crate::{info, sys, warn, words};
+use crate::table::{PROC_MAX, Table};
+use crate::{info, signals, sys, warn, words};
 use core::fmt::Write as _;
+
+/// Bytes for startup's expanded words, copied strings and resolved paths.
+const STARTUP_BYTES: usize = 256 * 1024;
+/// argv/envp pointer slots for startup (every argument word plus one NULL
+/// per command, and the environment when GOMAXPROCS is added).
+const STARTUP_PTRS: usize = 24 * 1024;
+/// Bytes and argv slots for one socket request (reused for each).
+const SOCKET_BYTES: usize = 16 * 1024;
+const SOCKET_PTRS: usize = 1024;
+
+// Startup's fixed storage, in `.bss`: nothing is touched (or costs memory)
+// until it is used.
+static BYTES: TakeOnce<[u8; STARTUP_BYTES]> = TakeOnce::new([0; STARTUP_BYTES]);
+static PTRS: TakeOnce<[*const u8; STARTUP_PTRS]> = TakeOnce::new([core::ptr::null(); STARTUP_PTRS]);
+static PROGRAMS: TakeOnce<heapless::Vec<Program<'static>, PROC_MAX>> =
+    TakeOnce::new(heapless::Vec::new());
+static TABLE: TakeOnce<Table> = TakeOnce::new(Table::new());
+static REQUEST_BYTES: TakeOnce<[u8; SOCKET_BYTES]> = TakeOnce::new([0; SOCKET_BYTES]);
+static REQUEST_PTRS: TakeOnce<[*const u8; SOCKET_PTRS]> =
+    TakeOnce::new([core::ptr::null(); SOCKET_PTRS]);
+
+/// The refusal of a command line with more `-r` groups than the table holds
+/// (`PROC_MAX`, which a test checks the text against).
+const TOO_MANY_COMMANDS: &str = "too many commands (the most is 256)";
 
 /// Run the init role; returns dinit's exit code.
 pub fn run(args: &'static [&'static [u8]]) -> u8 {
@@ -40,8 +66,8 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     // tell after the prctl whether it died before the kernel could be asked.
     let ppid = sys::getppid();
     // Put back any disposition dinit inherited as "ignored" before any child
-    // can inherit it (see signals::reset_dispositions).
-    signals::reset_dispositions();
+    // can inherit it (see sys::signals::reset_dispositions).
+    sys::signals::reset_dispositions();
     // Children get only fds 0–2, whatever dinit inherited (the issue's
     // "only fds 0–2"; tini and dumb-init would pass inherited ones on).
     sys::cloexec_inherited_fds();
@@ -50,12 +76,13 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     crate::log::set_quiet(cfg.quiet);
     let parent_gone = cfg.pdeathsig.and_then(|sig| pdeathsig(sig, ppid));
 
-    let st = sys::storage::startup().ok_or(Error::Failed {
+    const TWICE: Error<'static> = Error::Failed {
         what: "startup storage taken twice",
-    })?;
+    };
+    let programs = PROGRAMS.take().ok_or(TWICE)?;
     let mut b = Builder {
-        bytes: Bump::new(st.bytes),
-        ptrs: Bump::new(st.ptrs),
+        bytes: Bump::new(BYTES.take().ok_or(TWICE)?),
+        ptrs: Bump::new(PTRS.take().ok_or(TWICE)?),
         envp: sys::spawn::process_env(),
     };
 
@@ -67,12 +94,12 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         // `-- CMD [ARGS...]` (SPEC §8): one command, the primary, its words
         // as given. The table is empty, so it fits.
         let prog = command::build_verbatim(cfg.commands, &mut b)?;
-        let _ = st.programs.push(prog);
+        let _ = programs.push(prog);
     } else {
         for (flag, group) in words::groups(cfg.commands) {
-            let prog = command::build(flag, group, &mut b)?;
-            st.programs.push(prog).map_err(|_| Error::Usage {
-                what: "too many commands (the most is 256)",
+            let prog = command::build(flag, group, Lookup::Now, &mut b)?;
+            programs.push(prog).map_err(|_| Error::Usage {
+                what: TOO_MANY_COMMANDS,
                 word: b"-r",
             })?;
         }
@@ -80,27 +107,34 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     let start = match cfg.start {
         // SPEC §2: a start command that cannot start aborts dinit with 1;
         // a malformed one (bad quoting, `${`) is a usage error like any.
-        Some(text) => Some(command::build_string(text, &mut b).map_err(|e| match e {
-            Error::Usage { .. } => e,
-            _ => {
-                warn!("start command: {e}");
-                Error::Failed {
-                    what: "start command cannot be run",
+        Some(text) => Some(command::build_string(text, Lookup::Now, &mut b).map_err(
+            |e| match e {
+                Error::Usage { .. } => e,
+                _ => {
+                    warn!("start command: {e}");
+                    Error::Failed {
+                        what: "start command cannot be run",
+                    }
                 }
-            }
-        })?),
+            },
+        )?),
         None => None,
     };
+    // Checked now, for a clear error before anything starts; looked up
+    // again by the child when they run (no path can stall PID 1).
     let prestop = cfg
         .prestop
-        .map(|t| command::build_string(t, &mut b))
+        .map(|t| command::build_string(t, Lookup::NowAndInChild, &mut b))
         .transpose()?;
     let stop = cfg
         .stop
-        .map(|t| command::build_string(t, &mut b))
+        .map(|t| command::build_string(t, Lookup::NowAndInChild, &mut b))
         .transpose()?;
 
-    let sigfd = signals::signalfd(signals::CATCHABLE)?;
+    let sigfd = sys::signals::signalfd(signals::CATCHABLE).map_err(|errno| Error::Sys {
+        what: "unable to create signalfd",
+        errno,
+    })?;
     if sys::getpid() != 1 {
         // Orphans of our children come to us instead of the host's init.
         // Not fatal: qemu-user, for one, refuses it with EINVAL.
@@ -109,19 +143,18 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         }
     }
     let plan = Plan {
-        programs: st.programs,
+        programs,
         start,
         prestop,
         stop,
         envp: b.envp,
-        socket_bytes: st.socket_bytes,
-        socket_ptrs: st.socket_ptrs,
+        socket_bytes: REQUEST_BYTES.take().ok_or(TWICE)?,
+        socket_ptrs: REQUEST_PTRS.take().ok_or(TWICE)?,
         parent_gone,
     };
-    let sup = Supervisor::new(cfg, plan, st.table, sigfd)?;
-    let code = sup.run();
-    info!("all processes exited, goodbye!");
-    Ok(code)
+    let table = TABLE.take().ok_or(TWICE)?;
+    let sup = Supervisor::new(cfg, plan, table, sigfd, crate::children::System)?;
+    Ok(sup.run())
 }
 
 /// `-pdeathsig SIG`: ask the kernel for SIG when dinit's parent exits;
@@ -228,7 +261,7 @@ fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
 /// as bytes (white space around it trimmed, words split at ASCII white
 /// space, as `str::trim` and `split_ascii_whitespace` do for ASCII), since
 /// the `str` route links Unicode tables and UTF-8 validation: over 1 KiB
-/// of a 64 KiB binary. A file with any other byte is no limit.
+/// of the binary. A file with any other byte is no limit.
 pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
     if !text.is_ascii() {
         return None;
@@ -270,6 +303,11 @@ fn parse_u64(word: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_commands_names_the_table_size() {
+        assert!(TOO_MANY_COMMANDS.contains(&format!("the most is {PROC_MAX})")));
+    }
 
     #[test]
     fn gomaxprocs_rounds_up() {

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod arena;
+pub mod children;
 pub mod cli;
 pub mod command;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod phase;
 pub mod request;
 pub mod resolve;
 pub mod role;
+pub mod signals;
 pub mod socket;
 pub mod submit;
 pub mod supervisor;

@@ -12,6 +12,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The longest log line, newline included.
 pub const LINE_MAX: usize = 512;
+// A drop notice and a line go out in one write of at most `OUT_MAX`.
+const _: () = assert!(2 * LINE_MAX <= crate::sys::out::OUT_MAX);
 const CUT_MARKER: &[u8] = b" [...]\n";
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -113,6 +115,11 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     if level == Level::Info && quiet() {
         return;
     }
+    // Lines are being dropped and stderr still cannot take one: this one
+    // is dropped too, before any clock read or formatting.
+    if !crate::sys::out::log_ready() {
+        return;
+    }
     let secs = crate::sys::realtime_secs();
     let mut line = LogLine::new();
     line.stamp(secs);
@@ -211,6 +218,12 @@ impl Tally {
     pub fn add(&mut self, now: u64) -> Option<u32> {
         self.pending = self.pending.saturating_add(1);
         self.flush(now)
+    }
+
+    /// One event, counted only: it is logged with the next line that is
+    /// due, or by `take`.
+    pub fn count(&mut self) {
+        self.pending = self.pending.saturating_add(1);
     }
 
     /// The count to log at `now`, if the quiet interval has passed.

@@ -17,7 +17,7 @@ unsafe extern "C" {}
 pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *const u8) -> i32 {
     // First thing: block every catchable signal, so none is lost (or, as
     // PID 1, dropped) before the signalfd exists (SPEC §4).
-    let old_mask = dinit::sys::signals::block_all();
+    let old_mask = dinit::sys::signals::block(dinit::signals::CATCHABLE);
     // SAFETY: argc/argv/envp come straight from __libc_start_main, once.
     let args = unsafe { dinit::sys::args::init(argc, argv, envp) };
     let code = match args {

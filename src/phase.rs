@@ -1,24 +1,39 @@
-//! The teardown machine (SPEC §3, §9, §10), pure: events and the time go
-//! in, the actions the loop must perform come out. The supervisor owns the
-//! processes and performs the actions; this file owns the order of things,
-//! which stop signal goes out, and every deadline, and is tested with fake
-//! time.
+//! The teardown machine (SPEC §3, §9, §10, §11), pure: events and the time
+//! go in, the actions the loop must perform come out. The supervisor owns
+//! the processes and performs the actions; this file owns the order of
+//! things, which stop signal each process gets and when, every deadline,
+//! and the exit code. It is tested with fake time, by example and by
+//! properties over random event sequences.
 //!
-//!   Starting ──start ok──▶ Running ──primary exit──────────────▶ Terminating
-//!                            │                                      │ timeout
-//!                            └─stop request─▶ PreStop ─timer──▶     ▼
-//!                                         (prestop / drain delay)  Killing
-//!   (all managed gone, from any of these) ──▶ Stopping ──▶ Draining ──▶ Done
+//!   Starting ──start ok──▶ Running ──primary exit / stop request──▶ Teardown ──▶ Done
+//!      └──stop request / start failed──────────────────────────────────▲
 //!
-//! One deadline for the whole teardown: the moment the stop signal goes out
-//! (after any drain delay) fixes `kill_at`, and everything dinit signals —
-//! managed processes, the orphans it adopted, children reparented to it
-//! while others die — is SIGKILLed then, so the total time is about one
-//! `-timeout`, not one per phase. The `-stop` command alone has its own
-//! `-timeout`; what is left after it (arrivals after `kill_at`) is killed at
-//! once. Draining ends when dinit has no child at all, or `KILL_WAIT_MS`
-//! after the last SIGKILL.
+//! A teardown is one value ([`Teardown`]): why it began, its stop signal,
+//! where its clock stands ([`Stage`]: the stop signal held back, the grace
+//! period running towards the one SIGKILL deadline, or everything killed)
+//! and what it waits for ([`Step`]). The managed processes are kept in start
+//! order, each with whether it has had its stop signal, which is how
+//! `-stoporder reverse` walks them from the last started backwards and how
+//! no process is ever sent its stop signal twice.
+//!
+//! One deadline for the whole teardown: the moment the first stop signal
+//! goes out (after any drain delay) fixes `kill_at`, and everything dinit
+//! signals — managed processes, the orphans it adopted, children reparented
+//! to it while others die — is SIGKILLed then, so the total time is about
+//! one `-timeout`, not one per step or per process. The `-stop` command
+//! alone has its own `-timeout`. A process still there `KILL_WAIT_MS` after
+//! its SIGKILL is stuck in the kernel; dinit gives up waiting for it.
+//!
+//! Stop requests are counted: the first one dinit receives begins the
+//! teardown (or, when a primary's exit or a failed start began it already,
+//! is only noted: everything has had or is getting its stop signal, and a
+//! second stop signal means "now" to many programs); every later one kills
+//! at once. The one exception is the drain delay (`-prestoptimer` without
+//! `-prestop`): the second request ends the delay, the third kills.
 
+use crate::cli::CodeSet;
+use crate::error::ExitStatus;
+use crate::table::PROC_MAX;
 use heapless::Vec;
 
 /// How long to wait for SIGKILLed processes (or a killed stop command) to be
@@ -26,78 +41,150 @@ use heapless::Vec;
 /// matters for a process stuck in uninterruptible sleep.
 pub const KILL_WAIT_MS: u64 = 5_000;
 
+/// SIGTERM: the stop signal after a primary's exit when no `-stopsignal` is
+/// set.
+const SIGTERM: i32 = 15;
+
+/// In which order teardown sends the stop signals (`-stoporder`, SPEC §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// The `-start` command runs; `interrupted` is a stop request received
-    /// meanwhile, after which the start command has the grace period
-    /// (`until`) like any process before it is killed.
-    Starting {
-        interrupted: Option<i32>,
-        until: Option<u64>,
-    },
-    /// Commands run; nothing is being torn down.
+pub enum StopOrder {
+    /// Every managed process at once (the default).
+    Together,
+    /// One at a time, the last started first, each once every process
+    /// started after it has exited.
+    Reverse,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub timeout_ms: u64,
+    /// With `-prestop`: from starting it to the stop signal. Without: the
+    /// drain delay, the stop signal held back after a stop request.
+    pub prestop_timer_ms: u64,
+    pub has_start: bool,
+    pub has_prestop: bool,
+    pub has_stop: bool,
+    /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
+    /// SIGTERM after a primary's exit).
+    pub stop_signal: Option<i32>,
+    pub order: StopOrder,
+    /// `-success`: primary exit codes that make dinit exit 0.
+    pub success: CodeSet,
+}
+
+/// Where dinit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// The `-start` command runs; nothing else has started.
+    Starting,
+    /// The commands are started (in order) and run; nothing is torn down.
     Running,
-    /// A stop request arrived; the stop signal `sig` goes out at `until`.
-    /// `-prestop` (if any) runs meanwhile; without one this is the drain
-    /// delay of `-prestoptimer`.
-    PreStop {
-        sig: i32,
-        until: u64,
+    Teardown(Teardown),
+    /// Nothing is left (or dinit gave up on what is stuck): leave. Keeps
+    /// why the teardown began, for the exit code.
+    Done(Cause),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Teardown {
+    pub cause: Cause,
+    /// The teardown's stop signal: what every managed process without its
+    /// own (`-r:SIG`) gets, and the adopted orphans.
+    pub sig: i32,
+    pub stage: Stage,
+}
+
+/// Why a teardown began. It decides the exit code with the primary's
+/// status ([`Machine::exit_code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A primary process exited (with `-primary`: the first process).
+    PrimaryExit,
+    /// dinit received this stop request (SIGTERM, SIGINT, `-stopsignal`).
+    Request(i32),
+    /// This stop request arrived while the `-start` command ran.
+    StartInterrupted(i32),
+    /// The `-start` command failed or could not start.
+    StartFailed,
+    /// A command-line command could not be started: exit with this code.
+    Aborted(u8),
+}
+
+/// The teardown's clock. The SIGKILL deadline exists from the first stop
+/// signal on, and only the drain delay (or prestop timer) comes before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The stop signal is held back until `until` (`-prestoptimer`); the
+    /// managed processes keep running, `-prestop` (if any) runs.
+    Held { until: u64 },
+    /// The stop signal went out: everything left is SIGKILLed at `kill_at`.
+    Grace { kill_at: u64, step: Step },
+    /// SIGKILL went out to everything at `at` (the deadline, or a second
+    /// stop request); what is still there at `give_up_at` is stuck in the
+    /// kernel and given up on (while the stop command runs, its own
+    /// deadline counts instead).
+    Killed {
+        at: u64,
+        give_up_at: u64,
+        step: Step,
     },
-    /// The stop signals were sent (`until` is then the teardown's
-    /// `kill_at`), or only the prestop command is left; SIGKILL at `until`.
-    Terminating {
-        until: u64,
-    },
-    /// SIGKILL was sent; stop waiting at `until`.
-    Killing {
-        until: u64,
-    },
-    /// The `-stop` command runs; it is killed at `until` (then given
-    /// `KILL_WAIT_MS` more when `killed`).
-    Stopping {
-        until: u64,
-        killed: bool,
-    },
-    /// Every child left (adopted orphans, late arrivals) got the stop
-    /// signal: SIGKILL at `until`; once `killed`, exit at `until` whatever
-    /// is left (stuck in the kernel).
-    Draining {
-        until: u64,
-        killed: bool,
-    },
-    Done,
+}
+
+/// What a teardown waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The interrupted `-start` command.
+    StartCommand,
+    /// The managed processes (with `-stoporder reverse`, one at a time).
+    Managed,
+    /// The prestop command, the last one left (it got SIGTERM).
+    Prestop,
+    /// The `-stop` command: SIGKILLed at `until` (its own `-timeout`), or,
+    /// once `killed`, given up on at `until`.
+    StopCommand { until: u64, killed: bool },
+    /// The children left: adopted orphans, late arrivals.
+    Draining,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Start the `-start` command.
     SpawnStart,
-    /// Start every `-r` command, in order.
-    SpawnCommands,
-    /// SIGKILL the start command (interrupted, and out of time).
-    KillStart(Why),
+    /// Start the command line's commands, in order.
+    Launch,
     /// Start the `-prestop` command.
     SpawnPrestop,
-    /// Send every managed process its stop signal — its own (`-r:SIG`, in
-    /// its table entry: [`signal_for`]) or this one — then SIGCONT; then
-    /// sweep the other children ([`Machine::sweep`] says how).
-    Stop(i32),
-    /// SIGKILL every managed process, the prestop command and every other
-    /// child (as PID 1: everything in the PID namespace).
-    KillAll,
-    /// SIGTERM (+SIGCONT) the prestop command, the last one left.
-    TermPrestop,
     /// Start the `-stop` command.
     SpawnStop,
-    /// SIGKILL the stop command, and why (for the log line).
+    /// Pass this stop request (+SIGCONT) to the running start command.
+    PassToStart(i32),
+    /// Send one managed process its stop signal and SIGCONT (teardown in
+    /// one go: the loop logs one line per signal for all of them).
+    Stop { pid: i32, sig: i32 },
+    /// `-stoporder reverse`: the same for the process whose turn it is;
+    /// `waiting` processes are still to be stopped after it.
+    StopNext { pid: i32, sig: i32, waiting: u16 },
+    /// SIGKILL one managed process: its own deadline passed (it was stopped
+    /// alone, by [`Machine::drop_process`]).
+    Kill { pid: i32 },
+    /// SIGTERM (+SIGCONT) the prestop command, the last one left.
+    TermPrestop,
+    /// Send the adopted orphans their stop signal now (as
+    /// [`Machine::sweep`] says): it has just become due.
+    StopOrphans,
+    /// SIGKILL the managed processes, the start and prestop commands and
+    /// every other child (as PID 1: everything in the PID namespace).
+    KillAll(Why),
+    /// SIGKILL the stop command.
     KillStop(Why),
-    /// Sweep the children left (stop signal + SIGCONT to each one not yet
-    /// signalled), then leave once none is left.
-    DrainChildren,
-    /// SIGKILL every child left (as PID 1: everything in the namespace).
+    /// SIGKILL the adopted orphans, sparing the stop command.
+    KillOrphans,
+    /// SIGKILL every child left (no helper command runs).
     KillLeftovers,
-    /// Leave with the exit status.
+    /// See whether any child is left (none: [`Machine::children_gone`]);
+    /// sweep the orphans as [`Machine::sweep`] says first.
+    Drain,
+    /// Leave with [`Machine::exit_code`].
     Exit,
 }
 
@@ -112,15 +199,15 @@ pub enum Why {
 
 /// What to do with the children that are not managed (not in the table,
 /// not a helper command) — orphans dinit adopted — whenever dinit looks at
-/// them: when teardown starts, after each reap, when draining.
+/// them: when the stop signal goes out, after each reap, when draining.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sweep {
-    /// Leave them alone (nothing torn down yet, or the drain delay runs).
+    /// Leave them alone (nothing torn down yet, the drain delay runs, or
+    /// with `-stoporder reverse` managed processes are still stopping).
     Nothing,
     /// Send this stop signal and SIGCONT to each one not signalled yet.
     Stop(i32),
-    /// SIGKILL them: the teardown's deadline has passed, or it was cut
-    /// short.
+    /// SIGKILL them: the deadline has passed, or it was cut short.
     Kill,
 }
 
@@ -132,114 +219,188 @@ pub fn signal_for(own: u8, teardown: i32) -> i32 {
     if own == 0 { teardown } else { i32::from(own) }
 }
 
-pub type Actions = Vec<Action, 4>;
+/// Room for every action one loop turn can produce: at most one stop
+/// signal per managed process (each gets one at most, and the table holds
+/// `PROC_MAX`), plus the handful of one-off actions a run has (spawns,
+/// kills, drain, exit), each produced a bounded number of times.
+pub const ACTIONS_MAX: usize = PROC_MAX + 16;
 
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    pub timeout_ms: u64,
-    /// With `-prestop`: from starting it to the stop signal. Without: the
-    /// drain delay, the stop signal held back after a stop request.
-    pub prestop_timer_ms: u64,
-    pub has_start: bool,
-    pub has_prestop: bool,
-    pub has_stop: bool,
-    /// `-stopsignal`: sent instead of the received SIGTERM/SIGINT (or the
-    /// SIGTERM after a primary's exit).
-    pub stop_signal: Option<i32>,
+/// The actions of one loop turn, in order.
+pub type Actions = Vec<Action, ACTIONS_MAX>;
+
+fn push(out: &mut Actions, a: Action) {
+    let pushed = out.push(a);
+    debug_assert!(pushed.is_ok(), "more actions in one turn than ACTIONS_MAX");
+}
+
+/// A managed process as the machine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Proc {
+    pid: i32,
+    /// Its own stop signal (`-r:SIG`), 0 for the teardown's.
+    own: u8,
+    stop: Stopped,
+}
+
+/// Whether a managed process has had its stop signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stopped {
+    No,
+    Yes,
+    /// Sent alone (its socket line failed, SPEC §5): SIGKILL at `kill_at`
+    /// unless it is gone by then.
+    Alone {
+        kill_at: u64,
+    },
 }
 
 #[derive(Debug)]
 pub struct Machine {
-    pub phase: Phase,
     s: Settings,
-    /// An exit code decided by the machine itself (interrupted start, failed
-    /// start); otherwise the primary's status decides.
-    pub code: Option<u8>,
-    /// The prestop command was sent SIGTERM already.
-    prestop_termed: bool,
-    /// dinit itself received a stop request during this run; a teardown
-    /// started by the primary's exit does not count, so the first request
-    /// then is not yet the "second one" that kills at once.
-    signalled: bool,
-    /// The stop signal of this teardown (0 until one is decided).
-    stop_sig: i32,
-    /// When everything signalled is SIGKILLed: set when the stop signal
-    /// goes out (or draining starts without one).
-    kill_at: Option<u64>,
-    /// SIGKILL went out to everything (the deadline, or a second request).
-    killed: bool,
-}
-
-fn one(a: Action) -> Actions {
-    let mut v = Actions::new();
-    let _ = v.push(a);
-    v
+    state: State,
+    /// Managed processes in the order they started; one leaves when it is
+    /// reaped or its exec failed.
+    procs: Vec<Proc, PROC_MAX>,
+    /// The prestop command runs.
+    prestop: bool,
+    /// Stop requests received so far.
+    requests: u8,
+    /// The primary's status (with `-primary`: of the first process to exit).
+    status: Option<ExitStatus>,
+    /// Processes stopped alone whose SIGKILL is still due.
+    alone: u16,
 }
 
 impl Machine {
     /// The machine before anything has started; `begin` says what to do
     /// first.
     pub fn new(s: Settings) -> Machine {
-        let phase = if s.has_start {
-            Phase::Starting {
-                interrupted: None,
-                until: None,
-            }
-        } else {
-            Phase::Running
-        };
         Machine {
-            phase,
+            state: if s.has_start {
+                State::Starting
+            } else {
+                State::Running
+            },
             s,
-            code: None,
-            prestop_termed: false,
-            signalled: false,
-            stop_sig: 0,
-            kill_at: None,
-            killed: false,
+            procs: Vec::new(),
+            prestop: false,
+            requests: 0,
+            status: None,
+            alone: 0,
         }
     }
 
+    pub fn state(&self) -> State {
+        self.state
+    }
+
     /// What to do first: start the `-start` command, or the commands.
-    pub fn begin(&self) -> Actions {
-        match self.phase {
-            Phase::Starting { .. } => one(Action::SpawnStart),
-            Phase::Running => one(Action::SpawnCommands),
-            _ => Actions::new(),
+    pub fn begin(&mut self, out: &mut Actions) {
+        match self.state {
+            State::Starting => push(out, Action::SpawnStart),
+            State::Running => push(out, Action::Launch),
+            _ => {}
         }
     }
 
     pub fn is_done(&self) -> bool {
-        // `matches!`, not `==`: the derived `PartialEq` (for the tests)
-        // compares every field of every phase, 200 bytes in the binary.
-        matches!(self.phase, Phase::Done)
+        matches!(self.state, State::Done(_))
     }
 
     /// Whether managed processes may be started (commands, submissions).
     pub fn accepting(&self) -> bool {
-        matches!(self.phase, Phase::Running)
+        matches!(self.state, State::Running)
     }
 
-    /// The next deadline, if the phase has one.
+    /// Whether a teardown runs (or has ended).
+    pub fn tearing_down(&self) -> bool {
+        matches!(self.state, State::Teardown(_) | State::Done(_))
+    }
+
+    /// The exit code (SPEC §3): 128+N for a start interrupted by signal N,
+    /// 1 for a failed start, the abort code for a command that could not
+    /// start; otherwise the primary's status (0 when listed with
+    /// `-success`), or for a stop request that came before any primary
+    /// exited (none had started yet) 128+N as during `-start`.
+    pub fn exit_code(&self) -> u8 {
+        const FAILURE: u8 = crate::error::EXIT_FAILURE;
+        let cause = match self.state {
+            State::Teardown(Teardown { cause, .. }) | State::Done(cause) => Some(cause),
+            State::Starting | State::Running => None,
+        };
+        match (cause, self.status) {
+            (Some(Cause::StartInterrupted(sig)), _) => (128 + sig) as u8,
+            (Some(Cause::StartFailed), _) => FAILURE,
+            (Some(Cause::Aborted(code)), _) => code,
+            (_, Some(st)) if self.s.success.contains(st.code()) => 0,
+            (_, Some(st)) => st.code(),
+            (Some(Cause::Request(sig)), None) => (128 + sig) as u8,
+            _ => FAILURE,
+        }
+    }
+
+    /// The next deadline, if any.
     pub fn deadline(&self) -> Option<u64> {
-        match self.phase {
-            Phase::Starting { until, .. } => until,
-            Phase::PreStop { until, .. }
-            | Phase::Terminating { until }
-            | Phase::Killing { until }
-            | Phase::Stopping { until, .. }
-            | Phase::Draining { until, .. } => Some(until),
+        let own = match self.state {
+            State::Teardown(t) => match t.stage {
+                Stage::Held { until } => Some(until),
+                Stage::Grace { kill_at, step } => Some(match step {
+                    Step::StopCommand { until, .. } => until.min(kill_at),
+                    _ => kill_at,
+                }),
+                Stage::Killed {
+                    give_up_at, step, ..
+                } => Some(match step {
+                    Step::StopCommand { until, .. } => until,
+                    _ => give_up_at,
+                }),
+            },
+            _ => None,
+        };
+        let alone = (self.alone > 0)
+            .then(|| {
+                self.procs
+                    .iter()
+                    .filter_map(|p| match p.stop {
+                        Stopped::Alone { kill_at } => Some(kill_at),
+                        _ => None,
+                    })
+                    .min()
+            })
+            .flatten();
+        match (own, alone) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The SIGKILL deadline of the teardown: when everything left is (or
+    /// was) SIGKILLed. `None` before the first stop signal.
+    pub fn kill_deadline(&self) -> Option<u64> {
+        match self.state {
+            State::Teardown(t) => match t.stage {
+                Stage::Held { .. } => None,
+                Stage::Grace { kill_at, .. } => Some(kill_at),
+                Stage::Killed { at, .. } => Some(at),
+            },
             _ => None,
         }
     }
 
     /// How to treat adopted orphans at `now` (see [`Sweep`]).
     pub fn sweep(&self, now: u64) -> Sweep {
-        match self.kill_at {
-            _ if self.killed => Sweep::Kill,
-            Some(at) if now >= at => Sweep::Kill,
-            Some(_) => Sweep::Stop(self.stop_sig),
-            None => Sweep::Nothing,
+        let State::Teardown(t) = self.state else {
+            return Sweep::Nothing;
+        };
+        match t.stage {
+            Stage::Held { .. } => Sweep::Nothing,
+            Stage::Grace { kill_at, .. } if now >= kill_at => Sweep::Kill,
+            // Orphans come after every managed process (SPEC §11).
+            Stage::Grace { .. } if self.s.order == StopOrder::Reverse && !self.procs.is_empty() => {
+                Sweep::Nothing
+            }
+            Stage::Grace { .. } => Sweep::Stop(t.sig),
+            Stage::Killed { .. } => Sweep::Kill,
         }
     }
 
@@ -248,720 +409,520 @@ impl Machine {
         self.s.stop_signal.unwrap_or(sig)
     }
 
-    /// The `-start` command exited (`ok` = status 0).
-    pub fn start_exited(&mut self, ok: bool, now: u64) -> Actions {
-        let Phase::Starting { interrupted, .. } = self.phase else {
-            return Actions::new();
-        };
-        if let Some(sig) = interrupted {
-            self.code = Some((128 + sig) as u8);
-            self.finish(now)
-        } else if !ok {
-            self.code = Some(crate::error::EXIT_FAILURE);
-            self.finish(now)
-        } else {
-            self.phase = Phase::Running;
-            one(Action::SpawnCommands)
-        }
+    // Events.
+
+    /// A managed process was forked (command line or socket), in this
+    /// order; `own` is its own stop signal (0 for none). Acts on nothing:
+    /// processes start only while the machine is accepting. False when
+    /// there is no room (the table, of the same size, refuses first).
+    pub fn started(&mut self, pid: i32, own: u8) -> bool {
+        self.procs
+            .push(Proc {
+                pid,
+                own,
+                stop: Stopped::No,
+            })
+            .is_ok()
     }
 
-    /// dinit received a stop request: SIGTERM, SIGINT or the `-stopsignal`.
-    pub fn stop_request(&mut self, sig: i32, now: u64) -> Actions {
-        let first = matches!(self.phase, Phase::Running);
-        if first {
-            self.signalled = true;
+    /// A managed process is gone: reaped, or its exec failed. `primary` is
+    /// its status when it was a primary process.
+    pub fn exited(&mut self, pid: i32, primary: Option<ExitStatus>, now: u64, out: &mut Actions) {
+        if let Some(i) = self.procs.iter().position(|p| p.pid == pid) {
+            if let Stopped::Alone { .. } = self.procs[i].stop {
+                self.alone -= 1;
+            }
+            self.procs.remove(i);
         }
-        let stop = self.stop_for(sig);
-        match self.phase {
-            // The supervisor passes the signal to the start command; it has
-            // the grace period to finish (the teardown's deadline: whatever
-            // it leaves behind is killed then too), and a second signal
-            // kills it, and them, at once.
-            Phase::Starting {
-                interrupted: None, ..
-            } => {
-                let until = now + self.s.timeout_ms;
-                self.stop_sig = stop;
-                self.kill_at = Some(until);
-                self.phase = Phase::Starting {
-                    interrupted: Some(sig),
-                    until: Some(until),
-                };
-                Actions::new()
-            }
-            Phase::Starting {
-                interrupted,
-                until: Some(_),
-            } => {
-                self.killed = true;
-                self.phase = Phase::Starting {
-                    interrupted,
-                    until: None,
-                };
-                one(Action::KillStart(Why::Signal(sig)))
-            }
-            // With -prestop it starts first; with -prestoptimer the stop
-            // signal waits (a drain delay when there is no -prestop).
-            Phase::Running if self.s.has_prestop || self.s.prestop_timer_ms > 0 => {
-                let mut v = Actions::new();
-                if self.s.has_prestop {
-                    let _ = v.push(Action::SpawnPrestop);
+        if let Some(st) = primary
+            && self.status.is_none()
+        {
+            self.status = Some(st);
+            match self.state {
+                State::Running => {
+                    self.teardown(Cause::PrimaryExit, self.stop_for(SIGTERM), now, out)
                 }
-                if self.s.prestop_timer_ms == 0 {
-                    let _ = v.push(self.send_stop(stop, now));
-                } else {
-                    self.stop_sig = stop;
-                    self.phase = Phase::PreStop {
-                        sig: stop,
-                        until: now + self.s.prestop_timer_ms,
-                    };
-                }
-                v
+                // A primary's exit ends the drain delay (or prestop timer):
+                // the others are stopped now.
+                State::Teardown(Teardown {
+                    stage: Stage::Held { .. },
+                    ..
+                }) => self.signal_stop(now, out),
+                _ => {}
             }
-            Phase::Running => one(self.send_stop(stop, now)),
-            // The first one to arrive while a primary's exit tears down:
-            // the stop signals go out again, the grace period stays.
-            Phase::Terminating { .. } if !self.signalled => {
-                self.signalled = true;
-                one(Action::Stop(stop))
-            }
-            // A second request during the drain delay skips the delay (not
-            // the grace period: a third one kills). With -prestop it kills,
-            // as during the grace period: skip the rest of the wait.
-            Phase::PreStop { sig, .. } if !self.s.has_prestop => one(self.send_stop(sig, now)),
-            Phase::PreStop { .. } | Phase::Terminating { .. } => self.kill_all(now),
-            // The first one after a primary's exit, once the managed
-            // processes are gone: noted, so that the next one cuts the wait
-            // short; the stop command and the orphans keep their grace.
-            Phase::Killing { .. } | Phase::Stopping { .. } | Phase::Draining { .. }
-                if !self.signalled =>
-            {
-                self.signalled = true;
-                Actions::new()
-            }
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Signal(sig)),
-            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
-            _ => Actions::new(),
+        }
+        self.stop_next(out);
+        self.progress(now, out);
+    }
+
+    /// Stop one managed process now, alone: its socket line failed (SPEC
+    /// §5). It gets its stop signal (unless it had it) and SIGKILL after
+    /// the timeout.
+    pub fn drop_process(&mut self, pid: i32, now: u64, out: &mut Actions) {
+        let sig = self.stop_for(SIGTERM);
+        let kill_at = now + self.s.timeout_ms;
+        if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid)
+            && p.stop == Stopped::No
+        {
+            p.stop = Stopped::Alone { kill_at };
+            self.alone += 1;
+            push(
+                out,
+                Action::Stop {
+                    pid,
+                    sig: signal_for(p.own, sig),
+                },
+            );
         }
     }
 
-    /// The stop signal goes out now: the grace period starts, and with it
-    /// the teardown's one SIGKILL deadline.
-    fn send_stop(&mut self, sig: i32, now: u64) -> Action {
-        let until = now + self.s.timeout_ms;
-        self.stop_sig = sig;
-        self.kill_at = Some(until);
-        self.phase = Phase::Terminating { until };
-        Action::Stop(sig)
-    }
-
-    /// A primary process exited (or a command could not be started, `code`).
-    pub fn primary_exited(&mut self, now: u64) -> Actions {
-        match self.phase {
-            Phase::Running => {
-                let sig = self.stop_for(crate::sys::signals::SIGTERM);
-                one(self.send_stop(sig, now))
+    /// The `-start` command exited (`ok` = status 0) or could not start.
+    pub fn start_exited(&mut self, ok: bool, now: u64, out: &mut Actions) {
+        match self.state {
+            State::Starting if ok => {
+                self.state = State::Running;
+                push(out, Action::Launch);
             }
-            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
-            _ => Actions::new(),
-        }
-    }
-
-    /// Startup failed after some commands may have started: tear down with
-    /// this exit code.
-    pub fn abort(&mut self, code: u8, now: u64) -> Actions {
-        self.code = Some(code);
-        self.primary_exited(now)
-    }
-
-    /// The table of managed processes is empty; `prestop_alive` says whether
-    /// the prestop command still runs.
-    pub fn managed_gone(&mut self, prestop_alive: bool, now: u64) -> Actions {
-        match self.phase {
-            Phase::Running
-            | Phase::PreStop { .. }
-            | Phase::Terminating { .. }
-            | Phase::Killing { .. } => {}
-            _ => return Actions::new(),
-        }
-        if prestop_alive {
-            // The prestop command is torn down like the rest: SIGTERM once,
-            // SIGKILL with KillAll when the grace period ends.
-            if let Phase::Running | Phase::PreStop { .. } = self.phase {
-                self.phase = Phase::Terminating {
-                    until: now + self.s.timeout_ms,
-                };
+            State::Starting => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::StartFailed,
+                    sig: self.stop_for(SIGTERM),
+                    stage: Stage::Grace {
+                        kill_at: now + self.s.timeout_ms,
+                        step: Step::StartCommand,
+                    },
+                });
+                self.finish(now, out);
             }
-            if self.prestop_termed || matches!(self.phase, Phase::Killing { .. }) {
-                return Actions::new();
-            }
-            self.prestop_termed = true;
-            return one(Action::TermPrestop);
-        }
-        self.after_managed(now)
-    }
-
-    fn after_managed(&mut self, now: u64) -> Actions {
-        if self.s.has_stop {
-            self.phase = Phase::Stopping {
-                until: now + self.s.timeout_ms,
-                killed: false,
-            };
-            one(Action::SpawnStop)
-        } else {
-            self.finish(now)
+            State::Teardown(Teardown {
+                stage:
+                    Stage::Grace {
+                        step: Step::StartCommand,
+                        ..
+                    }
+                    | Stage::Killed {
+                        step: Step::StartCommand,
+                        ..
+                    },
+                ..
+            }) => self.finish(now, out),
+            _ => {}
         }
     }
 
-    /// The stop command exited (or could not be started).
-    pub fn stop_exited(&mut self, now: u64) -> Actions {
-        match self.phase {
-            Phase::Stopping { .. } => self.finish(now),
-            _ => Actions::new(),
+    /// The prestop command exited or could not start.
+    pub fn prestop_exited(&mut self, now: u64, out: &mut Actions) {
+        self.prestop = false;
+        self.progress(now, out);
+    }
+
+    /// The stop command exited or could not start.
+    pub fn stop_exited(&mut self, now: u64, out: &mut Actions) {
+        if let Some(Step::StopCommand { .. }) = self.step() {
+            self.finish(now, out);
         }
     }
 
     /// dinit has no child left at all.
-    pub fn children_gone(&mut self) -> Actions {
-        match self.phase {
-            Phase::Draining { .. } => {
-                self.phase = Phase::Done;
-                one(Action::Exit)
+    pub fn children_gone(&mut self, out: &mut Actions) {
+        if let Some(Step::Draining) = self.step() {
+            self.done(out);
+        }
+    }
+
+    /// A command-line command could not be started: tear down what runs
+    /// and exit with `code`.
+    pub fn abort(&mut self, code: u8, now: u64, out: &mut Actions) {
+        if let State::Running = self.state {
+            self.teardown(Cause::Aborted(code), self.stop_for(SIGTERM), now, out);
+            self.progress(now, out);
+        }
+    }
+
+    /// dinit received a stop request: SIGTERM, SIGINT or the `-stopsignal`.
+    pub fn stop_request(&mut self, sig: i32, now: u64, out: &mut Actions) {
+        self.requests = self.requests.saturating_add(1);
+        let first = self.requests == 1;
+        let stop = self.stop_for(sig);
+        match self.state {
+            // The start command gets the signal and the grace period to
+            // finish; whatever it leaves behind shares that deadline.
+            State::Starting => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::StartInterrupted(sig),
+                    sig: stop,
+                    stage: Stage::Grace {
+                        kill_at: now + self.s.timeout_ms,
+                        step: Step::StartCommand,
+                    },
+                });
+                push(out, Action::PassToStart(sig));
             }
-            _ => Actions::new(),
+            // With -prestop it starts first; with -prestoptimer the stop
+            // signal waits (a drain delay when there is no -prestop).
+            State::Running => {
+                self.state = State::Teardown(Teardown {
+                    cause: Cause::Request(sig),
+                    sig: stop,
+                    stage: Stage::Held {
+                        until: now + self.s.prestop_timer_ms,
+                    },
+                });
+                if self.s.has_prestop {
+                    self.prestop = true;
+                    push(out, Action::SpawnPrestop);
+                }
+                if self.s.prestop_timer_ms == 0 {
+                    self.signal_stop(now, out);
+                }
+                self.progress(now, out);
+            }
+            // The first request after a primary's exit (or a failed start)
+            // is noted only: everything has had or is getting its stop
+            // signal, and the grace period stays. The next one kills.
+            State::Teardown(_) if first => {}
+            // A second request during the drain delay ends the delay (not
+            // the grace period: a third one kills).
+            State::Teardown(Teardown {
+                cause: Cause::Request(_),
+                stage: Stage::Held { .. },
+                ..
+            }) if self.requests == 2 && !self.s.has_prestop => {
+                self.signal_stop(now, out);
+                self.progress(now, out);
+            }
+            State::Teardown(_) => self.kill_now(Why::Signal(sig), now, out),
+            State::Done(_) => {}
+        }
+    }
+
+    /// Time has passed; act on every expired deadline.
+    pub fn tick(&mut self, now: u64, out: &mut Actions) {
+        if self.alone > 0 {
+            for p in self.procs.iter_mut() {
+                if let Stopped::Alone { kill_at } = p.stop
+                    && now >= kill_at
+                {
+                    p.stop = Stopped::Yes;
+                    self.alone -= 1;
+                    push(out, Action::Kill { pid: p.pid });
+                }
+            }
+        }
+        // One after the other: each may move the teardown on (`-timeout 0`
+        // kills right after the stop signal, in the same turn).
+        if let Some(Stage::Held { until }) = self.stage()
+            && now >= until
+        {
+            self.signal_stop(now, out);
+            self.progress(now, out);
+        }
+        if let Some(Step::StopCommand { until, .. }) = self.step()
+            && now >= until
+        {
+            self.stop_command_overdue(now, out);
+        }
+        if let Some(Stage::Grace { kill_at, .. }) = self.stage()
+            && now >= kill_at
+        {
+            self.kill_now(Why::Timeout, now, out);
+        }
+        if let Some(Stage::Killed {
+            give_up_at, step, ..
+        }) = self.stage()
+            && now >= give_up_at
+            && !matches!(step, Step::StopCommand { .. })
+        {
+            self.give_up(step, now, out);
+        }
+    }
+
+    // Transitions.
+
+    fn stage(&self) -> Option<Stage> {
+        match self.state {
+            State::Teardown(t) => Some(t.stage),
+            _ => None,
+        }
+    }
+
+    fn step(&self) -> Option<Step> {
+        match self.stage()? {
+            Stage::Grace { step, .. } | Stage::Killed { step, .. } => Some(step),
+            Stage::Held { .. } => None,
+        }
+    }
+
+    fn set_step(&mut self, new: Step) {
+        if let State::Teardown(Teardown {
+            stage: Stage::Grace { step, .. } | Stage::Killed { step, .. },
+            ..
+        }) = &mut self.state
+        {
+            *step = new;
+        }
+    }
+
+    /// Begin a teardown whose stop signal goes out at once.
+    fn teardown(&mut self, cause: Cause, sig: i32, now: u64, out: &mut Actions) {
+        self.state = State::Teardown(Teardown {
+            cause,
+            sig,
+            stage: Stage::Grace {
+                kill_at: now + self.s.timeout_ms,
+                step: Step::Managed,
+            },
+        });
+        self.send_stops(out);
+    }
+
+    /// The held stop signal goes out now: the grace period starts, and
+    /// with it the teardown's one SIGKILL deadline.
+    fn signal_stop(&mut self, now: u64, out: &mut Actions) {
+        if let State::Teardown(t) = &mut self.state
+            && let Stage::Held { .. } = t.stage
+        {
+            t.stage = Stage::Grace {
+                kill_at: now + self.s.timeout_ms,
+                step: Step::Managed,
+            };
+            self.send_stops(out);
+        }
+    }
+
+    /// Send the stop signals due at the start of the grace period: to every
+    /// managed process at once, or to the last started one.
+    fn send_stops(&mut self, out: &mut Actions) {
+        let State::Teardown(t) = self.state else {
+            return;
+        };
+        match self.s.order {
+            StopOrder::Together => {
+                for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
+                    p.stop = Stopped::Yes;
+                    let (pid, sig) = (p.pid, signal_for(p.own, t.sig));
+                    push(out, Action::Stop { pid, sig });
+                }
+                push(out, Action::StopOrphans);
+            }
+            StopOrder::Reverse => self.stop_next(out),
+        }
+    }
+
+    /// `-stoporder reverse`: stop the last started process once every one
+    /// started after it has exited (so, when it is the last in the list).
+    fn stop_next(&mut self, out: &mut Actions) {
+        let State::Teardown(Teardown {
+            sig,
+            stage:
+                Stage::Grace {
+                    step: Step::Managed,
+                    ..
+                },
+            ..
+        }) = self.state
+        else {
+            return;
+        };
+        if self.s.order != StopOrder::Reverse {
+            return;
+        }
+        let waiting = self.procs.len().saturating_sub(1) as u16;
+        if let Some(p) = self.procs.last_mut()
+            && p.stop == Stopped::No
+        {
+            p.stop = Stopped::Yes;
+            let (pid, sig) = (p.pid, signal_for(p.own, sig));
+            push(out, Action::StopNext { pid, sig, waiting });
+        }
+    }
+
+    /// Move on while what a step waits for is gone.
+    fn progress(&mut self, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = self.state else {
+            return;
+        };
+        let managed_gone = self.procs.is_empty();
+        match t.stage {
+            Stage::Held { .. } if managed_gone && self.prestop => {
+                // Only the prestop command is left: it is torn down like the
+                // rest, with the grace period starting now.
+                self.signal_stop(now, out);
+                self.set_step(Step::Prestop);
+                push(out, Action::TermPrestop);
+            }
+            Stage::Held { .. } if managed_gone => {
+                self.signal_stop(now, out);
+                self.after_managed(now, out);
+            }
+            Stage::Grace {
+                step: Step::Managed,
+                ..
+            } if managed_gone && self.prestop => {
+                self.set_step(Step::Prestop);
+                push(out, Action::TermPrestop);
+            }
+            // SIGKILLed already: nothing more to send it.
+            Stage::Killed {
+                step: Step::Managed,
+                ..
+            } if managed_gone && self.prestop => self.set_step(Step::Prestop),
+            Stage::Grace {
+                step: Step::Managed | Step::Prestop,
+                ..
+            }
+            | Stage::Killed {
+                step: Step::Managed | Step::Prestop,
+                ..
+            } if managed_gone && !self.prestop => self.after_managed(now, out),
+            _ => {}
+        }
+    }
+
+    /// Every managed process (and the prestop command) is gone: run the
+    /// stop command, or drain.
+    fn after_managed(&mut self, now: u64, out: &mut Actions) {
+        if self.s.has_stop {
+            self.set_step(Step::StopCommand {
+                until: now + self.s.timeout_ms,
+                killed: false,
+            });
+            push(out, Action::SpawnStop);
+            // With -stoporder reverse the orphans' turn has come.
+            if self.s.order == StopOrder::Reverse {
+                push(out, Action::StopOrphans);
+            }
+        } else {
+            self.finish(now, out);
         }
     }
 
     /// Before leaving, PID 1 or not: drain every child left (SPEC §10).
-    /// Until the teardown's deadline they get the stop signal; past it (or
-    /// after a second request) SIGKILL at once. A teardown that never sent
-    /// a stop signal (a failed or interrupted `-start`) starts the grace
-    /// period here.
-    fn finish(&mut self, now: u64) -> Actions {
-        if self.stop_sig == 0 {
-            self.stop_sig = self.stop_for(crate::sys::signals::SIGTERM);
-        }
-        let until = *self.kill_at.get_or_insert(now + self.s.timeout_ms);
-        if self.killed || now >= until {
-            return self.kill_leftovers(now);
-        }
-        self.phase = Phase::Draining {
-            until,
-            killed: false,
+    /// Until the deadline they get the stop signal; past it, or once
+    /// everything was killed, SIGKILL at once.
+    fn finish(&mut self, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = &mut self.state else {
+            return;
         };
-        one(Action::DrainChildren)
-    }
-
-    /// Time has passed; act on an expired deadline.
-    pub fn tick(&mut self, now: u64) -> Actions {
-        match self.deadline() {
-            Some(until) if now >= until => {}
-            _ => return Actions::new(),
-        }
-        match self.phase {
-            Phase::Starting { interrupted, .. } => {
-                self.phase = Phase::Starting {
-                    interrupted,
-                    until: None,
+        match t.stage {
+            Stage::Grace { kill_at, .. } if now < kill_at => {
+                t.stage = Stage::Grace {
+                    kill_at,
+                    step: Step::Draining,
                 };
-                one(Action::KillStart(Why::Timeout))
+                push(out, Action::Drain);
             }
-            Phase::PreStop { sig, .. } => one(self.send_stop(sig, now)),
-            Phase::Terminating { .. } => self.kill_all(now),
-            // SIGKILLed processes that still are not reaped are stuck in the
-            // kernel; dinit stops waiting for them rather than hang forever.
-            // Without a stop command to run, every child has had its SIGKILL
-            // and this one wait (README: 5 s): a last sweep, and leave.
-            Phase::Killing { .. } if !self.s.has_stop => {
-                self.phase = Phase::Done;
-                let mut v = one(Action::KillLeftovers);
-                let _ = v.push(Action::Exit);
-                v
+            Stage::Grace { .. } | Stage::Held { .. } => {
+                t.stage = Stage::Killed {
+                    at: now,
+                    give_up_at: now + KILL_WAIT_MS,
+                    step: Step::Draining,
+                };
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
             }
-            Phase::Killing { .. } => self.after_managed(now),
-            Phase::Stopping { killed: false, .. } => self.kill_stop(now, Why::Timeout),
-            Phase::Stopping { killed: true, .. } => self.finish(now),
-            Phase::Draining { killed: false, .. } => self.kill_leftovers(now),
-            Phase::Draining { killed: true, .. } => {
-                self.phase = Phase::Done;
-                one(Action::Exit)
+            Stage::Killed { at, .. } => {
+                t.stage = Stage::Killed {
+                    at,
+                    give_up_at: now + KILL_WAIT_MS,
+                    step: Step::Draining,
+                };
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
             }
-            _ => Actions::new(),
         }
     }
 
-    // The three kills, each reached by its deadline or by a second stop
-    // request that cuts the wait short.
-
-    /// SIGKILL the managed processes and every other child; wait
-    /// `KILL_WAIT_MS` for the managed ones.
-    fn kill_all(&mut self, now: u64) -> Actions {
-        self.killed = true;
-        self.phase = Phase::Killing {
-            until: now + KILL_WAIT_MS,
+    /// The deadline passed, or a second stop request: SIGKILL everything
+    /// (the stop command only on a request: it keeps its own timeout).
+    fn kill_now(&mut self, why: Why, now: u64, out: &mut Actions) {
+        let State::Teardown(t) = &mut self.state else {
+            return;
         };
-        one(Action::KillAll)
+        let (at, step) = match t.stage {
+            Stage::Held { .. } => (now, Step::Managed),
+            // `at` is the deadline met, or the moment that cut it short.
+            Stage::Grace { kill_at, step } => (now.min(kill_at), step),
+            // Killed already: only a stop command the deadline spared is
+            // left to kill, and only on a request.
+            Stage::Killed {
+                at,
+                step: step @ Step::StopCommand { killed: false, .. },
+                ..
+            } if why != Why::Timeout => (at, step),
+            Stage::Killed { .. } => return,
+        };
+        let step = match step {
+            Step::StopCommand { until, killed } => {
+                push(out, Action::KillOrphans);
+                if killed || why == Why::Timeout {
+                    Step::StopCommand { until, killed }
+                } else {
+                    push(out, Action::KillStop(why));
+                    Step::StopCommand {
+                        until: now + KILL_WAIT_MS,
+                        killed: true,
+                    }
+                }
+            }
+            Step::Draining => {
+                push(out, Action::KillLeftovers);
+                push(out, Action::Drain);
+                step
+            }
+            Step::StartCommand | Step::Managed | Step::Prestop => {
+                push(out, Action::KillAll(why));
+                step
+            }
+        };
+        t.stage = Stage::Killed {
+            at,
+            give_up_at: now + KILL_WAIT_MS,
+            step,
+        };
     }
 
-    /// SIGKILL the stop command; wait `KILL_WAIT_MS` for it.
-    fn kill_stop(&mut self, now: u64, why: Why) -> Actions {
-        self.phase = Phase::Stopping {
-            until: now + KILL_WAIT_MS,
-            killed: true,
-        };
-        one(Action::KillStop(why))
+    /// The stop command's own deadline passed: SIGKILL it, or, killed
+    /// already and still there, go on without it.
+    fn stop_command_overdue(&mut self, now: u64, out: &mut Actions) {
+        match self.step() {
+            Some(Step::StopCommand { killed: false, .. }) => {
+                self.set_step(Step::StopCommand {
+                    until: now + KILL_WAIT_MS,
+                    killed: true,
+                });
+                push(out, Action::KillStop(Why::Timeout));
+            }
+            Some(Step::StopCommand { killed: true, .. }) => self.finish(now, out),
+            _ => {}
+        }
     }
 
-    /// SIGKILL every child left; wait `KILL_WAIT_MS` for them.
-    fn kill_leftovers(&mut self, now: u64) -> Actions {
-        self.killed = true;
-        self.phase = Phase::Draining {
-            until: now + KILL_WAIT_MS,
-            killed: true,
-        };
-        one(Action::KillLeftovers)
+    /// What `step` waits for outlived its SIGKILL by `KILL_WAIT_MS`: it is
+    /// stuck in the kernel, and dinit goes on without it.
+    fn give_up(&mut self, step: Step, now: u64, out: &mut Actions) {
+        match step {
+            Step::Managed | Step::Prestop if self.s.has_stop => {
+                self.prestop = false;
+                self.after_managed(now, out);
+            }
+            // Every child has had its SIGKILL and this one wait (README:
+            // 5 s); a last one for late arrivals, and leave.
+            Step::Managed | Step::Prestop | Step::StartCommand => {
+                push(out, Action::KillLeftovers);
+                self.done(out);
+            }
+            _ => self.done(out),
+        }
+    }
+
+    fn done(&mut self, out: &mut Actions) {
+        if let State::Teardown(t) = self.state {
+            self.state = State::Done(t.cause);
+            push(out, Action::Exit);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use Action::*;
-
-    const TERM: i32 = 15;
-    const INT: i32 = 2;
-    const QUIT: i32 = 3;
-
-    fn settings() -> Settings {
-        Settings {
-            timeout_ms: 10_000,
-            prestop_timer_ms: 0,
-            has_start: false,
-            has_prestop: false,
-            has_stop: false,
-            stop_signal: None,
-        }
-    }
-
-    fn acts(v: Actions) -> std::vec::Vec<Action> {
-        v.into_iter().collect()
-    }
-
-    #[test]
-    fn primary_exit_plain() {
-        let mut m = Machine::new(settings());
-        let a = m.begin();
-        assert_eq!(acts(a), [SpawnCommands]);
-        assert!(m.accepting());
-        assert_eq!(m.sweep(0), Sweep::Nothing);
-        assert_eq!(acts(m.primary_exited(100)), [Stop(TERM)]);
-        assert_eq!(m.deadline(), Some(10_100));
-        assert!(!m.accepting());
-        assert_eq!(m.sweep(100), Sweep::Stop(TERM));
-        assert_eq!(acts(m.tick(10_099)), []);
-        assert_eq!(acts(m.tick(10_100)), [KillAll]);
-        assert_eq!(m.sweep(10_100), Sweep::Kill);
-        // Past the deadline: whatever is left is killed at once...
-        assert_eq!(acts(m.managed_gone(false, 10_200)), [KillLeftovers]);
-        assert!(!m.is_done());
-        // ...and dinit leaves once it has no child.
-        assert_eq!(acts(m.children_gone()), [Exit]);
-        assert!(m.is_done());
-        assert_eq!(m.code, None);
-    }
-
-    #[test]
-    fn all_gone_before_timeout_drains_then_ends() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 5)), [DrainChildren]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-    }
-
-    #[test]
-    fn orphans_share_the_teardown_deadline() {
-        // Orphans adopted before the teardown get the stop signal with the
-        // managed processes (Stop's sweep) and are killed at the same
-        // deadline: draining does not start a second grace period.
-        let mut m = Machine::new(settings());
-        m.primary_exited(1_000);
-        assert_eq!(m.sweep(1_000), Sweep::Stop(TERM));
-        assert_eq!(acts(m.managed_gone(false, 1_500)), [DrainChildren]);
-        assert_eq!(
-            m.phase,
-            Phase::Draining {
-                until: 11_000,
-                killed: false
-            }
-        );
-        // A late arrival (reparented while draining) still gets the stop
-        // signal before the deadline, and SIGKILL after it.
-        assert_eq!(m.sweep(10_999), Sweep::Stop(TERM));
-        assert_eq!(m.sweep(11_000), Sweep::Kill);
-        assert_eq!(acts(m.tick(10_999)), []);
-        assert_eq!(acts(m.tick(11_000)), [KillLeftovers]);
-        assert_eq!(m.deadline(), Some(11_000 + KILL_WAIT_MS));
-        // Stuck in the kernel: dinit gives up on them.
-        assert_eq!(acts(m.tick(11_000 + KILL_WAIT_MS)), [Exit]);
-        assert!(m.is_done());
-    }
-
-    #[test]
-    fn sigterm_without_prestop_forwards_that_signal() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.stop_request(INT, 0)), [Stop(INT)]);
-        assert_eq!(m.sweep(0), Sweep::Stop(INT));
-        // A second one kills at once, orphans too.
-        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
-        assert_eq!(
-            m.phase,
-            Phase::Killing {
-                until: 1 + KILL_WAIT_MS
-            }
-        );
-        assert_eq!(m.sweep(1), Sweep::Kill);
-        assert_eq!(acts(m.managed_gone(false, 2)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-    }
-
-    #[test]
-    fn stopsignal_replaces_the_default_everywhere() {
-        let s = Settings {
-            stop_signal: Some(QUIT),
-            ..settings()
-        };
-        // After a primary's exit.
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.primary_exited(0)), [Stop(QUIT)]);
-        assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
-        // After SIGTERM or SIGINT.
-        for sig in [TERM, INT] {
-            let mut m = Machine::new(s);
-            assert_eq!(acts(m.stop_request(sig, 0)), [Stop(QUIT)]);
-        }
-        // After the stop signal itself, as a stop request.
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(QUIT, 0)), [Stop(QUIT)]);
-        assert_eq!(acts(m.stop_request(QUIT, 1)), [KillAll]);
-        // A teardown that sent nothing yet drains with it too.
-        let mut m = Machine::new(Settings {
-            has_start: true,
-            ..s
-        });
-        m.start_exited(false, 0);
-        assert_eq!(m.sweep(0), Sweep::Stop(QUIT));
-    }
-
-    #[test]
-    fn own_signals_win_whatever_started_the_teardown() {
-        assert_eq!(signal_for(0, TERM), TERM);
-        assert_eq!(signal_for(0, INT), INT);
-        assert_eq!(signal_for(QUIT as u8, TERM), QUIT);
-        assert_eq!(signal_for(QUIT as u8, INT), QUIT);
-        assert_eq!(signal_for(28, QUIT), 28);
-        assert_eq!(signal_for(64, TERM), 64);
-    }
-
-    #[test]
-    fn drain_delay_holds_the_stop_signal_back() {
-        let s = Settings {
-            prestop_timer_ms: 5_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        // No -prestop: nothing starts, the signal waits.
-        assert_eq!(acts(m.stop_request(TERM, 1_000)), []);
-        assert_eq!(m.deadline(), Some(6_000));
-        assert!(!m.accepting());
-        // Orphans are left alone while the app keeps serving.
-        assert_eq!(m.sweep(1_000), Sweep::Nothing);
-        assert_eq!(acts(m.tick(5_999)), []);
-        assert_eq!(acts(m.tick(6_000)), [Stop(TERM)]);
-        // The grace period starts when the signal goes out.
-        assert_eq!(m.deadline(), Some(16_000));
-        assert_eq!(m.sweep(6_000), Sweep::Stop(TERM));
-        assert_eq!(acts(m.tick(16_000)), [KillAll]);
-    }
-
-    #[test]
-    fn second_request_skips_the_drain_delay_not_the_grace_period() {
-        let s = Settings {
-            prestop_timer_ms: 5_000,
-            stop_signal: Some(QUIT),
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 0)), []);
-        assert_eq!(acts(m.stop_request(TERM, 100)), [Stop(QUIT)]);
-        assert_eq!(m.deadline(), Some(10_100));
-        // The third one kills.
-        assert_eq!(acts(m.stop_request(INT, 200)), [KillAll]);
-    }
-
-    #[test]
-    fn primary_exit_during_the_drain_delay_ends_it() {
-        let s = Settings {
-            prestop_timer_ms: 5_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(INT, 0);
-        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
-        assert_eq!(m.deadline(), Some(10_010));
-    }
-
-    #[test]
-    fn prestop_with_timer() {
-        let s = Settings {
-            has_prestop: true,
-            prestop_timer_ms: 3_000,
-            has_stop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 1_000)), [SpawnPrestop]);
-        assert_eq!(m.deadline(), Some(4_000));
-        assert_eq!(acts(m.tick(3_999)), []);
-        assert_eq!(acts(m.tick(4_000)), [Stop(TERM)]);
-        assert_eq!(m.deadline(), Some(14_000));
-        // Managed processes gone but prestop still running: it is torn
-        // down, once.
-        assert_eq!(acts(m.managed_gone(true, 5_000)), [TermPrestop]);
-        assert_eq!(acts(m.managed_gone(true, 5_001)), []);
-        assert_eq!(acts(m.tick(14_000)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 14_001)), [SpawnStop]);
-        assert_eq!(m.deadline(), Some(24_001));
-        // The stop command ends past the teardown's deadline: what is left
-        // was killed already and is killed again at once.
-        assert_eq!(acts(m.stop_exited(15_000)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-    }
-
-    #[test]
-    fn second_request_with_prestop_kills() {
-        let s = Settings {
-            has_prestop: true,
-            prestop_timer_ms: 3_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        assert_eq!(acts(m.stop_request(TERM, 1)), [KillAll]);
-    }
-
-    #[test]
-    fn prestop_without_timer_signals_at_once() {
-        let s = Settings {
-            has_prestop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(TERM, 0)), [SpawnPrestop, Stop(TERM)]);
-    }
-
-    #[test]
-    fn primary_exit_during_prestop_timer_passes_the_signal() {
-        let s = Settings {
-            has_prestop: true,
-            prestop_timer_ms: 5_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(INT, 0);
-        assert_eq!(acts(m.primary_exited(10)), [Stop(INT)]);
-    }
-
-    #[test]
-    fn prestop_outliving_everything_is_terminated() {
-        let s = Settings {
-            has_prestop: true,
-            prestop_timer_ms: 5_000,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        assert_eq!(acts(m.managed_gone(true, 10)), [TermPrestop]);
-        assert_eq!(m.deadline(), Some(10_010));
-        assert_eq!(acts(m.tick(10_010)), [KillAll]);
-        assert_eq!(acts(m.managed_gone(false, 10_011)), [KillLeftovers]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-    }
-
-    #[test]
-    fn start_command_paths() {
-        let s = Settings {
-            has_start: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        let a = m.begin();
-        assert_eq!(acts(a), [SpawnStart]);
-        assert!(!m.accepting());
-        assert_eq!(acts(m.start_exited(true, 0)), [SpawnCommands]);
-        assert!(m.accepting());
-
-        // A failed start drains what it may have left, with a grace period
-        // of its own (no stop signal went out before).
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.start_exited(false, 0)), [DrainChildren]);
-        assert_eq!(m.code, Some(1));
-        assert_eq!(m.sweep(0), Sweep::Stop(TERM));
-        assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.children_gone()), [Exit]);
-
-        // Interrupted: what the start command leaves behind shares its
-        // grace period.
-        let mut m = Machine::new(s);
-        assert_eq!(acts(m.stop_request(INT, 0)), []);
-        assert_eq!(m.sweep(0), Sweep::Stop(INT));
-        assert_eq!(acts(m.start_exited(true, 100)), [DrainChildren]);
-        assert_eq!(m.sweep(100), Sweep::Stop(INT));
-        assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.children_gone()), [Exit]);
-        assert_eq!(m.code, Some(130));
-
-        // A start command that ignores the signal is killed after the
-        // grace period, or at once on a second signal; so is what it left.
-        let mut m = Machine::new(s);
-        m.stop_request(INT, 100);
-        assert_eq!(m.deadline(), Some(10_100));
-        assert_eq!(acts(m.tick(10_099)), []);
-        assert_eq!(acts(m.tick(10_100)), [KillStart(Why::Timeout)]);
-        assert_eq!(m.deadline(), None);
-        assert_eq!(acts(m.start_exited(false, 10_200)), [KillLeftovers]);
-        assert_eq!(m.code, Some(130));
-
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        assert_eq!(
-            acts(m.stop_request(TERM, 1)),
-            [KillStart(Why::Signal(TERM))]
-        );
-        assert_eq!(m.sweep(1), Sweep::Kill);
-        assert_eq!(acts(m.stop_request(TERM, 2)), []);
-        assert_eq!(acts(m.start_exited(false, 3)), [KillLeftovers]);
-    }
-
-    #[test]
-    fn stop_command_is_bounded() {
-        let s = Settings {
-            has_stop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.primary_exited(0);
-        assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
-        // Orphans turning up while it runs get the stop signal until the
-        // teardown's deadline, SIGKILL after it; the stop command itself
-        // keeps its own grace period.
-        assert_eq!(m.sweep(9_999), Sweep::Stop(TERM));
-        assert_eq!(m.sweep(10_000), Sweep::Kill);
-        assert_eq!(acts(m.tick(10_000)), []);
-        assert_eq!(acts(m.tick(10_001)), [KillStop(Why::Timeout)]);
-        assert_eq!(acts(m.tick(10_001 + KILL_WAIT_MS)), [KillLeftovers]);
-        assert_eq!(acts(m.tick(10_001 + 2 * KILL_WAIT_MS)), [Exit]);
-    }
-
-    #[test]
-    fn stop_request_during_the_stop_command_kills_it_and_says_so() {
-        let s = Settings {
-            has_stop: true,
-            ..settings()
-        };
-        // After a primary exit, and after a first SIGTERM.
-        for first_term in [false, true] {
-            let mut m = Machine::new(s);
-            if first_term {
-                assert_eq!(acts(m.stop_request(TERM, 0)), [Stop(TERM)]);
-            } else {
-                m.primary_exited(0);
-            }
-            assert_eq!(acts(m.managed_gone(false, 1)), [SpawnStop]);
-            if !first_term {
-                // The first request after a primary's exit keeps the stop
-                // command's grace period; only a second one cuts it.
-                assert_eq!(acts(m.stop_request(TERM, 400)), []);
-                assert_eq!(m.deadline(), Some(1 + 10_000));
-            }
-            assert_eq!(acts(m.stop_request(INT, 500)), [KillStop(Why::Signal(INT))]);
-            // Once only; the deadline now waits for the kill.
-            assert_eq!(acts(m.stop_request(TERM, 501)), []);
-            assert_eq!(m.deadline(), Some(500 + KILL_WAIT_MS));
-            assert_eq!(acts(m.tick(500 + KILL_WAIT_MS - 1)), []);
-            assert_eq!(acts(m.stop_exited(600)), [DrainChildren]);
-        }
-    }
-
-    #[test]
-    fn stop_command_in_time_then_drain_until_the_deadline() {
-        let s = Settings {
-            has_stop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.primary_exited(0);
-        m.managed_gone(false, 1);
-        assert_eq!(acts(m.stop_exited(2_000)), [DrainChildren]);
-        assert_eq!(m.deadline(), Some(10_000));
-        // The first request after the primary's exit is only noted: the
-        // leftovers keep the teardown's deadline.
-        assert_eq!(acts(m.stop_request(TERM, 2_500)), []);
-        assert_eq!(m.deadline(), Some(10_000));
-        // A second request kills them at once.
-        assert_eq!(acts(m.stop_request(TERM, 3_000)), [KillLeftovers]);
-        assert_eq!(m.deadline(), Some(3_000 + KILL_WAIT_MS));
-        assert_eq!(acts(m.stop_request(TERM, 3_001)), []);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-    }
-
-    #[test]
-    fn second_request_during_the_stop_command_kills_it() {
-        let s = Settings {
-            has_stop: true,
-            ..settings()
-        };
-        let mut m = Machine::new(s);
-        m.stop_request(TERM, 0);
-        m.managed_gone(false, 1);
-        assert_eq!(acts(m.stop_request(TERM, 2)), [KillStop(Why::Signal(TERM))]);
-        assert_eq!(acts(m.stop_exited(3)), [DrainChildren]);
-    }
-
-    #[test]
-    fn first_signal_after_primary_exit_keeps_the_grace_period() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        assert_eq!(acts(m.stop_request(TERM, 10)), [Stop(TERM)]);
-        assert_eq!(m.deadline(), Some(10_000));
-        assert_eq!(acts(m.stop_request(TERM, 20)), [KillAll]);
-    }
-
-    #[test]
-    fn abort_keeps_its_code() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.abort(127, 0)), [Stop(TERM)]);
-        assert_eq!(acts(m.managed_gone(false, 0)), [DrainChildren]);
-        assert_eq!(acts(m.children_gone()), [Exit]);
-        assert_eq!(m.code, Some(127));
-    }
-
-    #[test]
-    fn killing_gives_up_after_kill_wait() {
-        let mut m = Machine::new(settings());
-        m.primary_exited(0);
-        m.tick(10_000);
-        // One wait for what is stuck, not a second one for the leftovers:
-        // they were SIGKILLed with the rest.
-        assert_eq!(acts(m.tick(10_000 + KILL_WAIT_MS)), [KillLeftovers, Exit]);
-        assert!(m.is_done());
-    }
-
-    #[test]
-    fn children_gone_only_counts_when_draining() {
-        let mut m = Machine::new(settings());
-        assert_eq!(acts(m.children_gone()), []);
-        m.primary_exited(0);
-        assert_eq!(acts(m.children_gone()), []);
-        assert!(!m.is_done());
-    }
-}
+mod tests;

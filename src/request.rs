@@ -89,7 +89,7 @@ pub fn parse(line: &mut [u8]) -> Result<Request<'_>, Error<'_>> {
                     b"",
                 ));
             };
-            let sig = crate::sys::signals::parse(name).ok_or(refuse("unknown signal", name))?;
+            let sig = crate::signals::parse(name).ok_or(refuse("unknown signal", name))?;
             // The targets are what follows: shift them to the front.
             list.rotate_left(2);
             list.truncate(list.len() - 2);

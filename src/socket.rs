@@ -1,6 +1,9 @@
 //! The control socket (SPEC §5): a Unix stream listener in the same epoll
 //! loop, a fixed number of connection slots each with a fixed
-//! `[u8; LINE_MAX]` line buffer, one line in, one reply out, close.
+//! `[u8; LINE_MAX]` line buffer, one line in, one reply out, close. A line
+//! that starts commands is answered once each of them has reported (its
+//! exec happened or failed): the connection waits in [`Phase::Starting`]
+//! meanwhile, out of the epoll set, never evicted as silent.
 //!
 //! Hostile clients cannot hurt PID 1: everything is non-blocking; a client
 //! silent for `CLIENT_IDLE_MS` is dropped; when every slot is taken, a new
@@ -28,6 +31,13 @@ pub const TOKEN_LISTENER: u64 = 1;
 pub const TOKEN_CONN_BASE: u64 = 2;
 /// The longest socket path (`sun_path` is 108 bytes with its NUL).
 pub const PATH_MAX: usize = 107;
+/// The most commands one line may start.
+pub const SUBMIT_MAX: usize = 16;
+
+/// The connection slots, in static storage: 8 KiB that cost nothing until
+/// clients come.
+static CONNS: crate::sys::TakeOnce<heapless::Vec<Conn, SLOTS>> =
+    crate::sys::TakeOnce::new(heapless::Vec::new());
 
 pub struct Conn {
     fd: OwnedFd,
@@ -39,11 +49,37 @@ pub struct Conn {
     /// When the client last sent something (or connected): the one silent
     /// longest is evicted first.
     active_ms: u64,
+    phase: Phase,
+}
+
+/// Where a connection is.
+#[derive(Debug)]
+pub enum Phase {
+    /// Its line is coming in.
+    Reading,
+    /// Its line's commands are starting; the reply waits for their reports.
+    Starting(Batch),
+}
+
+/// The commands one line started, until each has reported (SPEC §5: all
+/// or nothing). On the first failure the reply is that failure, and the
+/// others are stopped.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The line's processes, in the order they were forked.
+    pub pids: heapless::Vec<i32, SUBMIT_MAX>,
+    /// How many have not reported yet.
+    pub pending: usize,
+    /// One failed: the reply is the error line kept in the buffer.
+    pub failed: bool,
 }
 
 pub struct Server {
     listener: OwnedFd,
     path: heapless::Vec<u8, { PATH_MAX + 1 }>,
+    /// The socket file dinit bound (device, inode): removed at exit only
+    /// if the path still names it.
+    file: Option<(u64, u64)>,
     /// In static storage: 8 KiB that cost nothing until clients come.
     conns: &'static mut heapless::Vec<Conn, SLOTS>,
     /// The listener is out of the epoll set until this time (fd exhaustion).
@@ -121,7 +157,7 @@ impl Server {
         let cpath = core::ffi::CStr::from_bytes_with_nul(&p).ok()?;
         // Taken first, so nothing can fail after the socket file exists
         // without removing it again.
-        let conns = crate::sys::storage::connections()?;
+        let conns = CONNS.take()?;
         let fail = |what: &str, errno: i32| -> Option<Server> {
             warn!(
                 "unable to {what} socket {}: {}; running without the socket",
@@ -182,9 +218,13 @@ impl Server {
             let _ = rustix::fs::unlink(cpath);
             return fail("watch", e.raw_os_error());
         }
+        let file = rustix::fs::lstat(cpath)
+            .ok()
+            .map(|st| (st.st_dev, st.st_ino));
         Some(Server {
             listener: fd,
             path: p,
+            file,
             conns,
             paused_until: None,
             accept_failures: crate::log::Tally::default(),
@@ -192,9 +232,15 @@ impl Server {
         })
     }
 
-    /// Remove the socket file (on every exit path).
+    /// Remove the socket file (on every exit path), if the path still
+    /// names the socket dinit bound: something else may have been put
+    /// there since (another dinit, a file), and it is not dinit's to remove.
     pub fn close(&self) {
-        if let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&self.path) {
+        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&self.path) else {
+            return;
+        };
+        let ours = rustix::fs::lstat(c).is_ok_and(|st| Some((st.st_dev, st.st_ino)) == self.file);
+        if ours {
             let _ = rustix::fs::unlink(c);
         }
     }
@@ -202,7 +248,12 @@ impl Server {
     /// The earliest time something must happen: a client to drop, the
     /// listener to resume.
     pub fn deadline(&self) -> Option<u64> {
-        let idle = self.conns.iter().map(|c| c.since_ms + CLIENT_IDLE_MS).min();
+        let idle = self
+            .conns
+            .iter()
+            .filter(|c| matches!(c.phase, Phase::Reading))
+            .map(|c| c.since_ms + CLIENT_IDLE_MS)
+            .min();
         let summary = self.accept_failures.deadline();
         [idle, self.paused_until, summary]
             .into_iter()
@@ -215,7 +266,7 @@ impl Server {
         while let Some(i) = self
             .conns
             .iter()
-            .position(|c| now >= c.since_ms + CLIENT_IDLE_MS)
+            .position(|c| matches!(c.phase, Phase::Reading) && now >= c.since_ms + CLIENT_IDLE_MS)
         {
             let c = self.conns.swap_remove(i);
             reply_line(
@@ -242,8 +293,15 @@ impl Server {
         loop {
             // Full, and every client has its request waiting: serve them
             // first (they are readable this turn); the newcomer waits in the
-            // backlog and the listener wakes us again.
-            if self.conns.is_full() && self.oldest_silent().is_none() {
+            // backlog and the listener wakes us again. Not when every slot
+            // waits for commands that are starting (they may take long, a
+            // hung file system): the newcomer is taken and refused below,
+            // or the readable listener would bring the loop back at once,
+            // again and again.
+            if self.conns.is_full()
+                && self.oldest_silent().is_none()
+                && self.conns.iter().any(|c| matches!(c.phase, Phase::Reading))
+            {
                 return;
             }
             let fd = match net::accept_with(
@@ -299,6 +357,7 @@ impl Server {
                 len: 0,
                 since_ms: now,
                 active_ms: now,
+                phase: Phase::Reading,
             };
             if self.conns.push(conn).is_err() {
                 continue; // cannot happen: a slot was freed above
@@ -319,33 +378,25 @@ impl Server {
         true
     }
 
-    /// The slot of the client silent longest with nothing waiting unread.
+    /// The slot of the client silent longest with nothing waiting unread
+    /// (a client whose commands are starting is not silent: it waits for
+    /// its reply).
     fn oldest_silent(&self) -> Option<usize> {
         self.conns
             .iter()
             .enumerate()
-            .filter(|(_, c)| !has_input(c.fd.as_fd()))
+            .filter(|(_, c)| matches!(c.phase, Phase::Reading) && !has_input(c.fd.as_fd()))
             .min_by_key(|(_, c)| c.active_ms)
             .map(|(i, _)| i)
     }
 
-    /// A client's fd is readable. When its line is complete (newline or end
-    /// of stream), `handle` gets the line and a `Reply`; the client is then
-    /// closed.
-    #[inline(never)] // cold path: keep its reply buffer out of the event loop's stack frame
-    pub fn readable(
-        &mut self,
-        token: u64,
-        now: u64,
-        handle: &mut dyn FnMut(&mut [u8], &mut Reply<'_>),
-    ) {
-        let Some(i) = self
-            .conns
-            .iter()
-            .position(|c| TOKEN_CONN_BASE + c.fd.as_raw_fd() as u64 == token)
-        else {
-            return;
-        };
+    /// A client's fd is readable: read what it sent. Returns its slot when
+    /// its line is complete (newline or end of stream): [`Server::line`]
+    /// has it, and the caller answers with [`Server::answer`] or waits for
+    /// the commands it started with [`Server::wait`]. A line too long is
+    /// refused here.
+    pub fn readable(&mut self, token: u64, now: u64) -> Option<usize> {
+        let i = self.slot(token)?;
         let c = &mut self.conns[i];
         let line_end = loop {
             if c.len == LINE_MAX {
@@ -362,25 +413,139 @@ impl Server {
                     }
                 }
                 Err(e) if e.raw_os_error() == EINTR => {}
-                Err(e) if e == rustix::io::Errno::AGAIN => return,
+                Err(e) if e == rustix::io::Errno::AGAIN => return None,
                 Err(_) => {
                     self.conns.swap_remove(i);
-                    return;
+                    return None;
                 }
             }
         };
-        let mut c = self.conns.swap_remove(i);
-        let mut reply = Reply::new(c.fd.as_fd());
         match line_end {
-            None => reply.line(format_args!(
-                "error: line too long (the most is {} bytes with the newline)",
-                crate::error::Num(LINE_MAX)
-            )),
-            Some(end) => handle(&mut c.buf[..end], &mut reply),
+            Some(end) => {
+                self.conns[i].len = end;
+                Some(i)
+            }
+            None => {
+                self.answer(i, |r| {
+                    r.line(format_args!(
+                        "error: line too long (the most is {} bytes with the newline)",
+                        crate::error::Num(LINE_MAX)
+                    ))
+                });
+                None
+            }
         }
+    }
+
+    fn slot(&self, token: u64) -> Option<usize> {
+        self.conns.iter().position(|c| token_of(c) == token)
+    }
+
+    /// The complete line of the client in `slot` (without its newline).
+    /// The buffer is rewritten in place by parsing.
+    pub fn line(&mut self, slot: usize) -> &mut [u8] {
+        let c = &mut self.conns[slot];
+        &mut c.buf[..c.len]
+    }
+
+    /// Answer the client in `slot` and close it.
+    pub fn answer(&mut self, slot: usize, write: impl FnOnce(&mut Reply<'_>)) {
+        let c = self.conns.swap_remove(slot);
+        let mut reply = Reply::new(c.fd.as_fd());
+        write(&mut reply);
         reply.finish();
         drain(c.fd.as_fd());
     }
+
+    /// The client in `slot` waits for the commands `batch` started; when
+    /// one failed already, `failure` is the reply. It leaves the epoll set
+    /// (its line is read; nothing it sends or whether it hangs up changes
+    /// anything now) and is answered once each has reported.
+    pub fn wait(&mut self, slot: usize, epoll: &OwnedFd, batch: Batch, failure: Option<&[u8]>) {
+        let c = &mut self.conns[slot];
+        let _ = epoll::delete(epoll, &c.fd);
+        if let Some(text) = failure {
+            let n = text.len().min(LINE_MAX);
+            c.buf[..n].copy_from_slice(&text[..n]);
+            c.len = n;
+        }
+        c.phase = Phase::Starting(batch);
+        self.finish_if_done(slot);
+    }
+
+    /// One command of the line `token` started reported: started, or
+    /// failed with `failure` (the reply, when it is the first). Returns the
+    /// line's other processes when this is its first failure: they are to
+    /// be stopped. Answers the client once every command has reported.
+    pub fn reported(
+        &mut self,
+        token: u64,
+        failure: Option<fmt::Arguments<'_>>,
+    ) -> heapless::Vec<i32, SUBMIT_MAX> {
+        let mut others = heapless::Vec::new();
+        let Some(i) = self.slot(token) else {
+            return others;
+        };
+        let c = &mut self.conns[i];
+        let Phase::Starting(batch) = &mut c.phase else {
+            return others;
+        };
+        batch.pending = batch.pending.saturating_sub(1);
+        if let Some(text) = failure
+            && !batch.failed
+        {
+            batch.failed = true;
+            others = batch.pids.clone();
+            let mut line = crate::log::LogLine::new();
+            let _ = line.write_fmt(text);
+            let bytes = line.as_bytes();
+            let n = bytes.len().min(LINE_MAX);
+            c.buf[..n].copy_from_slice(&bytes[..n]);
+            c.len = n;
+        }
+        self.finish_if_done(i);
+        others
+    }
+
+    /// Answer a waiting client whose commands have all reported.
+    fn finish_if_done(&mut self, slot: usize) {
+        let Phase::Starting(batch) = &self.conns[slot].phase else {
+            return;
+        };
+        if batch.pending > 0 {
+            return;
+        }
+        let (failed, pids) = (batch.failed, batch.pids.clone());
+        let text_len = self.conns[slot].len;
+        let mut text = [0u8; LINE_MAX];
+        text[..text_len].copy_from_slice(&self.conns[slot].buf[..text_len]);
+        self.answer(slot, |r| {
+            if failed {
+                r.line(format_args!(
+                    "error: {}",
+                    crate::error::Bytes(&text[..text_len])
+                ));
+            } else {
+                r.line(format_args!("ok{}", Pids(&pids)));
+            }
+        });
+    }
+}
+
+/// ` 12 13`: pids for a reply line.
+pub struct Pids<'a>(pub &'a [i32]);
+
+impl fmt::Display for Pids<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0
+            .iter()
+            .try_for_each(|&p| write!(f, " {}", crate::error::Num(p)))
+    }
+}
+
+/// A connection's epoll token.
+fn token_of(c: &Conn) -> u64 {
+    TOKEN_CONN_BASE + c.fd.as_raw_fd() as u64
 }
 
 /// The reply buffer: lines are gathered and sent a buffer at a time.
@@ -399,7 +564,7 @@ pub struct Reply<'a> {
 }
 
 impl<'a> Reply<'a> {
-    fn new(fd: BorrowedFd<'a>) -> Self {
+    pub fn new(fd: BorrowedFd<'a>) -> Self {
         Reply {
             fd,
             failed: false,

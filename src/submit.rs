@@ -202,7 +202,7 @@ pub fn parse<'a>(
             return fail("-wait takes exactly one -r group");
         }
         Verb::Signal(sig) => {
-            if signals::parse(sig).is_none() {
+            if crate::signals::parse(sig).is_none() {
                 return Err(usage("unknown signal", sig));
             }
             if req.words.is_empty() {
@@ -603,14 +603,12 @@ fn wait_for_job(path: &[u8], line: &[u8]) -> u8 {
     for sig in FORWARDED {
         set = set.with(sig);
     }
-    // The mask the role started with (`block_all` blocks more and returns
-    // it), plus the forwarded ones.
-    let old = signals::block_all();
-    signals::set_mask(SigSet(old.0 | set.0));
+    // The mask the role started with, plus the forwarded ones.
+    signals::block(set);
     let sigfd = match signals::signalfd(set) {
         Ok(fd) => fd,
         Err(e) => {
-            say(format_args!("{e}"));
+            say(format_args!("unable to create a signalfd: {}", Errno(e)));
             return EXIT_WAIT_FAILED;
         }
     };
@@ -1083,7 +1081,7 @@ mod tests {
                     assert_eq!(&ws[..], &with_r[..], "{args:?}")
                 }
                 (Verb::Signal(sig), Server::Signal { sig: n, targets }) => {
-                    assert_eq!(Some(n), crate::sys::signals::parse(sig));
+                    assert_eq!(Some(n), crate::signals::parse(sig));
                     assert_eq!(&targets[..], r.words, "{args:?}");
                 }
                 (Verb::List, Server::List) => {}

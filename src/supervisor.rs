@@ -1,41 +1,59 @@
 //! The event loop: one thread, one epoll set, every signal read through a
-//! signalfd, every deadline through the epoll timeout. While nothing happens
-//! dinit sleeps in `epoll_pwait` with no timeout: no timers, no polling, no
+//! signalfd, every deadline through the epoll timeout, every child's exec
+//! reported through a pipe in the same set. While nothing happens dinit
+//! sleeps in `epoll_pwait` with no timeout: no timers, no polling, no
 //! system calls.
 //!
-//! Each turn (s6-svscan's shape): compute the earliest deadline, wait, read
-//! the signals, reap if a SIGCHLD came (one SIGCHLD may stand for many
-//! exits, so reap until nothing is left), then let the teardown machine act
-//! on the time. A pid leaves the table in the same step that reaps it.
+//! Each turn, in s6-svscan's shape: wait until the earliest deadline; read
+//! what happened — signals, socket lines, exec reports, exits (one SIGCHLD
+//! may stand for many, so reap until nothing is left) and the time — and
+//! feed it to the teardown machine, which changes state and queues
+//! actions; then perform the queued actions, once, in one place
+//! ([`Supervisor::perform`]). Performing never calls back into the machine
+//! or into reaping: what an action finds (a helper that could not be
+//! forked) is an event of the next turn, which then starts without
+//! waiting.
 //!
 //! Before leaving, PID 1 or not, dinit waits until it has no child at all
-//! (SPEC §10): the machine says how to treat the children that are not in
-//! the table — orphans it adopted as PID 1 or child subreaper — and the
-//! loop looks at them (`sweep`) when the stop signal goes out, after every
-//! reap (a dying process's children are reparented to dinit before dinit
-//! reaps it), and while draining.
+//! (SPEC §10): the machine says how to treat the children that are not
+//! managed — orphans adopted as PID 1 or child subreaper — and the loop
+//! looks at them when their stop signal is due, after every reap (a dying
+//! process's children are reparented to dinit before dinit reaps it), and
+//! while draining.
 //!
 //! From here on nothing allocates and nothing exits except through the
 //! machine's `Exit`: a failing syscall is logged and survived.
 
+use crate::children::{Children, Gone, Helper, NotStarted, Os, Who};
 use crate::cli::Config;
-use crate::command::{Program, StartFailure};
-use crate::error::{ECHILD, EINTR, ESRCH, Errno, ExitStatus, Num, SigName};
+use crate::command::{self, Program, StartFailure};
+use crate::error::{EINTR, Errno, Num, SigName};
 use crate::log::Tally;
-use crate::phase::{self, Action, Actions, Machine, Settings, Sweep, Why};
+use crate::phase::{Action, Actions, Machine, Settings, Sweep, Why};
+use crate::signals::{self, Handling, SIGCONT, SIGKILL, SIGMAX, SIGPIPE, SIGTERM, SIGXFSZ};
 use crate::socket::Server;
 use crate::sys;
-use crate::sys::signals::{self, Handling, SIGCONT, SIGINT, SIGKILL, SIGMAX, SIGTERM, SigInfo};
-use crate::sys::spawn::Argv;
-use crate::sys::spawn::{self, Group, SpawnError};
-use crate::table::{OrphanSet, Proc, Table};
+use crate::sys::signals::{SigInfo, read_signals};
+use crate::sys::spawn::{Argv, Group, Report, SpawnError, Watch};
+use crate::table::{Proc, State, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
 
 mod requests;
+#[cfg(test)]
+mod tests;
 
-/// epoll token of the signalfd.
+/// epoll token of the signalfd (the socket's are 1 and up, below 2^32).
 const TOKEN_SIGNALS: u64 = 0;
+/// epoll tokens of exec report pipes: this plus the pipe's fd.
+const TOKEN_REPORT: u64 = 1 << 32;
+/// Batches of 16 signals read per turn. A flood of signals (a same-uid
+/// process can queue thousands of real-time ones) must not starve reaping
+/// and the socket: the signalfd stays readable, and the level-triggered
+/// epoll brings the loop back to it after the rest of the turn.
+const SIGNAL_BATCHES: usize = 4;
+/// The longest pause after `epoll_wait` failed (it backs off from 1 ms).
+const WAIT_ERROR_PAUSE_MAX_MS: u64 = 1_000;
 
 /// The commands to run, prepared at startup, and the room to prepare
 /// submitted ones.
@@ -54,83 +72,91 @@ pub struct Plan<'a> {
     pub parent_gone: Option<i32>,
 }
 
-/// A helper command (start, prestop, stop) while it runs.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Aux {
-    Start,
-    Prestop,
-    Stop,
+/// What performing an action found out, for the machine at the next turn.
+#[derive(Clone, Copy, Debug)]
+enum Deferred {
+    /// This helper command could not be forked.
+    HelperFailed(Helper),
+    /// A command-line command could not be forked: exit with this code.
+    Abort(u8),
 }
 
-impl Aux {
-    fn name(self) -> &'static str {
-        match self {
-            Aux::Start => "start",
-            Aux::Prestop => "prestop",
-            Aux::Stop => "stop",
-        }
-    }
+/// The command line's commands are started one at a time, in order (SPEC
+/// §3): the next is forked once this one's exec is confirmed.
+#[derive(Clone, Copy, Debug)]
+struct Launch {
+    /// The index of the command to start next.
+    next: usize,
+    /// The one whose report is awaited.
+    waiting: i32,
 }
 
-pub struct Supervisor<'a> {
+pub struct Supervisor<'a, O: Os> {
     cfg: &'a Config<'a>,
     plan: Plan<'a>,
-    table: &'a mut Table,
+    children: Children<'a, O>,
     machine: Machine,
+    /// The actions queued this turn, performed at its end.
+    actions: Actions,
+    deferred: heapless::Vec<Deferred, 4>,
     epoll: OwnedFd,
     sigfd: OwnedFd,
+    server: Option<Server>,
     self_pid: i32,
-    /// Running helper commands: at most one of each.
-    aux: [Option<i32>; 3],
-    /// The primary's status (with `-primary`: the first command-line
-    /// process to exit).
-    status: Option<ExitStatus>,
+    launch: Option<Launch>,
     orphans: Tally,
     /// Spawns that failed for want of resources (fork: a pids limit,
-    /// RLIMIT_NPROC; the error pipe: EMFILE, ENFILE): rate-limited, with the
-    /// last failure for the summary line.
+    /// RLIMIT_NPROC; the report pipe: EMFILE, ENFILE): rate-limited, with
+    /// the last failure for the summary line.
     spawn_failures: Tally,
     spawn_failure: SpawnError,
-    /// The last reap found no child at all.
-    no_children: bool,
-    /// Adopted orphans sent the stop signal or SIGKILL already.
-    orphans_signalled: OrphanSet,
-    /// With `-pgroup`: the process groups of managed commands that were sent
-    /// the stop signal (each command's group is its pid). Their members got
-    /// it with the group, so as orphans they are not sent it again.
-    groups_signalled: OrphanSet,
-    /// Listing the children failed once (warned about once).
-    unlisted: bool,
-    server: Option<Server>,
+    /// `epoll_wait` failing, rate-limited; how many times in a row.
+    wait_failures: Tally,
+    wait_errors: u32,
+    /// Reap in this turn: a SIGCHLD came, or draining looks for the last
+    /// child (no SIGCHLD would say there is none).
+    reap: bool,
+    /// Start the next turn without waiting: something is due now.
+    again: bool,
     /// The monotonic time, read once per loop turn (after the wait): every
     /// decision in a turn uses it, so a storm of events costs one clock read
     /// per turn, not one per event.
     now: u64,
 }
 
-impl<'a> Supervisor<'a> {
+impl<'a, O: Os> Supervisor<'a, O> {
     pub fn new(
         cfg: &'a Config<'a>,
         plan: Plan<'a>,
         table: &'a mut Table,
         sigfd: OwnedFd,
+        mut os: O,
     ) -> Result<Self, crate::error::Error<'static>> {
-        let epoll =
-            epoll::create(epoll::CreateFlags::CLOEXEC).map_err(|e| crate::error::Error::Sys {
-                what: "unable to create epoll",
+        let sys_error = |what| {
+            move |e: rustix::io::Errno| crate::error::Error::Sys {
+                what,
                 errno: e.raw_os_error(),
-            })?;
+            }
+        };
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)
+            .map_err(sys_error("unable to create epoll"))?;
         epoll::add(
             &epoll,
             &sigfd,
             epoll::EventData::new_u64(TOKEN_SIGNALS),
             epoll::EventFlags::IN,
         )
-        .map_err(|e| crate::error::Error::Sys {
-            what: "unable to watch signalfd",
-            errno: e.raw_os_error(),
-        })?;
+        .map_err(sys_error("unable to watch signalfd"))?;
         let self_pid = sys::getpid();
+        // SPEC §10: dinit knows which processes are its own. A /proc of
+        // another PID namespace lists pids that name other processes here.
+        let foreign = sys::proc_self_pid().is_some_and(|p| p != self_pid);
+        if foreign {
+            warn!(
+                "/proc belongs to another PID namespace (mounted without --mount-proc?); \
+                 adopted orphans are not looked for there"
+            );
+        }
         let settings = Settings {
             timeout_ms: cfg.timeout_ms,
             prestop_timer_ms: cfg.prestop_timer_ms,
@@ -138,40 +164,52 @@ impl<'a> Supervisor<'a> {
             has_prestop: plan.prestop.is_some(),
             has_stop: plan.stop.is_some(),
             stop_signal: cfg.stop_signal,
+            order: cfg.stop_order,
+            success: cfg.success,
         };
-        let machine = Machine::new(settings);
         // Created before the first command starts (SPEC §5); optional.
         let server = if cfg.socket.is_empty() {
             None
         } else {
             Server::open(cfg.socket, &epoll)
         };
+        let now = os.now();
         Ok(Supervisor {
             cfg,
             plan,
-            table,
-            machine,
+            children: Children::new(os, table, cfg.pgroup, self_pid, foreign),
+            machine: Machine::new(settings),
+            actions: Actions::new(),
+            deferred: heapless::Vec::new(),
             epoll,
             sigfd,
+            server,
             self_pid,
-            aux: [None; 3],
-            status: None,
+            launch: None,
             orphans: Tally::default(),
             spawn_failures: Tally::default(),
             spawn_failure: SpawnError::Fork(0),
-            no_children: false,
-            orphans_signalled: OrphanSet::new(),
-            groups_signalled: OrphanSet::new(),
-            unlisted: false,
-            server,
-            now: sys::monotonic_ms(),
+            wait_failures: Tally::default(),
+            wait_errors: 0,
+            reap: false,
+            again: false,
+            now,
         })
     }
 
     /// Run until the machine says done; returns dinit's exit code.
     pub fn run(mut self) -> u8 {
-        let first = self.machine.begin();
-        self.perform(first);
+        self.begin();
+        while !self.machine.is_done() {
+            self.turn(true);
+        }
+        self.finish()
+    }
+
+    /// The first turn's events: what to start, and a `-pdeathsig` whose
+    /// parent is gone already.
+    fn begin(&mut self) {
+        self.machine.begin(&mut self.actions);
         if let Some(sig) = self.plan.parent_gone {
             info!(
                 "parent exited before -pdeathsig was set; acting on {} now",
@@ -179,70 +217,112 @@ impl<'a> Supervisor<'a> {
             );
             self.on_signal(SigInfo { signo: sig, pid: 0 });
         }
+        self.perform();
+    }
+
+    /// One turn of the loop; `block` false never waits (the unit tests).
+    fn turn(&mut self, block: bool) {
         let mut events = [epoll::Event {
             flags: epoll::EventFlags::empty(),
             data: epoll::EventData::new_u64(0),
         }; 8];
-        while !self.machine.is_done() {
-            let timeout = self.next_deadline().map(|d| {
-                // At most ~24 days per wait: longer timeouts would make
-                // rustix use epoll_pwait2, which older kernels and some
-                // seccomp profiles refuse. The loop simply waits again.
-                let ms = d.saturating_sub(self.now).min(i32::MAX as u64);
-                rustix::time::Timespec {
-                    tv_sec: (ms / 1000) as i64,
-                    tv_nsec: ((ms % 1000) * 1_000_000) as i64,
-                }
-            });
-            let n = match epoll::wait(&self.epoll, &mut events[..], timeout.as_ref()) {
-                Ok(n) => n,
-                // epoll waits are never restarted (a ptrace attach, for one,
-                // interrupts them): nothing happened, so wait again; the clock
-                // is read only if a deadline needs it.
-                Err(e) if e.raw_os_error() == EINTR => {
-                    if timeout.is_some() {
-                        self.now = sys::monotonic_ms();
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    warn!("epoll_wait failed: {}", Errno(e.raw_os_error()));
-                    0
-                }
-            };
-            self.now = sys::monotonic_ms();
-            let mut reap = false;
-            for ev in &events[..n.min(events.len())] {
-                match ev.data.u64() {
-                    TOKEN_SIGNALS => reap |= self.read_signals(),
-                    token => self.on_socket(token),
-                }
+        let n = self.wait(&mut events, block);
+        for d in core::mem::take(&mut self.deferred) {
+            self.on_deferred(d);
+        }
+        for ev in &events[..n] {
+            match ev.data.u64() {
+                TOKEN_SIGNALS => self.read_signals(),
+                t if t >= TOKEN_REPORT => self.on_report((t - TOKEN_REPORT) as i32),
+                t => self.on_socket(t),
             }
-            if reap {
-                self.reap();
-            }
-            let now = self.now;
-            if let Some(server) = self.server.as_mut() {
-                server.expire(&self.epoll, now);
-            }
-            let acts = self.machine.tick(now);
-            self.perform(acts);
+        }
+        if core::mem::take(&mut self.reap) {
+            self.reap_all();
+        }
+        let now = self.now;
+        if let Some(server) = self.server.as_mut() {
+            server.expire(&self.epoll, now);
+        }
+        self.machine.tick(now, &mut self.actions);
+        if self.children.none_left() {
+            self.machine.children_gone(&mut self.actions);
+        }
+        self.perform();
+        if !self.machine.tearing_down() {
             log_orphans(self.orphans.flush(now));
-            log_spawn_failures(self.spawn_failures.flush(now), self.spawn_failure);
         }
-        log_orphans(self.orphans.take());
-        log_spawn_failures(self.spawn_failures.take(), self.spawn_failure);
-        if let Some(server) = self.server.take() {
-            server.close();
+        log_spawn_failures(self.spawn_failures.flush(now), self.spawn_failure);
+    }
+
+    /// Wait for events until the next deadline (not at all when something
+    /// is due now); reads the clock after.
+    fn wait(&mut self, events: &mut [epoll::Event], block: bool) -> usize {
+        let timeout_ms = if self.again || !block {
+            Some(0)
+        } else {
+            self.next_deadline().map(|d| d.saturating_sub(self.now))
+        };
+        self.again = false;
+        // At most ~24 days per wait: longer timeouts would make rustix use
+        // epoll_pwait2, which older kernels and some seccomp profiles
+        // refuse. The loop simply waits again.
+        let ts = timeout_ms.map(|ms| {
+            let ms = ms.min(i32::MAX as u64);
+            rustix::time::Timespec {
+                tv_sec: (ms / 1000) as i64,
+                tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+            }
+        });
+        let room = events.len();
+        let n = match epoll::wait(&self.epoll, events, ts.as_ref()) {
+            Ok(n) => {
+                self.wait_errors = 0;
+                n.min(room)
+            }
+            // epoll waits are never restarted (a ptrace attach, for one,
+            // interrupts them): nothing happened; the turn goes on.
+            Err(e) if e.raw_os_error() == EINTR => 0,
+            Err(e) => {
+                self.wait_failed(e.raw_os_error(), timeout_ms);
+                0
+            }
+        };
+        self.now = self.children.os.now();
+        n
+    }
+
+    /// `epoll_wait` failed (it should not: EBADF, EFAULT, EINVAL mean a bug
+    /// or a hostile seccomp profile). A persistent failure must not spin:
+    /// back off, doubling from 1 ms up to a second (never past the next
+    /// deadline), and look at everything that may have happened, as if
+    /// every descriptor were readable: the signalfd and the children.
+    #[inline(never)] // cold path
+    fn wait_failed(&mut self, errno: i32, timeout_ms: Option<u64>) {
+        self.wait_errors = self.wait_errors.saturating_add(1);
+        let now = self.children.os.now();
+        if let Some(n) = self.wait_failures.add(now) {
+            warn!(
+                "epoll_wait failed: {}{}",
+                Errno(errno),
+                crate::log::Since(n)
+            );
         }
-        self.exit_code()
+        let pause = (1u64 << self.wait_errors.min(10)).min(WAIT_ERROR_PAUSE_MAX_MS);
+        sys::sleep_ms(pause.min(timeout_ms.unwrap_or(pause)));
+        self.read_signals();
+        self.reap = true;
     }
 
     fn next_deadline(&self) -> Option<u64> {
         let server = self.server.as_ref().and_then(Server::deadline);
+        // Orphan summaries wait for the end during a teardown.
+        let orphans = (!self.machine.tearing_down())
+            .then(|| self.orphans.deadline())
+            .flatten();
         [
             self.machine.deadline(),
-            self.orphans.deadline(),
+            orphans,
             server,
             self.spawn_failures.deadline(),
         ]
@@ -251,405 +331,485 @@ impl<'a> Supervisor<'a> {
         .min()
     }
 
-    fn exit_code(&self) -> u8 {
-        if let Some(code) = self.machine.code {
-            return code;
+    /// Leave: the last lines, the socket file removed; the exit code.
+    fn finish(mut self) -> u8 {
+        log_orphans(self.orphans.take());
+        log_spawn_failures(self.spawn_failures.take(), self.spawn_failure);
+        if let Some(server) = self.server.take() {
+            server.close();
         }
-        match self.status {
-            Some(st) if self.cfg.success.contains(st.code()) => 0,
-            Some(st) => st.code(),
-            None => crate::error::EXIT_FAILURE,
+        // One last look: what dinit gave up on may have gone meanwhile.
+        if !self.children.none_left() {
+            while let Some((pid, _)) = self.children.reap() {
+                self.children.forget(pid);
+            }
         }
+        // The last line says what is true (SPEC §6).
+        if self.children.none_left() {
+            info!("all processes exited, goodbye!");
+        } else {
+            let mut left = Left::default();
+            self.children.left(|pid, proc| left.add(pid, proc));
+            warn!("{left}");
+        }
+        self.machine.exit_code()
     }
 
-    /// Drain the signalfd; returns whether a SIGCHLD came.
-    fn read_signals(&mut self) -> bool {
+    // Events.
+
+    /// Read the signalfd, a few batches at most (see `SIGNAL_BATCHES`).
+    fn read_signals(&mut self) {
         let mut batch = [SigInfo::default(); 16];
-        let mut reap = false;
-        loop {
-            let n = signals::read_signals(self.sigfd.as_fd(), &mut batch);
+        for _ in 0..SIGNAL_BATCHES {
+            let n = read_signals(self.sigfd.as_fd(), &mut batch);
             for si in &batch[..n] {
-                reap |= self.on_signal(*si);
+                self.on_signal(*si);
             }
             if n < batch.len() {
-                return reap;
+                return;
             }
         }
     }
 
     /// Decide what one received signal means (the signal table's
-    /// `Handling`, with the `-stopsignal` a stop request too); returns true
-    /// for SIGCHLD.
-    fn on_signal(&mut self, si: SigInfo) -> bool {
+    /// `Handling`, with the `-stopsignal` a stop request too).
+    fn on_signal(&mut self, si: SigInfo) {
         let sig = si.signo;
-        // A signal dinit raised itself (SIGPIPE from writing a log line to a
-        // closed stderr, say) is about dinit, not for its children.
-        if si.pid as i32 == self.self_pid && sig != SIGTERM && sig != SIGINT {
-            return false;
+        // Signals dinit raises against itself are about dinit, not for its
+        // children: SIGPIPE (a log line to a closed stderr pipe) and SIGXFSZ
+        // (a log file past its size limit). Only those are filtered by
+        // sender: any other signal with dinit's own pid was queued before
+        // the exec into dinit by the process that became it (a -stopsignal
+        // or SIGTERM sent early), and is meant.
+        if si.pid as i32 == self.self_pid && (sig == SIGPIPE || sig == SIGXFSZ) {
+            return;
         }
         match signals::handling(sig, self.cfg.stop_signal) {
             // Drives reaping; never forwarded.
-            Some(Handling::Reap) => return true,
-            // Teardown (SPEC §3, §9). While the start command runs, it gets
-            // the signal and dinit exits with 128+N once it has finished.
+            Some(Handling::Reap) => self.reap = true,
+            // Teardown (SPEC §3, §9); while the start command runs it gets
+            // the signal, as the machine says.
             Some(Handling::Stop) => {
                 info!("received {}, stopping", SigName(sig));
-                if let Some(pid) = self.aux[Aux::Start as usize] {
-                    let _ = self.signal_pid(pid, sig);
-                    let _ = self.signal_pid(pid, SIGCONT);
-                }
-                let now = self.now;
-                let acts = self.machine.stop_request(sig, now);
-                self.perform(acts);
+                self.machine.stop_request(sig, self.now, &mut self.actions);
             }
             Some(Handling::Forward) => self.forward(sig),
             // Job control is about dinit's own session (see the table);
             // faults and SIGKILL/SIGSTOP never come through the signalfd.
             _ => {}
         }
-        false
     }
 
     /// Pass a signal on (SPEC §4), as `-rewrite` says: to the start command
     /// while it runs, otherwise to every managed process.
-    fn forward(&self, sig: i32) {
+    fn forward(&mut self, sig: i32) {
         let to = self.cfg.rewrite.get(sig);
         let name = Rewritten(sig, to);
         if to == 0 {
             info!("dropped {} (-rewrite)", SigName(sig));
-        } else if let Some(pid) = self.aux[Aux::Start as usize] {
-            let _ = self.signal_pid(pid, to);
+        } else if let Some(pid) = self.children.helper(Helper::Start) {
+            let _ = self.children.signal(pid, to);
             info!("forwarded {name} to the start command");
         } else {
-            let n = self.signal_all(to);
+            let n = self.children.forward(to);
             info!("forwarded {name} to {} process{}", Num(n), es(n));
         }
     }
 
-    /// Send `sig` to one child, or its process group with `-pgroup`.
-    fn signal_pid(&self, pid: i32, sig: i32) -> Result<(), i32> {
-        let target = if self.cfg.pgroup { -pid } else { pid };
-        match signals::kill(target, sig) {
-            // The group may be gone while its leader is a zombie.
-            Err(ESRCH) if self.cfg.pgroup => signals::kill(pid, sig),
-            r => r,
+    /// A report pipe is readable.
+    fn on_report(&mut self, fd: i32) {
+        let Some((pid, report)) = self.children.report(fd) else {
+            return;
+        };
+        match self.children.who(pid) {
+            Some(Who::Managed(p)) => self.managed_reported(&p, report),
+            Some(Who::Helper(which)) => self.helper_reported(which, pid, report),
+            _ => {}
         }
     }
 
-    /// Send `sig` to every managed process; returns how many were signalled.
-    fn signal_all(&self, sig: i32) -> usize {
-        self.table
-            .iter()
-            .filter(|p| self.signal_pid(p.pid, sig).is_ok())
-            .count()
+    /// A managed process's exec happened or failed.
+    fn managed_reported(&mut self, p: &Proc, report: Report) {
+        let now = self.now;
+        let Report::Failed(f) = report else {
+            info!("pid {} started: {}", Num(p.pid), p.cmd);
+            if p.conn != 0 {
+                self.line_reported(p.conn, None);
+            }
+            if let Some(l) = self.launch
+                && l.waiting == p.pid
+                && let Err(code) = self.launch_next(l.next)
+            {
+                self.machine.abort(code, now, &mut self.actions);
+            }
+            return;
+        };
+        let failure = StartFailure::reported(&p.cmd, &f);
+        warn!("{failure}");
+        self.machine.exited(p.pid, None, now, &mut self.actions);
+        if p.conn != 0 {
+            self.line_reported(p.conn, Some(&failure));
+        }
+        if self.launch.is_some_and(|l| l.waiting == p.pid) {
+            // SPEC §3: one cannot be started: tear down what runs, exit
+            // 127, 126 or 1.
+            self.launch = None;
+            let code = command::exit_code(SpawnError::Exec(f.errno));
+            self.machine.abort(code, now, &mut self.actions);
+        }
+    }
+
+    /// A helper command's exec happened or failed.
+    fn helper_reported(&mut self, which: Helper, pid: i32, report: Report) {
+        let Some(prog) = self.helper_program(which) else {
+            return;
+        };
+        match report {
+            Report::Failed(f) => {
+                warn!("{}", StartFailure::reported(&prog.cmd, &f));
+                self.helper_gone(which, false);
+            }
+            _ => info!(
+                "{} command pid {} started: {}",
+                which.name(),
+                Num(pid),
+                prog.cmd
+            ),
+        }
+    }
+
+    /// A helper command is gone (or never ran): tell the machine.
+    fn helper_gone(&mut self, which: Helper, ok: bool) {
+        let (now, out) = (self.now, &mut self.actions);
+        match which {
+            Helper::Start => self.machine.start_exited(ok, now, out),
+            Helper::Prestop => self.machine.prestop_exited(now, out),
+            Helper::Stop => self.machine.stop_exited(now, out),
+        }
+    }
+
+    fn on_deferred(&mut self, d: Deferred) {
+        match d {
+            Deferred::HelperFailed(which) => self.helper_gone(which, false),
+            Deferred::Abort(code) => self.machine.abort(code, self.now, &mut self.actions),
+        }
     }
 
     /// Reap every child that has exited. SIGCHLDs coalesce, so one signal
     /// may stand for many exits: loop until nothing is left. Then look at
     /// the children again: those of the dead are dinit's now.
-    fn reap(&mut self) {
+    fn reap_all(&mut self) {
         let mut reaped = false;
-        loop {
-            match sys::reap_any() {
-                Ok(Some((pid, status))) => {
-                    reaped = true;
-                    self.on_exit(pid, status);
-                }
-                Ok(None) => break,
-                Err(ECHILD) => {
-                    self.no_children = true;
-                    break;
-                }
-                Err(_) => break,
+        while let Some((pid, status)) = self.children.reap() {
+            reaped = true;
+            match self.children.forget(pid) {
+                // An orphan reparented to dinit (PID 1 or subreaper).
+                // During a teardown they are summed up once, as dinit
+                // leaves: a teardown is short, and a line now and one at
+                // the end would break the one-line-a-second limit (SPEC §6).
+                Gone::Orphan if self.machine.tearing_down() => self.orphans.count(),
+                Gone::Orphan => log_orphans(self.orphans.add(self.now)),
+                Gone::Managed(p) => self.managed_exited(&p, status),
+                Gone::Helper(which, state) => self.helper_exited(which, pid, state, status),
             }
         }
-        if reaped {
+        if reaped && self.machine.sweep(self.now) != Sweep::Nothing {
             self.sweep();
         }
-        self.settle();
     }
 
-    /// Signal the children that are not managed (not in the table, not a
-    /// helper command): orphans adopted as PID 1 or child subreaper, as the
-    /// machine says (SPEC §10). Each gets the stop signal once, SIGKILL once
-    /// the deadline has passed; nothing is done before teardown. As PID 1
-    /// too the stop signal goes to dinit's own children only, never through
-    /// `kill(-1)`: that would reach the managed processes' own children
-    /// (nginx's workers, say) and signal twice what was signalled already.
-    fn sweep(&mut self) {
-        let sig = match self.machine.sweep(self.now) {
-            Sweep::Nothing => return,
-            Sweep::Stop(sig) => sig,
-            Sweep::Kill => SIGKILL,
-        };
-        let (table, aux, set) = (&*self.table, &self.aux, &mut self.orphans_signalled);
-        let groups = &self.groups_signalled;
-        let pgroup = self.cfg.pgroup;
-        let mut n = 0usize;
-        let listed = sys::children(|pid| {
-            let managed = table.get(pid).is_some() || aux.contains(&Some(pid));
-            // Still in the group of a command that got the stop signal
-            // (`-pgroup` signals whole groups): it has had its one stop
-            // signal; it is marked, and gets only the SIGKILL if it stays.
-            // Asked only of an orphan about to be signalled.
-            let had_it = || {
-                sig != SIGKILL
-                    && pgroup
-                    && sys::getpgid(pid).is_some_and(|g| g != pid && groups.contains(g))
-            };
-            if !managed
-                && set.mark(pid, sig == SIGKILL)
-                && !had_it()
-                && signals::kill(pid, sig).is_ok()
-            {
-                n += 1;
-                if sig != SIGKILL {
-                    let _ = signals::kill(pid, SIGCONT);
+    /// A managed process was reaped.
+    fn managed_exited(&mut self, p: &Proc, status: crate::error::ExitStatus) {
+        match p.state {
+            // Reaped before its report was read: the report first.
+            State::Starting { .. } => {
+                let report = self.children.late_report(p.pid);
+                self.managed_reported(p, report);
+                if let Report::Failed(_) = report {
+                    return; // its failure said it all
                 }
             }
-        });
-        if n > 0 {
-            // A kill is a warning, as for managed processes.
-            let level = if sig == SIGKILL {
-                crate::log::Level::Warn
-            } else {
-                crate::log::Level::Info
-            };
-            let what = format_args!(
-                "sent {} to {} orphaned process{}",
-                SigName(sig),
-                Num(n),
-                es(n)
+            State::Failed => return,
+            State::Running => {}
+        }
+        if status.success() {
+            info!("pid {} finished: {}", Num(p.pid), p.cmd);
+        } else {
+            info!(
+                "pid {} finished: {} with error: {status}",
+                Num(p.pid),
+                p.cmd
             );
-            crate::log::emit(level, what);
         }
-        if let Err(errno) = listed
-            && !self.unlisted
-        {
-            self.unlisted = true;
-            warn!("unable to list child processes: {}", Errno(errno));
+        if p.primary && self.machine.accepting() && self.children.managed().next().is_some() {
+            info!("pid {} was primary, signalling other processes", Num(p.pid));
         }
+        let primary = p.primary.then_some(status);
+        self.machine
+            .exited(p.pid, primary, self.now, &mut self.actions);
     }
 
-    fn on_exit(&mut self, pid: i32, status: ExitStatus) {
-        let now = self.now;
-        if let Some(p) = self.table.remove(pid) {
-            if status.success() {
-                info!("pid {} finished: {}", Num(pid), p.cmd);
-            } else {
-                info!("pid {} finished: {} with error: {status}", Num(pid), p.cmd);
-            }
-            if p.primary && self.status.is_none() {
-                self.status = Some(status);
-                if self.machine.accepting() && !self.table.is_empty() {
-                    info!("pid {} was primary, signalling other processes", Num(pid));
+    /// A helper command was reaped.
+    fn helper_exited(
+        &mut self,
+        which: Helper,
+        pid: i32,
+        state: State,
+        status: crate::error::ExitStatus,
+    ) {
+        match state {
+            State::Starting { .. } => {
+                let report = self.children.late_report(pid);
+                self.helper_reported(which, pid, report);
+                if let Report::Failed(_) = report {
+                    return; // its failure said it all
                 }
-                let acts = self.machine.primary_exited(now);
-                self.perform(acts);
             }
+            State::Failed => return,
+            State::Running => {}
+        }
+        let (name, pid) = (which.name(), Num(pid));
+        if status.success() {
+            info!("{name} command pid {pid} finished");
+        } else {
+            warn!("{name} command pid {pid} finished with error: {status}");
+        }
+        self.helper_gone(which, status.success());
+    }
+
+    // Performing.
+
+    /// Perform the actions queued this turn, in order, once. Nothing here
+    /// calls into the machine or reaps; what an action finds is deferred to
+    /// the next turn.
+    fn perform(&mut self) {
+        if self.actions.is_empty() {
             return;
         }
-        if let Some(i) = self.aux.iter().position(|a| *a == Some(pid)) {
-            self.aux[i] = None;
-            let which = [Aux::Start, Aux::Prestop, Aux::Stop][i];
-            if status.success() {
-                info!("{} command pid {} finished", which.name(), Num(pid));
-            } else {
-                warn!(
-                    "{} command pid {} finished with error: {status}",
-                    which.name(),
-                    Num(pid)
-                );
-            }
-            let acts = match which {
-                Aux::Start => self.machine.start_exited(status.success(), now),
-                Aux::Prestop => Actions::new(),
-                Aux::Stop => self.machine.stop_exited(now),
-            };
-            self.perform(acts);
-            return;
-        }
-        // Not ours: an orphan reparented to dinit (PID 1 or subreaper).
-        self.orphans_signalled.remove(pid);
-        log_orphans(self.orphans.add(now));
-    }
-
-    /// Feed the machine the facts that are states, not events: the table is
-    /// empty, no child is left.
-    fn settle(&mut self) {
-        let now = self.now;
-        if self.table.is_empty() && self.aux[Aux::Start as usize].is_none() {
-            let prestop = self.aux[Aux::Prestop as usize].is_some();
-            let acts = self.machine.managed_gone(prestop, now);
-            self.perform(acts);
-        }
-        if self.no_children {
-            let acts = self.machine.children_gone();
-            self.perform(acts);
-        }
-    }
-
-    fn perform(&mut self, acts: Actions) {
-        for act in acts {
-            self.act(act);
-        }
-    }
-
-    fn act(&mut self, act: Action) {
-        let now = self.now;
-        match act {
-            Action::SpawnStart => {
-                if !self.spawn_aux(Aux::Start) {
-                    let acts = self.machine.start_exited(false, now);
-                    self.perform(acts);
-                }
-            }
-            Action::SpawnCommands => self.spawn_commands(),
-            Action::KillStart(why) => {
-                if let Some(pid) = self.aux[Aux::Start as usize] {
-                    log_aux_kill(Aux::Start, pid, why);
-                    let _ = self.signal_pid(pid, SIGKILL);
-                }
-            }
-            Action::SpawnPrestop => {
-                self.spawn_aux(Aux::Prestop);
-            }
-            Action::Stop(sig) => {
-                self.send_stop(sig);
-                self.sweep();
-            }
-            Action::KillAll => {
-                let n = self.signal_all(SIGKILL);
-                if let Some(pid) = self.aux[Aux::Prestop as usize] {
-                    let _ = self.signal_pid(pid, SIGKILL);
-                }
-                if n > 0 {
-                    warn!("killing {} remaining process{}", Num(n), es(n));
-                }
-                self.kill_leftovers();
-            }
-            Action::TermPrestop => {
-                if let Some(pid) = self.aux[Aux::Prestop as usize] {
-                    let _ = self.signal_pid(pid, SIGTERM);
-                    let _ = self.signal_pid(pid, SIGCONT);
-                }
-            }
-            Action::SpawnStop => {
-                if !self.spawn_aux(Aux::Stop) {
-                    let acts = self.machine.stop_exited(now);
-                    self.perform(acts);
-                }
-            }
-            Action::KillStop(why) => {
-                if let Some(pid) = self.aux[Aux::Stop as usize] {
-                    log_aux_kill(Aux::Stop, pid, why);
-                    let _ = self.signal_pid(pid, SIGKILL);
-                }
-            }
-            // Both look for "no child left" at once: no SIGCHLD would come.
-            Action::DrainChildren => {
-                self.no_children = false;
-                self.sweep();
-                self.reap();
-            }
-            Action::KillLeftovers => {
-                self.no_children = false;
-                self.kill_leftovers();
-                self.reap();
-            }
-            Action::Exit => {}
-        }
-    }
-
-    /// Send every managed process its stop signal (its own `-r:SIG` or
-    /// `sig`), each followed by SIGCONT; one log line per signal sent.
-    fn send_stop(&mut self, sig: i32) {
+        // Stop signals sent together are logged one line per signal.
         let mut sent = [0u16; SIGMAX as usize + 1];
-        for p in self.table.iter() {
-            if self.cfg.pgroup {
-                self.groups_signalled.mark(p.pid, false);
-            }
-            let s = phase::signal_for(p.stop_signal, sig);
-            if self.signal_pid(p.pid, s).is_ok() {
-                sent[s as usize] += 1;
-            }
-            let _ = self.signal_pid(p.pid, SIGCONT);
+        for i in 0..self.actions.len() {
+            let act = self.actions[i];
+            self.act(act, &mut sent);
         }
+        self.actions.clear();
         for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
             let n = usize::from(n);
             info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
         }
     }
 
-    /// SIGKILL every child that is not managed. As PID 1, `kill(-1)` first:
-    /// from a namespace's init it reaches every other process in it, the
-    /// children's own children too. Never when not PID 1: there it would
-    /// reach every process of the user's.
-    fn kill_leftovers(&mut self) {
-        if self.self_pid == 1 {
-            let _ = signals::kill(-1, SIGKILL);
-        }
-        self.sweep();
-    }
-
-    fn spawn_commands(&mut self) {
-        let last = self.plan.programs.len().saturating_sub(1);
-        for (i, prog) in self.plan.programs.iter().enumerate() {
-            let primary = self.cfg.is_primary(prog.marked_primary, i == last);
-            // With -pgroup the last command (the primary) gets the terminal.
-            let group = match self.group() {
-                Group::Own if i == last => Group::OwnWithTerminal,
-                g => g,
-            };
-            match self.spawn(prog, group) {
-                // Capacity was checked at startup; the table cannot be full.
-                Ok(pid) => self.started(pid, primary, prog),
-                Err(code) => {
-                    let now = self.now;
-                    let acts = self.machine.abort(code, now);
-                    self.perform(acts);
-                    self.settle();
-                    return;
+    fn act(&mut self, act: Action, sent: &mut [u16; SIGMAX as usize + 1]) {
+        match act {
+            Action::SpawnStart => self.spawn_helper(Helper::Start),
+            Action::SpawnPrestop => self.spawn_helper(Helper::Prestop),
+            Action::SpawnStop => self.spawn_helper(Helper::Stop),
+            Action::Launch => {
+                if let Err(code) = self.launch_next(0) {
+                    self.defer(Deferred::Abort(code));
                 }
             }
+            Action::PassToStart(sig) => {
+                if let Some(pid) = self.children.helper(Helper::Start) {
+                    let _ = self.children.signal(pid, sig);
+                    let _ = self.children.signal(pid, SIGCONT);
+                }
+            }
+            Action::Stop { pid, sig } => {
+                if self.children.stop(pid, sig) {
+                    sent[sig as usize] += 1;
+                }
+            }
+            Action::StopNext { pid, sig, waiting } => {
+                self.children.stop(pid, sig);
+                let cmd = self.children.table().get(pid).map(|p| p.cmd);
+                let waiting = usize::from(waiting);
+                info!(
+                    "sent {} to pid {} {}; {} process{} wait{} behind it",
+                    SigName(sig),
+                    Num(pid),
+                    cmd.unwrap_or_default(),
+                    Num(waiting),
+                    es(waiting),
+                    if waiting == 1 { "s" } else { "" }
+                );
+            }
+            Action::Kill { pid } => {
+                warn!("pid {} did not stop in time, killing it", Num(pid));
+                let _ = self.children.signal(pid, SIGKILL);
+            }
+            Action::TermPrestop => {
+                if let Some(pid) = self.children.helper(Helper::Prestop) {
+                    let _ = self.children.signal(pid, SIGTERM);
+                    let _ = self.children.signal(pid, SIGCONT);
+                }
+            }
+            Action::StopOrphans => self.sweep(),
+            Action::KillAll(why) => {
+                let n = self.children.kill_managed();
+                if let Some(pid) = self.children.helper(Helper::Start) {
+                    log_helper_kill(Helper::Start, pid, why);
+                    let _ = self.children.signal(pid, SIGKILL);
+                }
+                if let Some(pid) = self.children.helper(Helper::Prestop) {
+                    let _ = self.children.signal(pid, SIGKILL);
+                }
+                if n > 0 {
+                    warn!("killing {} remaining process{}", Num(n), es(n));
+                }
+                self.kill_leftovers();
+            }
+            Action::KillStop(why) => {
+                if let Some(pid) = self.children.helper(Helper::Stop) {
+                    log_helper_kill(Helper::Stop, pid, why);
+                    let _ = self.children.signal(pid, SIGKILL);
+                }
+            }
+            Action::KillOrphans => {
+                let (n, errno) = self.children.sweep(SIGKILL);
+                log_swept(SIGKILL, n, errno);
+            }
+            Action::KillLeftovers => self.kill_leftovers(),
+            // Look for "no child left" next, at once: no SIGCHLD would come.
+            Action::Drain => {
+                self.sweep();
+                self.reap = true;
+                self.again = true;
+            }
+            Action::Exit => {}
         }
     }
 
-    /// Record a managed process that has just started, and log it. The
-    /// caller has made sure the table has room.
-    fn started(&mut self, pid: i32, primary: bool, prog: &Program<'_>) {
-        let _ = self.table.insert(Proc {
-            pid,
+    fn defer(&mut self, d: Deferred) {
+        let queued = self.deferred.push(d);
+        debug_assert!(queued.is_ok(), "more deferred events than room");
+        self.again = true;
+    }
+
+    /// Signal the adopted orphans as the machine says (SPEC §10).
+    fn sweep(&mut self) {
+        let sig = match self.machine.sweep(self.now) {
+            Sweep::Nothing => return,
+            Sweep::Stop(sig) => sig,
+            Sweep::Kill => SIGKILL,
+        };
+        let (n, errno) = self.children.sweep(sig);
+        log_swept(sig, n, errno);
+    }
+
+    fn kill_leftovers(&mut self) {
+        let (n, errno) = self.children.kill_leftovers();
+        log_swept(SIGKILL, n, errno);
+    }
+
+    // Spawning.
+
+    /// Start the command line's command `i` (in order: SPEC §3), unless
+    /// teardown has begun or all have started. A failure to fork is the
+    /// exit code to abort with.
+    fn launch_next(&mut self, i: usize) -> Result<(), u8> {
+        self.launch = None;
+        let programs = self.plan.programs;
+        let Some(prog) = programs.get(i) else {
+            return Ok(());
+        };
+        if !self.machine.accepting() {
+            return Ok(());
+        }
+        let last = i + 1 == programs.len();
+        let primary = self.cfg.is_primary(prog.marked_primary, last);
+        // With -pgroup the last command gets the terminal (the primary,
+        // unless -r:primary marks others: it is still the one in front).
+        let group = match self.group() {
+            Group::Own if last => Group::OwnWithTerminal,
+            g => g,
+        };
+        match self.spawn_managed(prog, group, primary, 0) {
+            Ok(pid) => {
+                self.launch = Some(Launch {
+                    next: i + 1,
+                    waiting: pid,
+                });
+                Ok(())
+            }
+            Err(NotStarted::Spawn(e)) => Err(command::exit_code(e)),
+            Err(NotStarted::Full) => Err(crate::error::EXIT_FAILURE),
+        }
+    }
+
+    /// Fork a managed process (its report comes later); logs a failure.
+    fn spawn_managed(
+        &mut self,
+        prog: &Program<'_>,
+        group: Group,
+        primary: bool,
+        conn: u64,
+    ) -> Result<i32, NotStarted> {
+        let watch = Watch {
+            epoll: self.epoll.as_fd(),
+            token_base: TOKEN_REPORT,
+        };
+        let proc = Proc {
+            pid: 0,
             primary,
             stop_signal: prog.stop_signal,
             started_ms: self.now,
             cmd: prog.cmd,
-        });
-        info!("pid {} started: {}", Num(pid), prog.cmd);
+            state: State::Running,
+            conn,
+        };
+        match self.children.spawn_managed(&prog.exec, group, watch, proc) {
+            Ok(pid) => {
+                let room = self.machine.started(pid, prog.stop_signal);
+                debug_assert!(room, "the machine holds as many as the table");
+                Ok(pid)
+            }
+            Err(NotStarted::Spawn(e)) => {
+                self.spawn_failed(&prog.cmd, e);
+                Err(NotStarted::Spawn(e))
+            }
+            // Only a submission can meet it (the command line fits, and
+            // starts before any submission), and those check for room.
+            Err(NotStarted::Full) => {
+                warn!("unable to start {}: process table full", prog.cmd);
+                Err(NotStarted::Full)
+            }
+        }
     }
 
-    /// Start a helper command; false when there is none or it could not
-    /// start (the failure is logged).
-    fn spawn_aux(&mut self, which: Aux) -> bool {
-        let prog = match which {
-            Aux::Start => self.plan.start,
-            Aux::Prestop => self.plan.prestop,
-            Aux::Stop => self.plan.stop,
+    /// Fork a helper command; when there is none configured nothing
+    /// happens, when it cannot be forked the machine hears so next turn.
+    fn spawn_helper(&mut self, which: Helper) {
+        let Some(prog) = self.helper_program(which) else {
+            return;
         };
-        let Some(prog) = prog else {
-            return false;
+        let watch = Watch {
+            epoll: self.epoll.as_fd(),
+            token_base: TOKEN_REPORT,
         };
-        let Ok(pid) = self.spawn(&prog, self.group()) else {
-            return false;
-        };
-        info!(
-            "{} command pid {} started: {}",
-            which.name(),
-            Num(pid),
-            prog.cmd
-        );
-        self.aux[which as usize] = Some(pid);
-        true
+        let group = self.group();
+        if let Err(e) = self.children.spawn_helper(which, &prog.exec, group, watch) {
+            self.spawn_failed(&prog.cmd, e);
+            self.defer(Deferred::HelperFailed(which));
+        }
+    }
+
+    fn helper_program(&self, which: Helper) -> Option<Program<'a>> {
+        match which {
+            Helper::Start => self.plan.start,
+            Helper::Prestop => self.plan.prestop,
+            Helper::Stop => self.plan.stop,
+        }
+    }
+
+    /// Log a failed fork. Failures for want of resources are rate-limited:
+    /// under a pids limit, RLIMIT_NPROC or a descriptor limit every
+    /// submission of a storm fails the same way at once (SPEC §10).
+    fn spawn_failed(&mut self, cmd: &crate::table::CmdText, e: SpawnError) {
+        self.spawn_failure = e;
+        if let Some(n) = self.spawn_failures.add(self.now) {
+            log_failure(cmd, e, n);
+        }
     }
 
     /// The process group children start in.
@@ -660,48 +820,22 @@ impl<'a> Supervisor<'a> {
             Group::Inherit
         }
     }
-
-    /// Start a program; on failure log why and return the exit code SPEC §3
-    /// gives it (127, 126, 1).
-    fn spawn(&mut self, prog: &Program<'_>, group: Group) -> Result<i32, u8> {
-        self.spawn_program(prog, group)
-            .map_err(crate::command::exit_code)
-    }
-
-    /// Start a program, logging a failure. Failures for want of resources
-    /// are rate-limited: under a pids limit, RLIMIT_NPROC or a descriptor
-    /// limit every submission of a storm fails the same way at once (SPEC
-    /// §10). An exec failure is about its program and always logged.
-    fn spawn_program(&mut self, prog: &Program<'_>, group: Group) -> Result<i32, SpawnError> {
-        let r = spawn::spawn(&prog.exec, group);
-        match r {
-            Err(e @ (SpawnError::Fork(_) | SpawnError::Pipe(_))) => {
-                self.spawn_failure = e;
-                if let Some(n) = self.spawn_failures.add(self.now) {
-                    log_failure(prog, e, n);
-                }
-            }
-            Err(e) => log_failure(prog, e, 0),
-            Ok(_) => {}
-        }
-        r
-    }
 }
 
 /// Log why a program did not start; `since` is how many failures the line
 /// stands for (`Since` says nothing for 0 or 1).
-#[inline(never)] // cold path: its file buffer stays out of the loop's frame
-fn log_failure(prog: &Program<'_>, e: SpawnError, since: u32) {
-    warn!("{}{}", StartFailure::new(prog, e), crate::log::Since(since));
+#[inline(never)] // cold path: its buffers stay out of the loop's frame
+fn log_failure(cmd: &crate::table::CmdText, e: SpawnError, since: u32) {
+    warn!("{}{}", StartFailure::new(cmd, e), crate::log::Since(since));
 }
 
 /// Log why the start or stop command is SIGKILLed before it finished: its
 /// time ran out (for an interrupted start command, the grace period after
-/// the signal), or a second stop request cut the wait short.
-fn log_aux_kill(which: Aux, pid: i32, why: Why) {
+/// the signal), or a later stop request cut the wait short.
+fn log_helper_kill(which: Helper, pid: i32, why: Why) {
     let (name, pid) = (which.name(), Num(pid));
     match why {
-        Why::Timeout if which == Aux::Start => {
+        Why::Timeout if which == Helper::Start => {
             warn!("{name} command pid {pid} did not stop in time, killing it")
         }
         Why::Timeout => warn!("{name} command pid {pid} timed out, killing it"),
@@ -709,6 +843,29 @@ fn log_aux_kill(which: Aux, pid: i32, why: Why) {
             "{name} command pid {pid} killed on {} received during teardown",
             SigName(sig)
         ),
+    }
+}
+
+/// Log what a sweep did: the orphans signalled, and once, why the
+/// children could not be listed.
+fn log_swept(sig: i32, n: usize, listing_failed: Option<i32>) {
+    if n > 0 {
+        // A kill is a warning, as for managed processes.
+        let level = if sig == SIGKILL {
+            crate::log::Level::Warn
+        } else {
+            crate::log::Level::Info
+        };
+        let what = format_args!(
+            "sent {} to {} orphaned process{}",
+            SigName(sig),
+            Num(n),
+            es(n)
+        );
+        crate::log::emit(level, what);
+    }
+    if let Some(errno) = listing_failed {
+        warn!("unable to list child processes: {}", Errno(errno));
     }
 }
 
@@ -741,6 +898,42 @@ impl core::fmt::Display for Rewritten {
             write!(f, " as {}", SigName(self.1))?;
         }
         Ok(())
+    }
+}
+
+/// The last line when dinit gives up on processes stuck in the kernel
+/// after their SIGKILL (SPEC §6): how many, and the first few by name.
+#[derive(Default)]
+struct Left {
+    n: usize,
+    named: heapless::Vec<(i32, Option<crate::table::CmdText>), 4>,
+}
+
+impl Left {
+    fn add(&mut self, pid: i32, proc: Option<&Proc>) {
+        self.n += 1;
+        let _ = self.named.push((pid, proc.map(|p| p.cmd)));
+    }
+}
+
+impl core::fmt::Display for Left {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "gave up waiting for {} process{} stuck after SIGKILL:",
+            Num(self.n),
+            es(self.n)
+        )?;
+        for (pid, cmd) in &self.named {
+            write!(f, " pid {}", Num(*pid))?;
+            if let Some(cmd) = cmd {
+                write!(f, " {cmd}")?;
+            }
+        }
+        if self.n > self.named.len() {
+            write!(f, " and {} more", Num(self.n - self.named.len()))?;
+        }
+        f.write_str("; exiting")
     }
 }
 

@@ -83,6 +83,22 @@ pub struct Proc {
     pub stop_signal: u8,
     pub started_ms: u64,
     pub cmd: CmdText,
+    pub state: State,
+    /// The socket connection whose line started it (its epoll token), 0
+    /// for a command-line process.
+    pub conn: u64,
+}
+
+/// Where a managed process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Its exec happened. (The first variant: an empty table is all zero
+    /// bytes, so it lives in `.bss`, not in the binary.)
+    Running,
+    /// Forked; its exec has not reported yet (its report pipe is this fd).
+    Starting { report: i32 },
+    /// Its exec failed (reported): no longer managed, only not reaped yet.
+    Failed,
 }
 
 impl Proc {
@@ -92,20 +108,156 @@ impl Proc {
         stop_signal: 0,
         started_ms: 0,
         cmd: CmdText::EMPTY,
+        state: State::Running,
+        conn: 0,
     };
+
+    /// Whether it counts as a managed process: its exec did not fail.
+    pub fn is_managed(&self) -> bool {
+        self.state != State::Failed
+    }
 }
 
 /// The table is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Full;
 
+/// A map from pid to a small number, in fixed storage, with O(1) lookup,
+/// insertion and removal: open addressing with linear probing, at most
+/// half full, and removal by shifting the entries that follow back (no
+/// tombstones, so a long run never slows down). Once per reaped child —
+/// thousands of times in an orphan storm — dinit asks whether the pid is
+/// in the table and in the orphan set; a scan of 256 entries each time was
+/// most of what it spent beyond tini there.
+pub struct PidMap<const N: usize> {
+    /// 0 for an empty slot (pids are positive).
+    pids: [i32; N],
+    vals: [u16; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for PidMap<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> PidMap<N> {
+    /// The most entries: half the slots, so a probe ends soon.
+    pub const CAPACITY: usize = N / 2;
+
+    pub const fn new() -> Self {
+        assert!(N.is_power_of_two() && N <= 1 << 16);
+        PidMap {
+            pids: [0; N],
+            vals: [0; N],
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slot a pid's probe starts at (Fibonacci hashing: consecutive
+    /// pids spread over the whole array).
+    fn home(pid: i32) -> usize {
+        ((pid as u32).wrapping_mul(0x9E37_79B9) >> 16) as usize & (N - 1)
+    }
+
+    /// `Ok(slot)` holding `pid`, or `Err(slot)`: the empty one it would go in.
+    fn find(&self, pid: i32) -> Result<usize, usize> {
+        let mut i = Self::home(pid);
+        loop {
+            match self.pids[i] {
+                0 => return Err(i),
+                p if p == pid => return Ok(i),
+                _ => i = (i + 1) & (N - 1),
+            }
+        }
+    }
+
+    pub fn get(&self, pid: i32) -> Option<u16> {
+        if pid <= 0 {
+            return None;
+        }
+        self.find(pid).ok().map(|i| self.vals[i])
+    }
+
+    pub fn contains(&self, pid: i32) -> bool {
+        self.get(pid).is_some()
+    }
+
+    /// Set `pid`'s value; false when it is new and the map is full (or the
+    /// pid is not positive).
+    pub fn insert(&mut self, pid: i32, val: u16) -> bool {
+        if pid <= 0 {
+            return false;
+        }
+        match self.find(pid) {
+            Ok(i) => self.vals[i] = val,
+            Err(_) if self.len == Self::CAPACITY => return false,
+            Err(i) => {
+                self.pids[i] = pid;
+                self.vals[i] = val;
+                self.len += 1;
+            }
+        }
+        true
+    }
+
+    /// Take `pid` out; its value, if it was there.
+    pub fn remove(&mut self, pid: i32) -> Option<u16> {
+        if pid <= 0 || self.len == 0 {
+            return None;
+        }
+        let mut hole = self.find(pid).ok()?;
+        let val = self.vals[hole];
+        // Close the hole: an entry further along the run moves back into
+        // it unless its home lies (cyclically) after the hole.
+        let mut j = hole;
+        loop {
+            j = (j + 1) & (N - 1);
+            let p = self.pids[j];
+            if p == 0 {
+                break;
+            }
+            let home = Self::home(p);
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.pids[hole] = p;
+                self.vals[hole] = self.vals[j];
+                hole = j;
+            }
+        }
+        self.pids[hole] = 0;
+        self.len -= 1;
+        Some(val)
+    }
+}
+
+/// Slots of the table's pid index: twice `PROC_MAX`.
+const INDEX_SLOTS: usize = 2 * PROC_MAX;
+
 pub struct Table {
-    /// The pid of each slot (0 = free), apart from the slots themselves: a
-    /// lookup (once per reaped child, orphans included) scans 1 KiB, not
-    /// 256 full slots — that matters in a storm of thousands of orphans.
+    /// The pid in each slot (0 = free), for iteration.
     pids: [i32; PROC_MAX],
     slots: [Proc; PROC_MAX],
-    len: usize,
+    /// pid → slot.
+    index: PidMap<INDEX_SLOTS>,
+    /// Slots freed by a removal, a stack; slots from `fresh` on were never
+    /// used. (So a new table is all zero bytes and lives in `.bss`.)
+    free: [u16; PROC_MAX],
+    nfree: usize,
+    fresh: usize,
 }
 
 impl Default for Table {
@@ -119,50 +271,62 @@ impl Table {
         Table {
             pids: [0; PROC_MAX],
             slots: [Proc::EMPTY; PROC_MAX],
-            len: 0,
+            index: PidMap::new(),
+            free: [0; PROC_MAX],
+            nfree: 0,
+            fresh: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.index.is_empty()
     }
 
     pub fn is_full(&self) -> bool {
-        self.len == PROC_MAX
-    }
-
-    fn index(&self, pid: i32) -> Option<usize> {
-        self.pids.iter().position(|&p| p == pid)
+        self.len() == PROC_MAX
     }
 
     /// Record a new child (`proc.pid` is its pid).
     pub fn insert(&mut self, proc: Proc) -> Result<(), Full> {
-        let i = self.index(0).ok_or(Full)?;
+        if self.is_full() || self.index.contains(proc.pid) {
+            return Err(Full);
+        }
+        let i = if self.nfree > 0 {
+            usize::from(self.free[self.nfree - 1])
+        } else {
+            self.fresh
+        };
+        if !self.index.insert(proc.pid, i as u16) {
+            return Err(Full);
+        }
+        if self.nfree > 0 {
+            self.nfree -= 1;
+        } else {
+            self.fresh += 1;
+        }
         self.pids[i] = proc.pid;
         self.slots[i] = proc;
-        self.len += 1;
         Ok(())
     }
 
     pub fn get(&self, pid: i32) -> Option<&Proc> {
-        if pid <= 0 {
-            return None;
-        }
-        self.index(pid).map(|i| &self.slots[i])
+        self.index.get(pid).map(|i| &self.slots[usize::from(i)])
+    }
+
+    pub fn get_mut(&mut self, pid: i32) -> Option<&mut Proc> {
+        self.index.get(pid).map(|i| &mut self.slots[usize::from(i)])
     }
 
     /// Take `pid` out of the table (when it has been reaped).
     pub fn remove(&mut self, pid: i32) -> Option<Proc> {
-        if pid <= 0 {
-            return None;
-        }
-        let i = self.index(pid)?;
+        let i = usize::from(self.index.remove(pid)?);
         self.pids[i] = 0;
-        self.len -= 1;
+        self.free[self.nfree] = i as u16;
+        self.nfree += 1;
         Some(self.slots[i])
     }
 
@@ -179,26 +343,24 @@ impl Table {
 pub const ORPHAN_MAX: usize = PROC_MAX;
 
 /// The orphans teardown has signalled (SPEC §10), so that each gets the
-/// stop signal once however often dinit looks at its children: a pid for
-/// "sent the stop signal", its negation for "sent SIGKILL". A pid leaves
-/// when it is reaped. When the set is full, a new orphan is not sent the
-/// stop signal (it could not be remembered, and a second SIGTERM means
+/// stop signal once however often dinit looks at its children. A pid
+/// leaves when it is reaped. When the set is full, a new orphan is not sent
+/// the stop signal (it could not be remembered, and a second SIGTERM means
 /// "now" to many programs, dinit included) but is still SIGKILLed at the
 /// deadline.
+#[derive(Default)]
 pub struct OrphanSet {
-    pids: [i32; ORPHAN_MAX],
+    /// pid → `STOPPED` or `KILLED`.
+    pids: PidMap<{ 2 * ORPHAN_MAX }>,
 }
 
-impl Default for OrphanSet {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+const STOPPED: u16 = 1;
+const KILLED: u16 = 2;
 
 impl OrphanSet {
     pub const fn new() -> OrphanSet {
         OrphanSet {
-            pids: [0; ORPHAN_MAX],
+            pids: PidMap::new(),
         }
     }
 
@@ -207,35 +369,26 @@ impl OrphanSet {
     /// before (for the stop signal), killed before (for SIGKILL), or no
     /// room to remember a stop signal.
     pub fn mark(&mut self, pid: i32, kill: bool) -> bool {
-        let want = if kill { -pid } else { pid };
-        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
-            if *slot == -pid || !kill {
-                return false;
-            }
-            *slot = want;
-            return true;
-        }
-        match self.pids.iter_mut().find(|p| **p == 0) {
-            Some(slot) => {
-                *slot = want;
+        match (self.pids.get(pid), kill) {
+            (Some(KILLED), _) | (Some(_), false) => false,
+            (_, true) => {
+                // Remembered if there is room; sent either way.
+                self.pids.insert(pid, KILLED);
                 true
             }
-            None => kill,
+            (None, false) => self.pids.insert(pid, STOPPED),
         }
     }
 
     /// Whether `pid` was marked (stop signal or SIGKILL).
     pub fn contains(&self, pid: i32) -> bool {
-        pid > 0 && self.pids.iter().any(|&p| p == pid || p == -pid)
+        self.pids.contains(pid)
     }
 
     /// `pid` was reaped.
     pub fn remove(&mut self, pid: i32) {
-        if pid <= 0 {
-            return;
-        }
-        if let Some(slot) = self.pids.iter_mut().find(|p| **p == pid || **p == -pid) {
-            *slot = 0;
+        if !self.pids.is_empty() {
+            self.pids.remove(pid);
         }
     }
 }
@@ -243,14 +396,52 @@ impl OrphanSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 500,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// The map against std's, with pids that collide a lot (a small
+        /// range, and multiples of the table size).
+        #[test]
+        fn pid_map_is_a_map(ops in proptest::collection::vec(
+            (0..3u8, prop_oneof![1..40i32, (1..20i32).prop_map(|k| k * 64), -2..1i32], any::<u16>()),
+            0..400,
+        )) {
+            let mut m: PidMap<64> = PidMap::new();
+            let mut want: HashMap<i32, u16> = HashMap::new();
+            for (op, pid, val) in ops {
+                match op {
+                    0 => {
+                        let fits = pid > 0 && (want.contains_key(&pid) || want.len() < 32);
+                        prop_assert_eq!(m.insert(pid, val), fits);
+                        if fits {
+                            want.insert(pid, val);
+                        }
+                    }
+                    1 => prop_assert_eq!(m.remove(pid), want.remove(&pid)),
+                    _ => prop_assert_eq!(m.get(pid), want.get(&pid).copied()),
+                }
+                prop_assert_eq!(m.len(), want.len());
+                for (&p, &v) in &want {
+                    prop_assert_eq!(m.get(p), Some(v));
+                }
+            }
+        }
+    }
 
     fn proc(pid: i32, primary: bool, words: &[&[u8]]) -> Proc {
         Proc {
             pid,
             primary,
-            stop_signal: 0,
-            started_ms: 0,
             cmd: CmdText::from_words(words),
+            ..Proc::EMPTY
         }
     }
 
@@ -268,6 +459,14 @@ mod tests {
         t.insert(proc(999, false, &[b"y"])).unwrap();
         assert_eq!(t.len(), PROC_MAX);
         assert_eq!(t.iter().count(), PROC_MAX);
+        assert_eq!(t.get(999).unwrap().cmd.bytes(), b"y");
+        // A pid already there is refused, whatever the room.
+        t.remove(999);
+        t.insert(proc(5, false, &[b"z"])).unwrap_err();
+        for pid in 1..=PROC_MAX as i32 {
+            assert!(t.remove(pid).is_some() || pid == 1);
+        }
+        assert!(t.is_empty());
     }
 
     #[test]
@@ -299,6 +498,7 @@ mod tests {
         o.remove(0);
         o.remove(-8);
         assert!(o.mark(7, false), "a reaped pid is forgotten");
+        assert!(o.contains(8));
         // Full: no stop signal for a newcomer, SIGKILL still.
         let mut o = OrphanSet::new();
         for pid in 1..=ORPHAN_MAX as i32 {

@@ -49,6 +49,7 @@ value, -name=value, --name value); a flag beats its variable:
   -stopsignal SIG   DINIT_STOPSIGNAL    stop signal instead of SIGTERM; a stop request
   -rewrite FROM:TO  DINIT_REWRITE       forward FROM as TO; TO 0 drops it (list)
   -pdeathsig SIG    DINIT_PDEATHSIG     ask for SIG when dinit's parent exits
+  -stoporder ORDER  DINIT_STOPORDER     together (default), or reverse: last started first
 
 -core-fraction is -maxproc. -r:LIST is a signal, the word primary, or both
 (-r:QUIT,primary): the command's own stop signal, and marking it primary.

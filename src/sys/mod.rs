@@ -23,13 +23,15 @@
 #![allow(unsafe_code)]
 
 pub mod args;
+pub mod errno;
 pub mod fdpass;
 pub mod out;
 pub mod signals;
 pub mod spawn;
-pub mod storage;
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use errno::{EINTR, EIO};
 
 /// Decode a raw syscall return: `-4095..=-1` is `-errno`, anything else the
 /// result. The one place raw `sc` returns are interpreted.
@@ -51,9 +53,9 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {
         // SAFETY: `buf` is a live slice; write(2) reads at most its length.
         let r = check(unsafe { sc::syscall!(WRITE, fd, buf.as_ptr(), buf.len()) });
         match r {
-            Ok(0) => return Err(crate::error::EIO),
+            Ok(0) => return Err(EIO),
             Ok(n) => buf = &buf[n.min(buf.len())..],
-            Err(crate::error::EINTR) => {}
+            Err(EINTR) => {}
             Err(e) => return Err(e),
         }
     }
@@ -65,7 +67,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
     loop {
         // SAFETY: `buf` is a live, writable slice of the length passed.
         let r = check(unsafe { sc::syscall!(READ, fd, buf.as_mut_ptr(), buf.len()) });
-        if r != Err(crate::error::EINTR) {
+        if r != Err(EINTR) {
             return r;
         }
     }
@@ -132,8 +134,8 @@ pub fn peer_cred(fd: rustix::fd::BorrowedFd<'_>) -> Result<PeerCred, i32> {
 }
 
 /// `clock_gettime(clock)` as (seconds, nanoseconds). A plain syscall, not
-/// rustix's vDSO lookup: dinit reads the clock a few times per event, and
-/// the vDSO parser costs 2 KiB of a 64 KiB binary.
+/// rustix's vDSO lookup: dinit reads the clock once per loop turn, and
+/// the vDSO parser would cost 2 KiB of the binary.
 fn clock_gettime(clock: usize) -> (i64, i64) {
     let mut ts = [0i64; 2];
     // SAFETY: the kernel writes one `struct timespec` (two 64-bit fields on
@@ -191,19 +193,20 @@ fn wait4(pid: isize, options: usize) -> Result<(usize, i32), i32> {
     loop {
         // SAFETY: wait4 writes one int into `status`; no rusage is asked for.
         let r = check(unsafe { sc::syscall!(WAIT4, pid, &mut status as *mut i32, options, 0) });
-        if r != Err(crate::error::EINTR) {
+        if r != Err(EINTR) {
             return r.map(|pid| (pid, status));
         }
     }
 }
 
-/// `wait4(-1, WNOHANG)`: one exited child and its status, `None` when
-/// children exist but none has exited, `Err(ECHILD)` when there are none.
-pub fn reap_any() -> Result<Option<(i32, crate::error::ExitStatus)>, i32> {
+/// `wait4(-1, WNOHANG)`: one exited child and its raw wait status, `None`
+/// when children exist but none has exited, `Err(ECHILD)` when there are
+/// none.
+pub fn reap_any() -> Result<Option<(i32, i32)>, i32> {
     const WNOHANG: usize = 1;
     Ok(match wait4(-1, WNOHANG)? {
         (0, _) => None,
-        (pid, status) => Some((pid as i32, crate::error::ExitStatus::from_raw(status))),
+        (pid, status) => Some((pid as i32, status)),
     })
 }
 
@@ -231,15 +234,16 @@ pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
     )
     .map_err(|e| e.raw_os_error())?;
     let fd = rustix::fd::AsRawFd::as_raw_fd(&fd);
-    // "PID PID ... PID ": a pid ends at its space.
-    let mut buf = [0u8; 256];
+    // "PID PID ... PID ": a pid ends at its space. The kernel fills a read
+    // with whole entries while they fit: one that left room for another
+    // entry (at most 11 bytes) was the last, and no read for the end of
+    // file is needed.
+    const ENTRY_MAX: usize = 11;
+    let mut buf = [0u8; 512];
     let mut pid = 0i32;
     loop {
-        let n = read(fd, &mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        for &b in &buf[..n.min(buf.len())] {
+        let n = read(fd, &mut buf)?.min(buf.len());
+        for &b in &buf[..n] {
             if b.is_ascii_digit() {
                 pid = pid.saturating_mul(10).saturating_add(i32::from(b - b'0'));
             } else if pid > 0 {
@@ -247,7 +251,51 @@ pub fn children(mut f: impl FnMut(i32)) -> Result<(), i32> {
                 pid = 0;
             }
         }
+        if n == 0 || buf.len() - n > ENTRY_MAX {
+            return Ok(());
+        }
     }
+}
+
+/// The pid `/proc/self` names: dinit's own when `/proc` belongs to dinit's
+/// PID namespace. A `/proc` mounted for another namespace (a runtime that
+/// kept the host's, `unshare --pid` without `--mount-proc`) names another
+/// number, and every pid read from it would name another process. `None`
+/// without `/proc`.
+pub fn proc_self_pid() -> Option<i32> {
+    const AT_FDCWD: isize = -100;
+    let mut buf = [0u8; 16];
+    let path = c"/proc/self";
+    // SAFETY: readlinkat reads the NUL-terminated path and writes at most
+    // `buf.len()` bytes into `buf`.
+    let r = unsafe {
+        sc::syscall!(
+            READLINKAT,
+            AT_FDCWD,
+            path.as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len()
+        )
+    };
+    let n = check(r).ok()?;
+    let digits = &buf[..n.min(buf.len())];
+    let mut pid: i32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        pid = pid.checked_mul(10)?.checked_add(i32::from(d - b'0'))?;
+    }
+    (!digits.is_empty()).then_some(pid)
+}
+
+/// Sleep `ms` milliseconds (`nanosleep`), for the loop's back-off when
+/// `epoll_wait` keeps failing: a persistent error must not spin.
+pub fn sleep_ms(ms: u64) {
+    let ts = [(ms / 1000) as i64, ((ms % 1000) * 1_000_000) as i64];
+    // SAFETY: nanosleep reads one `struct timespec` (two 64-bit fields on
+    // x86_64 and aarch64) and writes no remainder (NULL).
+    let _ = unsafe { sc::syscall!(NANOSLEEP, ts.as_ptr(), 0) };
 }
 
 /// `getpgid(pid)`: the process group of one of dinit's children, `None`
@@ -298,8 +346,44 @@ pub fn cpus_allowed() -> Option<u32> {
     (count > 0).then_some(count)
 }
 
-/// A mutable static for the one thread (see the module's Safety): fixed
-/// storage in `.bss` that costs no memory until a page is touched.
+/// Fixed static storage handed out once: the owner of a large buffer (the
+/// startup arenas, the process table, the socket's connection slots)
+/// declares it where it is used, `static X: TakeOnce<T> =
+/// TakeOnce::new(...)`, and takes the one `&'static mut` at startup. It
+/// lives in `.bss`: it costs neither binary size nor memory until a page of
+/// it is touched.
+pub struct TakeOnce<T> {
+    taken: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is reachable only through the one reference `take`
+// hands out (the atomic flag makes that so even across threads), and dinit
+// has one thread (module Safety).
+unsafe impl<T> Sync for TakeOnce<T> {}
+
+impl<T> TakeOnce<T> {
+    pub const fn new(value: T) -> Self {
+        TakeOnce {
+            taken: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// The storage, the first time; `None` after that.
+    #[allow(clippy::mut_from_ref)]
+    pub fn take(&'static self) -> Option<&'static mut T> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the flag was false, so no reference to the value exists,
+        // and it is true from now on, so none other will.
+        Some(unsafe { &mut *self.value.get() })
+    }
+}
+
+/// A mutable static for the one thread (see the module's Safety), for the
+/// few that are read and written in place (the stderr writer).
 pub struct Static<T>(UnsafeCell<T>);
 
 // SAFETY: dinit is single-threaded (module Safety); no two threads exist to
@@ -325,6 +409,21 @@ impl<T> Static<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_proc_is_ours() {
+        // The tests run in the host's namespace, with its /proc.
+        assert_eq!(proc_self_pid(), Some(getpid()));
+    }
+
+    #[test]
+    fn take_once_hands_out_one_reference() {
+        static CELL: TakeOnce<[u8; 4]> = TakeOnce::new([1, 2, 3, 4]);
+        let a = CELL.take().unwrap();
+        a[0] = 9;
+        assert!(CELL.take().is_none());
+        assert_eq!(a, &[9, 2, 3, 4]);
+    }
 
     #[test]
     fn check_decodes_errno() {

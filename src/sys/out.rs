@@ -45,15 +45,16 @@
 //! blocked, is read from the signalfd and ignored as self-raised; sockets
 //! get MSG_NOSIGNAL. Nothing here allocates.
 
+use super::errno::{EINTR, EINVAL, EPERM};
 use super::{Static, check};
-use crate::error::{EINTR, EINVAL, EPERM};
 use core::mem::MaybeUninit;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::net::SendFlags;
 
-/// The longest write: a drop notice and a log line, each at most
-/// `log::LINE_MAX`; under PIPE_BUF (4096), so a pipe write is atomic.
-pub const OUT_MAX: usize = 2 * crate::log::LINE_MAX;
+/// The longest write: a drop notice and a log line (each at most 512
+/// bytes, which `log` checks); under PIPE_BUF (4096), so a pipe write is
+/// atomic.
+pub const OUT_MAX: usize = 1024;
 
 const ENOSYS: i32 = 38;
 const EOPNOTSUPP: i32 = 95;
@@ -167,6 +168,30 @@ impl Way {
         }
     }
 
+    /// Whether the descriptor can take a write now: `poll(POLLOUT)` with a
+    /// zero timeout on what the write goes to (a pipe: a free buffer; a
+    /// terminal or socket: room). Ways that never wait are always ready.
+    fn writable(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let fd = match self.sink {
+            Sink::Closed | Sink::Plain => return true,
+            Sink::Own { fd } => fd,
+            _ => self.fd,
+        };
+        let fd = borrow(fd);
+        let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&zero)) {
+            Ok(1) => !fds[0].revents().contains(PollFlags::ERR),
+            Ok(_) => false,
+            // Cannot tell (EINTR, ENOMEM): let the write find out.
+            Err(_) => true,
+        }
+    }
+
     /// One non-blocking write, falling back to the next way while one is
     /// refused: the number of bytes written, or `None`.
     fn attempt(&mut self, bytes: &[u8]) -> Option<usize> {
@@ -241,6 +266,18 @@ impl Writer {
 
     pub fn drops(&self) -> Drops {
         self.drops
+    }
+
+    /// Whether a line can go out now. While lines are being dropped, one
+    /// `poll` tells, before the line is even formatted: a line that cannot
+    /// go out costs one system call, not a clock read, a format and three
+    /// writes. When it cannot, the line counts as dropped.
+    pub fn ready(&mut self) -> bool {
+        if self.drops.pending() == 0 && self.rest_len == 0 || self.way.writable() {
+            return true;
+        }
+        self.drops.dropped();
+        false
     }
 
     /// Write `line` at once or not at all; false when it was dropped, and
@@ -333,11 +370,11 @@ fn is_tty(fd: i32) -> bool {
 /// (EACCES), for a pipe nobody reads (ENXIO), or when what was opened is not
 /// the same file.
 fn own_open(fd: i32) -> Option<i32> {
-    use core::fmt::Write as _;
     use rustix::fs::OFlags;
-    let mut path: heapless::String<32> = heapless::String::new();
-    write!(path, "/proc/self/fd/{}\0", crate::error::Num(fd)).ok()?;
-    let path = core::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+    let mut path = *b"/proc/self/fd/0000000000\0";
+    let digits = decimal(fd.unsigned_abs(), &mut path[14..24]);
+    path.copy_within(14 + digits.start..25, 14);
+    let path = core::ffi::CStr::from_bytes_until_nul(&path).ok()?;
     let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let own = rustix::fs::open(path, flags, rustix::fs::Mode::empty()).ok()?;
     let (a, b) = (
@@ -345,6 +382,19 @@ fn own_open(fd: i32) -> Option<i32> {
         rustix::fs::fstat(borrow(fd)).ok()?,
     );
     (a.st_dev == b.st_dev && a.st_ino == b.st_ino).then(|| into_raw(own))
+}
+
+/// `n` in decimal at the end of `out`; returns where the digits are.
+fn decimal(mut n: u32, out: &mut [u8]) -> core::ops::Range<usize> {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            return i..out.len();
+        }
+    }
 }
 
 /// One write of `bytes` the way `sink` says, retrying EINTR.
@@ -419,15 +469,12 @@ fn splice(rd: i32, fd: i32, n: usize) -> Result<usize, Fail> {
     }
 }
 
-/// Empty the private pipe (bounded: it holds at most one write).
+/// Empty the private pipe: it holds at most one write, so one read of
+/// `OUT_MAX` bytes takes it all.
 #[inline(never)] // rare: keep its buffer out of the writer's stack frame
 fn discard(rd: i32) {
-    let mut sink = [0u8; 256];
-    for _ in 0..OUT_MAX / 256 + 1 {
-        if !matches!(super::read(rd, &mut sink), Ok(n) if n > 0) {
-            return;
-        }
-    }
+    let mut sink = [0u8; OUT_MAX];
+    let _ = super::read(rd, &mut sink);
 }
 
 /// `pwritev2(fd, [bytes], -1, RWF_NOWAIT)`: at the current position (fd 2
@@ -507,6 +554,13 @@ fn stderr() -> Option<&'static mut Writer> {
     // and never call back in here; once STDERR_SET is true, STDERR holds
     // the writer `init_stderr` put there.
     unsafe { (*STDERR_SET.get()).then(|| STDERR.get().assume_init_mut()) }
+}
+
+/// Whether a log line can go out now (see [`Writer::ready`]): when not,
+/// it is counted as dropped, and the caller need not format it. True
+/// before `init_stderr`.
+pub fn log_ready() -> bool {
+    stderr().is_none_or(|w| w.ready())
 }
 
 /// Write one log line to stderr without waiting (see

@@ -19,6 +19,8 @@ mod release;
 mod runc;
 mod signals;
 mod socket;
+mod spawning;
+mod stoporder;
 mod stopsignals;
 mod tools;
 mod variables;

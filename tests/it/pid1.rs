@@ -388,3 +388,60 @@ while :; do sleep 0.05; done
         out.dump()
     );
 }
+
+/// SPEC §10 "dinit knows which processes are its own": as PID 1 of a PID
+/// namespace whose `/proc` is still the parent's (`unshare --pid --fork`
+/// without `--mount-proc`), dinit says so once and never reads that
+/// `/proc`'s list of children, whose pids would name host processes: every
+/// pid it signals is one of its own (strace shows every `kill`).
+#[test]
+fn a_proc_of_another_pid_namespace_is_not_trusted() {
+    if skip_if_emulated(QEMU_EXE) {
+        return;
+    }
+    let d = Dinit::new("pid1-foreign-proc");
+    let trace = d.dir.join("trace");
+    // An orphan that outlives the primary: the teardown has to deal with it.
+    let out = d
+        .under([
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=kill,open,openat",
+            "-o",
+            trace.to_str().unwrap(),
+            "unshare",
+            "--pid",
+            "--fork",
+        ])
+        .args(["-socket", "", "-timeout", "2"])
+        .args([
+            "-r",
+            "/bin/sh",
+            "-c",
+            "(setsid sleep 60 &) ; sleep 0.5; exit 3",
+        ])
+        .run();
+    assert_eq!(out.code, 3, "{}", out.dump());
+    assert!(
+        out.stderr
+            .contains("/proc belongs to another PID namespace"),
+        "{}",
+        out.dump()
+    );
+    let trace = fs::read_to_string(&trace).unwrap();
+    assert!(
+        !trace.contains("/children"),
+        "read a foreign /proc:\n{trace}"
+    );
+    // Inside the namespace the primary is pid 2; -1 is the namespace-wide
+    // SIGKILL of a PID 1 at the deadline. Nothing else.
+    for line in trace.lines().filter(|l| l.contains(" kill(")) {
+        let target = line.split("kill(").nth(1).and_then(|r| r.split(',').next());
+        assert!(
+            matches!(target, Some("-1" | "2" | "-2")),
+            "a kill of a pid that is not dinit's: {line}\n{trace}"
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! The supervisor through a fake `Os`: processes, reaping, signals and the
+//! clock are the fake's; the exec reports are real pipes in the loop's real
+//! epoll set, written by the test as a child would. Each test drives whole
+//! loop turns and looks at what the fake was asked to do.
+
+use super::*;
+use crate::cli;
+use crate::command::Lookup;
+use crate::error::{ECHILD, ENOENT, ESRCH};
+use crate::phase::{Stage, State as MachineState};
+use crate::signals::{SIGCHLD, SIGHUP, SIGINT};
+use crate::sys::spawn::{Exec, Spawned};
+use rustix::fd::AsRawFd;
+use std::collections::{BTreeMap, VecDeque};
+use std::vec::Vec;
+
+/// A child of the fake system.
+#[derive(Debug)]
+struct Kid {
+    /// The write end of its report pipe while it has not reported.
+    report: Option<OwnedFd>,
+    /// An orphan adopted by dinit (not forked by it).
+    orphan: bool,
+}
+
+#[derive(Default)]
+struct Fake {
+    now: u64,
+    next_pid: i32,
+    kids: BTreeMap<i32, Kid>,
+    /// Exited, not reaped yet: pid and raw status.
+    zombies: VecDeque<(i32, i32)>,
+    /// Every kill asked for, in order.
+    kills: Vec<(i32, i32)>,
+    /// The file each spawn was asked to exec, in order.
+    spawned: Vec<(i32, Vec<u8>)>,
+    /// The next spawn fails with this.
+    fail_spawn: Option<SpawnError>,
+    /// How often the children were listed.
+    listings: usize,
+}
+
+impl Os for Fake {
+    fn now(&mut self) -> u64 {
+        self.now
+    }
+
+    fn spawn(
+        &mut self,
+        exec: &Exec<'_>,
+        _group: Group,
+        watch: Watch<'_>,
+    ) -> Result<Spawned, SpawnError> {
+        if let Some(e) = self.fail_spawn.take() {
+            return Err(e);
+        }
+        let (rd, wr) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+        )
+        .unwrap();
+        epoll::add(
+            watch.epoll,
+            &rd,
+            epoll::EventData::new_u64(watch.token_base + rd.as_raw_fd() as u64),
+            epoll::EventFlags::IN,
+        )
+        .unwrap();
+        self.next_pid += 1;
+        let pid = self.next_pid;
+        let file = exec.file();
+        self.spawned.push((pid, file[..file.len() - 1].to_vec()));
+        self.kids.insert(
+            pid,
+            Kid {
+                report: Some(wr),
+                orphan: false,
+            },
+        );
+        Ok(Spawned { pid, report: rd })
+    }
+
+    fn kill(&mut self, pid: i32, sig: i32) -> Result<(), i32> {
+        self.kills.push((pid, sig));
+        if pid == -1 || self.kids.contains_key(&pid) {
+            Ok(())
+        } else {
+            Err(ESRCH)
+        }
+    }
+
+    fn reap(&mut self) -> Result<Option<(i32, i32)>, i32> {
+        match self.zombies.pop_front() {
+            Some(z) => Ok(Some(z)),
+            None if self.kids.is_empty() => Err(ECHILD),
+            None => Ok(None),
+        }
+    }
+
+    fn children(&mut self, f: &mut dyn FnMut(i32)) -> Result<(), i32> {
+        self.listings += 1;
+        for &pid in self.kids.keys() {
+            f(pid);
+        }
+        for &(pid, _) in &self.zombies {
+            f(pid);
+        }
+        Ok(())
+    }
+
+    fn pgid(&mut self, pid: i32) -> Option<i32> {
+        self.kids.contains_key(&pid).then_some(pid)
+    }
+}
+
+type Sup = Supervisor<'static, Fake>;
+
+fn leak<T>(x: T) -> &'static mut T {
+    Box::leak(Box::new(x))
+}
+
+/// A supervisor for these command-line words (options and `-r` groups),
+/// its programs looked up by the children (no file system needed), and no
+/// socket.
+fn supervisor(words: &[&'static str]) -> Sup {
+    let words: Vec<&'static [u8]> = ["-socket", ""]
+        .iter()
+        .chain(words)
+        .map(|w| w.as_bytes())
+        .collect();
+    let words: &'static [&'static [u8]] = leak(words);
+    let env = |_: &[u8]| -> Option<&'static [u8]> { None };
+    let cfg: &'static cli::Config<'static> = leak(cli::parse(words, &env).unwrap());
+    let mut b = Builder {
+        bytes: Bump::new(leak([0u8; 1 << 16]).as_mut_slice()),
+        ptrs: Bump::new(leak([core::ptr::null::<u8>(); 1024]).as_mut_slice()),
+        envp: sys::spawn::process_env(),
+    };
+    let mut programs = Vec::new();
+    for (flag, group) in crate::words::groups(cfg.commands) {
+        programs.push(command::build(flag, group, Lookup::InChild, &mut b).unwrap());
+    }
+    let helper = |t: Option<&'static [u8]>, b: &mut Builder<'static>| {
+        t.map(|t| command::build_string(t, Lookup::InChild, b).unwrap())
+    };
+    let start = helper(cfg.start, &mut b);
+    let prestop = helper(cfg.prestop, &mut b);
+    let stop = helper(cfg.stop, &mut b);
+    let plan = Plan {
+        programs: leak(programs),
+        start,
+        prestop,
+        stop,
+        envp: b.envp,
+        socket_bytes: leak([0u8; 4096]).as_mut_slice(),
+        socket_ptrs: leak([core::ptr::null::<u8>(); 64]).as_mut_slice(),
+        parent_gone: None,
+    };
+    let sigfd = sys::signals::signalfd(sys::signals::SigSet::EMPTY).unwrap();
+    let fake = Fake {
+        next_pid: 100,
+        ..Fake::default()
+    };
+    let mut sup = Supervisor::new(cfg, plan, leak(Table::new()), sigfd, fake).unwrap();
+    sup.begin();
+    sup
+}
+
+use crate::arena::Bump;
+use crate::command::Builder;
+
+impl Sup {
+    fn fake(&mut self) -> &mut Fake {
+        &mut self.children.os
+    }
+
+    /// One loop turn at fake time `now`, without waiting.
+    fn at(&mut self, now: u64) {
+        self.fake().now = now;
+        self.turn(false);
+    }
+
+    fn signal(&mut self, sig: i32) {
+        self.on_signal(SigInfo { signo: sig, pid: 0 });
+        let now = self.fake().now;
+        self.at(now);
+    }
+
+    /// The child `pid` exec'd: its report pipe closes.
+    fn execs(&mut self, pid: i32) {
+        self.fake().kids.get_mut(&pid).unwrap().report = None;
+        let now = self.fake().now;
+        self.at(now);
+    }
+
+    /// The child `pid`'s exec failed with `errno`.
+    fn exec_fails(&mut self, pid: i32, errno: i32) {
+        let wr = self
+            .fake()
+            .kids
+            .get_mut(&pid)
+            .unwrap()
+            .report
+            .take()
+            .unwrap();
+        rustix::io::write(&wr, &errno.to_ne_bytes()).unwrap();
+        drop(wr);
+        self.exits(pid, 127 << 8);
+    }
+
+    /// The child `pid` ends with raw status `raw` (SIGCHLD follows).
+    fn exits(&mut self, pid: i32, raw: i32) {
+        let kid = self.fake().kids.remove(&pid).expect("a live child");
+        drop(kid.report);
+        self.fake().zombies.push_back((pid, raw));
+        self.signal(SIGCHLD);
+    }
+
+    fn adopt(&mut self) -> i32 {
+        let f = self.fake();
+        f.next_pid += 1;
+        let pid = f.next_pid;
+        f.kids.insert(
+            pid,
+            Kid {
+                report: None,
+                orphan: true,
+            },
+        );
+        pid
+    }
+
+    fn spawned(&mut self) -> Vec<i32> {
+        self.fake().spawned.iter().map(|(p, _)| *p).collect()
+    }
+
+    /// The signals `pid` was sent, in order.
+    fn sent(&mut self, pid: i32) -> Vec<i32> {
+        let kills = &self.fake().kills;
+        kills.iter().filter(|k| k.0 == pid).map(|k| k.1).collect()
+    }
+
+    fn orphans_alive(&mut self) -> Vec<i32> {
+        let kids = &self.fake().kids;
+        kids.iter()
+            .filter(|(_, k)| k.orphan)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+}
+
+const TERM: i32 = SIGTERM;
+const KILL: i32 = SIGKILL;
+const CONT: i32 = SIGCONT;
+const EXIT_0: i32 = 0;
+
+#[test]
+fn commands_start_in_order_each_once_the_previous_one_has_exec_d() {
+    let mut s = supervisor(&["-r", "a", "-r", "b", "-r", "c"]);
+    assert_eq!(s.spawned(), [101]);
+    assert_eq!(s.fake().spawned[0].1, b"a");
+    // No report yet: nothing else starts, whatever the time.
+    s.at(5_000);
+    assert_eq!(s.spawned(), [101]);
+    s.execs(101);
+    assert_eq!(s.spawned(), [101, 102]);
+    s.execs(102);
+    s.execs(103);
+    assert_eq!(s.spawned(), [101, 102, 103]);
+    assert!(s.launch.is_none());
+    // The last is the primary: its exit ends it all.
+    s.exits(103, 3 << 8);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    s.exits(101, EXIT_0);
+    s.exits(102, EXIT_0);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 3);
+}
+
+#[test]
+fn a_command_that_cannot_exec_tears_down_the_ones_before_it() {
+    let mut s = supervisor(&["-r", "a", "-r", "missing", "-r", "c"]);
+    s.execs(101);
+    s.exec_fails(102, ENOENT);
+    // The third never starts; the first is stopped.
+    assert_eq!(s.spawned(), [101, 102]);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    assert_eq!(s.sent(102), []);
+    s.exits(101, TERM);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 127);
+}
+
+#[test]
+fn a_fork_failure_at_launch_is_an_event_of_the_next_turn() {
+    let mut s = supervisor(&["-r", "a", "-r", "b"]);
+    s.fake().fail_spawn = Some(SpawnError::Fork(11));
+    s.execs(101);
+    // The failure was met in the event phase: the machine knows at once.
+    assert!(matches!(s.machine.state(), MachineState::Teardown(_)));
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    s.exits(101, TERM);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 1);
+}
+
+#[test]
+fn sigterm_stops_every_process_and_the_exit_code_is_128_plus_n() {
+    let mut s = supervisor(&["-r", "a", "-r", "b"]);
+    s.execs(101);
+    s.execs(102);
+    s.signal(TERM);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    s.exits(101, TERM);
+    s.exits(102, TERM);
+    // Nothing left: drained at once, no deadline waited for.
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 143);
+    assert!(s.children.none_left());
+}
+
+#[test]
+fn a_process_whose_exec_is_stuck_does_not_hold_anything_up() {
+    // The second command's exec never reports (a hung file system): the
+    // stop request is still handled at once, the stuck one is stopped
+    // with the rest and SIGKILLed at the deadline.
+    let mut s = supervisor(&["-timeout", "2", "-r", "a", "-r", "b"]);
+    s.execs(101);
+    assert_eq!(s.spawned(), [101, 102]);
+    s.signal(SIGINT);
+    assert_eq!(s.sent(101), [SIGINT, CONT]);
+    assert_eq!(s.sent(102), [SIGINT, CONT]);
+    s.exits(101, SIGINT);
+    s.at(2_000);
+    assert_eq!(s.sent(102), [SIGINT, CONT, KILL]);
+    s.exits(102, KILL);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 128 + 9);
+}
+
+#[test]
+fn a_child_reaped_before_its_report_was_read_still_counts_as_started() {
+    let mut s = supervisor(&["-r", "quick", "-r", "b"]);
+    // It exec'd and exited before the loop looked at its pipe.
+    s.fake().kids.get_mut(&101).unwrap().report = None;
+    s.exits(101, EXIT_0);
+    assert_eq!(s.spawned(), [101, 102], "the launch went on");
+    assert!(s.machine.accepting());
+}
+
+#[test]
+fn forwarded_signals_skip_a_process_still_starting() {
+    let mut s = supervisor(&["-r", "a", "-r", "b"]);
+    s.execs(101);
+    s.signal(SIGHUP);
+    assert_eq!(s.sent(101), [SIGHUP]);
+    assert_eq!(s.sent(102), []);
+}
+
+#[test]
+fn reverse_order_stops_one_at_a_time_and_orphans_last() {
+    let mut s = supervisor(&["-stoporder", "reverse", "-r", "a", "-r", "b", "-r", "c"]);
+    for pid in [101, 102, 103] {
+        s.execs(pid);
+    }
+    let orphan = s.adopt();
+    s.signal(TERM);
+    assert_eq!(s.sent(103), [TERM, CONT]);
+    assert_eq!(s.sent(102), []);
+    assert_eq!(s.sent(orphan), []);
+    s.exits(103, TERM);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    assert_eq!(s.sent(101), []);
+    s.exits(102, TERM);
+    s.exits(101, TERM);
+    // Every managed process is gone: the orphans' turn.
+    assert_eq!(s.sent(orphan), [TERM, CONT]);
+    s.exits(orphan, TERM);
+    assert!(s.machine.is_done());
+}
+
+#[test]
+fn orphans_get_their_stop_signal_once_and_sigkill_at_the_one_deadline() {
+    let mut s = supervisor(&["-timeout", "10", "-r", "a"]);
+    s.execs(101);
+    let deaf = s.adopt();
+    s.signal(TERM);
+    assert_eq!(s.sent(deaf), [TERM, CONT]);
+    s.exits(101, TERM);
+    // More reaps look again, but send nothing twice.
+    let other = s.adopt();
+    s.exits(other, EXIT_0);
+    assert_eq!(s.sent(deaf), [TERM, CONT]);
+    s.at(9_999);
+    assert_eq!(s.sent(deaf), [TERM, CONT]);
+    s.at(10_000);
+    assert_eq!(s.sent(deaf), [TERM, CONT, KILL]);
+    s.exits(deaf, KILL);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 143);
+}
+
+#[test]
+fn the_second_stop_request_after_an_interrupted_start_kills_its_orphans() {
+    let mut s = supervisor(&["-timeout", "30", "-start", "start.sh", "-r", "a"]);
+    assert_eq!(s.spawned(), [101]);
+    s.execs(101);
+    // The start command leaves an orphan that ignores SIGTERM.
+    let orphan = s.adopt();
+    s.signal(TERM);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    s.exits(101, TERM);
+    assert_eq!(s.sent(orphan), [TERM, CONT]);
+    s.at(500);
+    s.signal(TERM);
+    assert_eq!(s.sent(orphan), [TERM, CONT, KILL]);
+    s.exits(orphan, KILL);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 143);
+    assert_eq!(s.spawned(), [101], "nothing else was started");
+}
+
+#[test]
+fn a_helper_that_cannot_be_forked_is_an_event_of_the_next_turn() {
+    let mut s = supervisor(&["-stop", "cleanup", "-r", "a"]);
+    s.execs(101);
+    s.fake().fail_spawn = Some(SpawnError::Fork(11));
+    s.exits(101, EXIT_0);
+    // SpawnStop failed while performing: the machine hears it next turn.
+    assert!(s.again);
+    assert!(!s.machine.is_done());
+    s.at(1);
+    s.at(2);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 0);
+}
+
+#[test]
+fn prestop_and_stop_commands_are_looked_up_by_their_child() {
+    let mut s = supervisor(&["-prestop", "drain now", "-stop", "cleanup", "-r", "a"]);
+    s.execs(101);
+    s.signal(TERM);
+    assert_eq!(s.fake().spawned[1].1, b"drain");
+    s.execs(102);
+    s.exits(101, TERM);
+    s.exits(102, EXIT_0);
+    assert_eq!(s.fake().spawned[2].1, b"cleanup");
+    s.execs(103);
+    s.exits(103, EXIT_0);
+    assert!(s.machine.is_done());
+}
+
+#[test]
+fn a_stuck_process_is_given_up_on_and_named() {
+    let mut s = supervisor(&["-timeout", "1", "-r", "a"]);
+    s.execs(101);
+    s.signal(TERM);
+    s.at(1_000);
+    assert_eq!(s.sent(101), [TERM, CONT, KILL]);
+    assert!(matches!(
+        s.machine.state(),
+        MachineState::Teardown(crate::phase::Teardown {
+            stage: Stage::Killed { .. },
+            ..
+        })
+    ));
+    s.at(1_000 + crate::phase::KILL_WAIT_MS);
+    assert!(s.machine.is_done());
+    assert!(!s.children.none_left());
+    let mut left = Left::default();
+    s.children.left(|pid, p| left.add(pid, p));
+    assert_eq!(
+        left.to_string(),
+        "gave up waiting for 1 process stuck after SIGKILL: pid 101 [a]; exiting"
+    );
+}
+
+#[test]
+fn reaping_an_orphan_storm_costs_no_scan_of_the_table() {
+    // Thousands of orphans while running: each is one lookup; the listing
+    // of children is never read (nothing to signal before a teardown).
+    let mut s = supervisor(&["-r", "a"]);
+    s.execs(101);
+    for _ in 0..2_000 {
+        let pid = s.adopt();
+        s.fake().kids.remove(&pid);
+        s.fake().zombies.push_back((pid, 0));
+    }
+    s.signal(SIGCHLD);
+    assert!(s.fake().zombies.is_empty());
+    assert_eq!(s.fake().listings, 0);
+    assert!(s.orphans_alive().is_empty());
+}
+
+#[test]
+fn a_start_command_that_cannot_exec_fails_the_start_once() {
+    let mut s = supervisor(&["-start", "missing", "-r", "a"]);
+    assert_eq!(s.spawned(), [101]);
+    s.exec_fails(101, ENOENT);
+    s.at(1);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 1);
+    assert_eq!(s.spawned(), [101], "no command started");
+}
