@@ -15,7 +15,7 @@
 
 use crate::error::{ECHILD, ESRCH, ExitStatus};
 use crate::sys;
-use crate::sys::spawn::{Exec, Group, Report, SpawnError, Spawned, Watch, read_report};
+use crate::sys::spawn::{ChildFds, Exec, Group, Report, SpawnError, Spawned, Watch, read_report};
 use crate::table::PROC_MAX;
 use crate::table::{Full, OrphanSet, Proc, State, Table};
 use rustix::fd::{AsFd, AsRawFd, OwnedFd};
@@ -24,12 +24,14 @@ use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 pub trait Os {
     /// The monotonic clock in milliseconds.
     fn now(&mut self) -> u64;
-    /// Fork a child running `exec`, its report pipe watched as `watch` says.
+    /// Fork a child running `exec` with the descriptors `fds` says, its
+    /// report pipe watched as `watch` says.
     fn spawn(
         &mut self,
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError>;
     /// `kill(pid, sig)`.
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), i32>;
@@ -55,8 +57,9 @@ impl Os for System {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
-        sys::spawn::spawn(exec, group, watch)
+        sys::spawn::spawn(exec, group, watch, fds)
     }
 
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), i32> {
@@ -101,7 +104,9 @@ struct Aux {
     state: State,
 }
 
-/// Who a child is.
+/// Who a child is. (Large by design: it lives on the stack for a moment,
+/// and there is no heap to box the entry in.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Who {
     Managed(Proc),
@@ -109,7 +114,9 @@ pub enum Who {
     Orphan,
 }
 
-/// Who a reaped child was ([`Children::forget`]).
+/// Who a reaped child was ([`Children::forget`]). (Large by design, as
+/// `Who`.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Gone {
     /// An orphan adopted by dinit: the common case of a storm, built
@@ -223,12 +230,15 @@ impl<'a, O: Os> Children<'a, O> {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
         mut proc: Proc,
     ) -> Result<i32, NotStarted> {
         if self.table.is_full() {
             return Err(NotStarted::Full);
         }
-        let child = self.fork(exec, group, watch).map_err(NotStarted::Spawn)?;
+        let child = self
+            .fork(exec, group, watch, fds)
+            .map_err(NotStarted::Spawn)?;
         proc.pid = child.pid;
         proc.state = State::Starting {
             report: child.report.as_raw_fd(),
@@ -247,7 +257,7 @@ impl<'a, O: Os> Children<'a, O> {
         group: Group,
         watch: Watch<'_>,
     ) -> Result<i32, SpawnError> {
-        let child = self.fork(exec, group, watch)?;
+        let child = self.fork(exec, group, watch, ChildFds::default())?;
         let pid = child.pid;
         self.helpers[which as usize] = Some(Aux {
             pid,
@@ -264,8 +274,9 @@ impl<'a, O: Os> Children<'a, O> {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
-        let child = self.os.spawn(exec, group, watch)?;
+        let child = self.os.spawn(exec, group, watch, fds)?;
         self.none_left = false;
         Ok(child)
     }

@@ -57,13 +57,19 @@ impl Inherited {
     /// `sys::fdpass::take_inherited`).
     pub fn take() -> Inherited {
         let mut found = Inherited::default();
+        // In ascending order, as the fork child's close_range calls around
+        // them want: `/proc/self/fd` lists them so, and so does the probe
+        // without it.
         sys::fdpass::take_inherited(|fd| found.add(fd));
         found.activated = activated(sys::args::getenv(b"LISTEN_PID"), sys::getpid());
         found
     }
 
     fn add(&mut self, fd: i32) {
-        if self.fds.push(fd).is_err() {
+        // Ascending is what is kept: a number out of order (not seen from
+        // any kernel) is passed to no process rather than sorted in.
+        let ascending = self.fds.last().is_none_or(|&last| last < fd);
+        if !ascending || self.fds.push(fd).is_err() {
             self.skipped += 1;
         }
     }

@@ -34,6 +34,9 @@ struct Fake {
     kills: Vec<(i32, i32)>,
     /// The file each spawn was asked to exec, in order.
     spawned: Vec<(i32, Vec<u8>)>,
+    /// The descriptors each child was given: its 0–2 (a `-wait` job's),
+    /// the inherited ones.
+    given: BTreeMap<i32, (Option<[i32; 3]>, Vec<i32>)>,
     /// The next spawn fails with this.
     fail_spawn: Option<SpawnError>,
     /// How often the children were listed.
@@ -50,6 +53,7 @@ impl Os for Fake {
         exec: &Exec<'_>,
         _group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
         if let Some(e) = self.fail_spawn.take() {
             return Err(e);
@@ -69,6 +73,8 @@ impl Os for Fake {
         let pid = self.next_pid;
         let file = exec.file();
         self.spawned.push((pid, file[..file.len() - 1].to_vec()));
+        let stdio = fds.stdio.map(|s| s.map(|fd| fd.as_raw_fd()));
+        self.given.insert(pid, (stdio, fds.inherited.to_vec()));
         self.kids.insert(
             pid,
             Kid {
@@ -154,6 +160,9 @@ fn supervisor(words: &[&'static str]) -> Sup {
         socket_bytes: leak([0u8; 4096]).as_mut_slice(),
         socket_ptrs: leak([core::ptr::null::<u8>(); 64]).as_mut_slice(),
         parent_gone: None,
+        inherited: Inherited::default(),
+        heir: None,
+        listen_pid: None,
     };
     let sigfd = sys::signals::signalfd(sys::signals::SigSet::EMPTY).unwrap();
     let fake = Fake {
