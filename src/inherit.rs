@@ -291,6 +291,13 @@ mod tests {
         assert_eq!(i.fds().len(), INHERITED_MAX);
         assert_eq!(i.skipped, 2);
         assert_eq!(i.fds()[0], 3);
+        // Only ascending numbers are kept (the fork child's close_range
+        // calls go around them in order).
+        let mut j = Inherited::default();
+        for fd in [3, 7, 5, 9] {
+            j.add(fd);
+        }
+        assert_eq!((j.fds(), j.skipped), (&[3, 7, 9][..], 1));
         // Closing forgets them (the descriptors themselves are not real
         // here: closing a number that is not open is harmless, EBADF).
         let mut none = Inherited::default();

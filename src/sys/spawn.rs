@@ -692,13 +692,18 @@ mod tests {
     /// Spawn `exec` watched by a fresh epoll, wait (bounded) for its report,
     /// and reap it; the report and the exit status.
     fn run(exec: &Exec<'_>) -> (Report, i32) {
+        run_with(exec, ChildFds::default())
+    }
+
+    /// `run`, with these descriptors for the child.
+    fn run_with(exec: &Exec<'_>, fds: ChildFds<'_>) -> (Report, i32) {
         use rustix::event::epoll;
         let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
         let watch = Watch {
             epoll: rustix::fd::AsFd::as_fd(&ep),
             token_base: 1 << 32,
         };
-        let child = spawn(exec, Group::Inherit, watch, ChildFds::default()).unwrap();
+        let child = spawn(exec, Group::Inherit, watch, fds).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         let report = loop {
             let mut events = [epoll::Event {
@@ -735,6 +740,58 @@ mod tests {
             b.push(w).unwrap();
         }
         b.finish()
+    }
+
+    /// A pipe, both ends close-on-exec.
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap()
+    }
+
+    #[test]
+    fn the_child_gets_its_stdio_and_what_is_kept_and_nothing_else() {
+        use rustix::fd::AsFd;
+        // A stray descriptor without close-on-exec (what a careless
+        // parent leaves, or a fork copy of one dinit has not marked yet),
+        // one to keep (an inherited one: close-on-exec until the child
+        // opens it up), and a pipe for the job's stdout and stderr.
+        let (stray_rd, stray) = pipe();
+        super::super::fdpass::keep_on_exec(&[stray.as_raw_fd()]);
+        let (kept_rd, kept) = pipe();
+        let (out_rd, out) = pipe();
+        let null = rustix::fs::open(
+            c"/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let (s, k) = (stray.as_raw_fd(), kept.as_raw_fd());
+        let body = format!(
+            "for n in {s} {k}; do [ -e /proc/self/fd/$n ] && echo has $n; done; \
+             echo kept > /proc/self/fd/{k}; echo err >&2; read x || echo eof\0"
+        );
+        let mut store = [core::ptr::null(); 4];
+        let args = argv(&mut store, &[b"sh\0", b"-c\0", body.as_bytes()]);
+        let exec = Exec::new(b"/bin/sh\0", args, process_env()).unwrap();
+        let kept_fds = [k];
+        let fds = ChildFds {
+            stdio: Some([null.as_fd(), out.as_fd(), out.as_fd()]),
+            inherited: &kept_fds,
+            listen_pid: None,
+        };
+        let (r, st) = run_with(&exec, fds);
+        assert_eq!((r, st), (Report::Execed, 0));
+        drop((stray, kept, out, null));
+        let read_all = |fd: &OwnedFd| {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while let Ok(n @ 1..) = rustix::io::read(fd, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8(got).unwrap()
+        };
+        assert_eq!(read_all(&out_rd), format!("has {k}\nerr\neof\n"));
+        assert_eq!(read_all(&kept_rd), "kept\n");
+        drop(stray_rd);
     }
 
     #[test]
