@@ -256,6 +256,7 @@ impl Server {
             .position(|c| matches!(c.phase, Phase::Reading) && now >= c.since_ms + CLIENT_IDLE_MS)
         {
             let c = self.conns.swap_remove(i);
+            unwatch(epoll, &c.fd);
             reply_line(
                 c.fd.as_fd(),
                 format_args!("error: timed out waiting for a line"),
@@ -306,7 +307,7 @@ impl Server {
                 Err(e) if matches!(e.raw_os_error(), EMFILE | ENFILE) => {
                     // Out of fds: level-triggered epoll would wake us again at
                     // once. Free a slot if a client holds one, else rest.
-                    if !self.evict_oldest() {
+                    if !self.evict_oldest(epoll) {
                         self.accept_errno = e.raw_os_error();
                         if let Some(n) = self.accept_failures.add(now) {
                             warn!(
@@ -330,7 +331,7 @@ impl Server {
                 continue;
             }
             // Make room only for a client that actually arrived.
-            if self.conns.is_full() && !self.evict_oldest() {
+            if self.conns.is_full() && !self.evict_oldest(epoll) {
                 reply_line(fd.as_fd(), format_args!("error: too many clients"));
                 continue;
             }
@@ -357,11 +358,12 @@ impl Server {
     /// A client whose line (or end of stream) is already waiting is never
     /// chosen: it is about to be served, and evicting it would throw a real
     /// request away while silent ones keep their slots.
-    fn evict_oldest(&mut self) -> bool {
+    fn evict_oldest(&mut self, epoll: &OwnedFd) -> bool {
         let Some(i) = self.oldest_silent() else {
             return false;
         };
         let c = self.conns.swap_remove(i);
+        unwatch(epoll, &c.fd);
         reply_line(c.fd.as_fd(), format_args!("error: too many clients"));
         true
     }
@@ -383,7 +385,7 @@ impl Server {
     /// has it, and the caller answers with [`Server::answer`] or waits for
     /// the commands it started with [`Server::wait`]. A line too long is
     /// refused here.
-    pub fn readable(&mut self, token: u64, now: u64) -> Option<usize> {
+    pub fn readable(&mut self, epoll: &OwnedFd, token: u64, now: u64) -> Option<usize> {
         let i = self.slot(token)?;
         let c = &mut self.conns[i];
         let line_end = loop {
@@ -407,7 +409,7 @@ impl Server {
                 // kept (what this read brought is closed already, the
                 // rest goes with the connection).
                 Err(RecvError::TooMany) => {
-                    self.answer(i, &mut |r| {
+                    self.answer(i, epoll, &mut |r| {
                         r.line(format_args!(
                             "error: too many descriptors passed (the most is {}: stdin, stdout and stderr of -wait)",
                             crate::error::Num(FDS_MAX)
@@ -416,7 +418,7 @@ impl Server {
                     return None;
                 }
                 Err(RecvError::Sys(_)) => {
-                    self.conns.swap_remove(i);
+                    unwatch(epoll, &self.conns.swap_remove(i).fd);
                     return None;
                 }
             }
@@ -427,7 +429,7 @@ impl Server {
                 Some(i)
             }
             None => {
-                self.answer(i, &mut |r| {
+                self.answer(i, epoll, &mut |r| {
                     r.line(format_args!(
                         "error: line too long (the most is {} bytes with the newline)",
                         crate::error::Num(LINE_MAX)
@@ -456,12 +458,10 @@ impl Server {
     }
 
     /// Answer the client in `slot` and close it.
-    pub fn answer(&mut self, slot: usize, write: &mut dyn FnMut(&mut Reply<'_>)) {
+    pub fn answer(&mut self, slot: usize, epoll: &OwnedFd, write: &mut dyn FnMut(&mut Reply<'_>)) {
         let c = self.conns.swap_remove(slot);
-        let mut reply = Reply::new(c.fd.as_fd());
-        write(&mut reply);
-        reply.finish();
-        drain(c.fd.as_fd());
+        unwatch(epoll, &c.fd);
+        answer_and_close(c.fd, write);
     }
 
     /// The client in `slot` waits for the commands `batch` started; when
@@ -523,15 +523,12 @@ impl Server {
             return;
         }
         let (failed, pids) = (batch.failed, batch.pids.clone());
-        let text_len = self.conns[slot].len;
-        let mut text = [0u8; LINE_MAX];
-        text[..text_len].copy_from_slice(&self.conns[slot].buf[..text_len]);
-        self.answer(slot, &mut |r| {
+        // Out of the epoll set since `wait`.
+        let c = self.conns.swap_remove(slot);
+        let text = &c.buf[..c.len];
+        answer_and_close(c.fd, &mut |r| {
             if failed {
-                r.line(format_args!(
-                    "error: {}",
-                    crate::error::Bytes(&text[..text_len])
-                ));
+                r.line(format_args!("error: {}", crate::error::Bytes(text)));
             } else {
                 r.line(format_args!("ok{}", Pids(&pids)));
             }
@@ -580,7 +577,7 @@ impl Server {
     pub fn client_gone(&mut self, i: usize, epoll: &OwnedFd) -> Option<i32> {
         let w = &mut self.waiters[i];
         if let Some(fd) = w.fd.take() {
-            let _ = epoll::delete(epoll, &fd);
+            unwatch(epoll, &fd);
         }
         if !w.started {
             return None;
@@ -618,7 +615,7 @@ impl Server {
             return false;
         }
         self.waiters.swap_remove(i);
-        let _ = epoll::delete(epoll, &fd);
+        unwatch(epoll, &fd);
         true
     }
 
@@ -634,14 +631,28 @@ impl Server {
     }
 }
 
-/// Send a waiter its last line and close its connection (out of the epoll
-/// set first: a fork child may still hold a copy of the descriptor for a
-/// moment, and epoll forgets a descriptor only when its last copy is
-/// closed).
+/// Send a waiter its last line and close its connection.
 fn hang_up(epoll: &OwnedFd, fd: OwnedFd, last: fmt::Arguments<'_>) {
-    let _ = epoll::delete(epoll, &fd);
-    reply_line(fd.as_fd(), last);
+    unwatch(epoll, &fd);
+    answer_and_close(fd, &mut |r| r.line(last));
+}
+
+/// Write the reply, then close the connection.
+fn answer_and_close(fd: OwnedFd, write: &mut dyn FnMut(&mut Reply<'_>)) {
+    let mut reply = Reply::new(fd.as_fd());
+    write(&mut reply);
+    reply.finish();
     drain(fd.as_fd());
+}
+
+/// Take a connection out of the epoll set before it is closed. epoll
+/// forgets a descriptor only when the last copy of its file is closed,
+/// and a fork child holds a copy of each of dinit's until it has closed
+/// them (see `sys::spawn`): meanwhile a new connection given the same
+/// number would get the old one's events (its hang-up, say) under its
+/// token.
+fn unwatch(epoll: &OwnedFd, fd: &OwnedFd) {
+    let _ = epoll::delete(epoll, fd);
 }
 
 /// The connection slots: the static storage, taken once. (Each unit test

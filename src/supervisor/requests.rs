@@ -62,7 +62,7 @@ impl<O: Os> Supervisor<'_, O> {
             if let Some(pid) = server.client_gone(i, &self.epoll) {
                 self.hang_up(pid);
             }
-        } else if let Some(slot) = server.readable(token, now) {
+        } else if let Some(slot) = server.readable(&self.epoll, token, now) {
             self.on_line(&mut server, slot, token);
         }
         self.server = Some(server);
@@ -87,13 +87,13 @@ impl<O: Os> Supervisor<'_, O> {
             Ok(Request::Wait(words)) => self.submit_wait(&words, passed, room, &mut text),
         };
         match outcome {
-            Outcome::Answer => server.answer(slot, &mut |r| {
+            Outcome::Answer => server.answer(slot, &self.epoll, &mut |r| {
                 r.line(format_args!("{}", Bytes(text.as_bytes())))
             }),
-            Outcome::List => server.answer(slot, &mut |r| self.list(r)),
-            Outcome::Signalled(pids) => {
-                server.answer(slot, &mut |r| r.line(format_args!("ok{}", Pids(&pids))))
-            }
+            Outcome::List => server.answer(slot, &self.epoll, &mut |r| self.list(r)),
+            Outcome::Signalled(pids) => server.answer(slot, &self.epoll, &mut |r| {
+                r.line(format_args!("ok{}", Pids(&pids)))
+            }),
             Outcome::Wait(batch, failed) => {
                 let failure = failed.then(|| text.as_bytes());
                 server.wait(slot, &self.epoll, batch, failure);
