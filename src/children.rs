@@ -18,7 +18,7 @@ use crate::sys;
 use crate::sys::spawn::{ChildFds, Exec, Group, Report, SpawnError, Spawned, Watch, read_report};
 use crate::table::PROC_MAX;
 use crate::table::{Full, OrphanSet, Proc, State, Table};
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// The operating system as the children see it: what a unit test fakes.
 pub trait Os {
@@ -42,6 +42,15 @@ pub trait Os {
     fn children(&mut self, f: &mut dyn FnMut(i32)) -> Result<(), i32>;
     /// The process group of one of dinit's children.
     fn pgid(&mut self, pid: i32) -> Option<i32>;
+}
+
+/// Take a report pipe out of the epoll set, then close it. epoll forgets
+/// a descriptor only when the last copy of its file is closed, and a fork
+/// child holds a copy of each of dinit's until it has closed them (see
+/// `sys::spawn`): meanwhile a new pipe given the same number would get
+/// the old one's end of file under its token.
+fn unwatch(epoll: BorrowedFd<'_>, pipe: OwnedFd) {
+    let _ = rustix::event::epoll::delete(epoll, &pipe);
 }
 
 /// The real system.
@@ -290,8 +299,8 @@ impl<'a, O: Os> Children<'a, O> {
     }
 
     /// The report pipe `fd` is readable: what it says, for which pid, once
-    /// it says something (the pipe is closed then).
-    pub fn report(&mut self, fd: i32) -> Option<(i32, Report)> {
+    /// it says something (the pipe leaves `epoll` and is closed then).
+    pub fn report(&mut self, fd: i32, epoll: BorrowedFd<'_>) -> Option<(i32, Report)> {
         let i = self
             .starting
             .iter()
@@ -300,7 +309,8 @@ impl<'a, O: Os> Children<'a, O> {
         if report == Report::Pending {
             return None;
         }
-        let (_, pid) = self.starting.swap_remove(i);
+        let (pipe, pid) = self.starting.swap_remove(i);
+        unwatch(epoll, pipe);
         self.settle(pid, report);
         Some((pid, report))
     }
@@ -356,12 +366,14 @@ impl<'a, O: Os> Children<'a, O> {
     /// The report of a child reaped while `Starting`: it wrote it (or not)
     /// before it exited, so it is final. End of file when it exec'd, or
     /// when it died before it could say (its status tells how).
-    pub fn late_report(&mut self, pid: i32) -> Report {
+    pub fn late_report(&mut self, pid: i32, epoll: BorrowedFd<'_>) -> Report {
         let Some(i) = self.starting.iter().position(|(_, p)| *p == pid) else {
             return Report::Execed;
         };
         let (fd, _) = self.starting.swap_remove(i);
-        match read_report(fd.as_fd()) {
+        let report = read_report(fd.as_fd());
+        unwatch(epoll, fd);
+        match report {
             Report::Pending => Report::Execed,
             r => r,
         }

@@ -426,7 +426,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
 
     /// A report pipe is readable.
     fn on_report(&mut self, fd: i32) {
-        let Some((pid, report)) = self.children.report(fd) else {
+        let Some((pid, report)) = self.children.report(fd, self.epoll.as_fd()) else {
             return;
         };
         match self.children.who(pid) {
@@ -533,7 +533,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         match p.state {
             // Reaped before its report was read: the report first.
             State::Starting { .. } => {
-                let report = self.children.late_report(p.pid);
+                let report = self.children.late_report(p.pid, self.epoll.as_fd());
                 self.managed_reported(p, report);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
@@ -570,7 +570,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
     ) {
         match state {
             State::Starting { .. } => {
-                let report = self.children.late_report(pid);
+                let report = self.children.late_report(pid, self.epoll.as_fd());
                 self.helper_reported(which, pid, report);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
