@@ -132,7 +132,7 @@ impl<O: Os> Supervisor<'_, O> {
     /// a terminal that hung up, and SIGCONT after it, as the kernel sends
     /// on a hang-up (a stopped job can then act on it). If it survives, it
     /// runs on as an ordinary submitted process.
-    pub(super) fn hang_up(&mut self, pid: i32) {
+    fn hang_up(&mut self, pid: i32) {
         if !self
             .children
             .table()
