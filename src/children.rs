@@ -15,21 +15,23 @@
 
 use crate::error::{ECHILD, ESRCH, ExitStatus};
 use crate::sys;
-use crate::sys::spawn::{Exec, Group, Report, SpawnError, Spawned, Watch, read_report};
+use crate::sys::spawn::{ChildFds, Exec, Group, Report, SpawnError, Spawned, Watch, read_report};
 use crate::table::PROC_MAX;
 use crate::table::{Full, OrphanSet, Proc, State, Table};
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// The operating system as the children see it: what a unit test fakes.
 pub trait Os {
     /// The monotonic clock in milliseconds.
     fn now(&mut self) -> u64;
-    /// Fork a child running `exec`, its report pipe watched as `watch` says.
+    /// Fork a child running `exec` with the descriptors `fds` says, its
+    /// report pipe watched as `watch` says.
     fn spawn(
         &mut self,
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError>;
     /// `kill(pid, sig)`.
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), i32>;
@@ -40,6 +42,15 @@ pub trait Os {
     fn children(&mut self, f: &mut dyn FnMut(i32)) -> Result<(), i32>;
     /// The process group of one of dinit's children.
     fn pgid(&mut self, pid: i32) -> Option<i32>;
+}
+
+/// Take a report pipe out of the epoll set, then close it. epoll forgets
+/// a descriptor only when the last copy of its file is closed, and a fork
+/// child holds a copy of each of dinit's until it has closed them (see
+/// `sys::spawn`): meanwhile a new pipe given the same number would get
+/// the old one's end of file under its token.
+fn unwatch(epoll: BorrowedFd<'_>, pipe: OwnedFd) {
+    let _ = rustix::event::epoll::delete(epoll, &pipe);
 }
 
 /// The real system.
@@ -55,8 +66,9 @@ impl Os for System {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
-        sys::spawn::spawn(exec, group, watch)
+        sys::spawn::spawn(exec, group, watch, fds)
     }
 
     fn kill(&mut self, pid: i32, sig: i32) -> Result<(), i32> {
@@ -101,7 +113,9 @@ struct Aux {
     state: State,
 }
 
-/// Who a child is.
+/// Who a child is. (Large by design: it lives on the stack for a moment,
+/// and there is no heap to box the entry in.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Who {
     Managed(Proc),
@@ -109,7 +123,9 @@ pub enum Who {
     Orphan,
 }
 
-/// Who a reaped child was ([`Children::forget`]).
+/// Who a reaped child was ([`Children::forget`]). (Large by design, as
+/// `Who`.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Gone {
     /// An orphan adopted by dinit: the common case of a storm, built
@@ -223,12 +239,15 @@ impl<'a, O: Os> Children<'a, O> {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
         mut proc: Proc,
     ) -> Result<i32, NotStarted> {
         if self.table.is_full() {
             return Err(NotStarted::Full);
         }
-        let child = self.fork(exec, group, watch).map_err(NotStarted::Spawn)?;
+        let child = self
+            .fork(exec, group, watch, fds)
+            .map_err(NotStarted::Spawn)?;
         proc.pid = child.pid;
         proc.state = State::Starting {
             report: child.report.as_raw_fd(),
@@ -247,7 +266,7 @@ impl<'a, O: Os> Children<'a, O> {
         group: Group,
         watch: Watch<'_>,
     ) -> Result<i32, SpawnError> {
-        let child = self.fork(exec, group, watch)?;
+        let child = self.fork(exec, group, watch, ChildFds::default())?;
         let pid = child.pid;
         self.helpers[which as usize] = Some(Aux {
             pid,
@@ -264,8 +283,9 @@ impl<'a, O: Os> Children<'a, O> {
         exec: &Exec<'_>,
         group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
-        let child = self.os.spawn(exec, group, watch)?;
+        let child = self.os.spawn(exec, group, watch, fds)?;
         self.none_left = false;
         Ok(child)
     }
@@ -279,8 +299,8 @@ impl<'a, O: Os> Children<'a, O> {
     }
 
     /// The report pipe `fd` is readable: what it says, for which pid, once
-    /// it says something (the pipe is closed then).
-    pub fn report(&mut self, fd: i32) -> Option<(i32, Report)> {
+    /// it says something (the pipe leaves `epoll` and is closed then).
+    pub fn report(&mut self, fd: i32, epoll: BorrowedFd<'_>) -> Option<(i32, Report)> {
         let i = self
             .starting
             .iter()
@@ -289,7 +309,8 @@ impl<'a, O: Os> Children<'a, O> {
         if report == Report::Pending {
             return None;
         }
-        let (_, pid) = self.starting.swap_remove(i);
+        let (pipe, pid) = self.starting.swap_remove(i);
+        unwatch(epoll, pipe);
         self.settle(pid, report);
         Some((pid, report))
     }
@@ -345,12 +366,14 @@ impl<'a, O: Os> Children<'a, O> {
     /// The report of a child reaped while `Starting`: it wrote it (or not)
     /// before it exited, so it is final. End of file when it exec'd, or
     /// when it died before it could say (its status tells how).
-    pub fn late_report(&mut self, pid: i32) -> Report {
+    pub fn late_report(&mut self, pid: i32, epoll: BorrowedFd<'_>) -> Report {
         let Some(i) = self.starting.iter().position(|(_, p)| *p == pid) else {
             return Report::Execed;
         };
         let (fd, _) = self.starting.swap_remove(i);
-        match read_report(fd.as_fd()) {
+        let report = read_report(fd.as_fd());
+        unwatch(epoll, fd);
+        match report {
             Report::Pending => Report::Execed,
             r => r,
         }

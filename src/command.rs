@@ -12,7 +12,7 @@ use crate::expand::{self, ExpandError};
 use crate::resolve::{self, DEFAULT_PATH, Probe};
 use crate::sys::args::getenv;
 use crate::sys::spawn::{Argv, ArgvBuilder, Exec, Failure, SpawnError};
-use crate::table::CmdText;
+use crate::table::{CmdText, ProgName};
 use crate::words::{self, SplitError};
 
 /// A program ready to start. Its pointers point into the arena it was
@@ -22,6 +22,8 @@ pub struct Program<'s> {
     pub exec: Exec<'s>,
     /// The expanded words, for log lines and `-list`.
     pub cmd: CmdText,
+    /// The program's file name, for `-signal` by name.
+    pub name: ProgName,
     /// Its own stop signal (`-r:SIG`, SPEC §9), 0 for none.
     pub stop_signal: u8,
     /// Marked `-r:primary` (SPEC §11); whether it is primary is
@@ -188,6 +190,7 @@ fn build_words<'x>(
     Ok(Program {
         exec,
         cmd,
+        name: ProgName::of(program),
         stop_signal: stop_signal as u8,
         marked_primary: false,
     })

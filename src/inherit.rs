@@ -57,13 +57,19 @@ impl Inherited {
     /// `sys::fdpass::take_inherited`).
     pub fn take() -> Inherited {
         let mut found = Inherited::default();
+        // In ascending order, as the fork child's close_range calls around
+        // them want: `/proc/self/fd` lists them so, and so does the probe
+        // without it.
         sys::fdpass::take_inherited(|fd| found.add(fd));
         found.activated = activated(sys::args::getenv(b"LISTEN_PID"), sys::getpid());
         found
     }
 
     fn add(&mut self, fd: i32) {
-        if self.fds.push(fd).is_err() {
+        // Ascending is what is kept: a number out of order (not seen from
+        // any kernel) is passed to no process rather than sorted in.
+        let ascending = self.fds.last().is_none_or(|&last| last < fd);
+        if !ascending || self.fds.push(fd).is_err() {
             self.skipped += 1;
         }
     }
@@ -285,6 +291,13 @@ mod tests {
         assert_eq!(i.fds().len(), INHERITED_MAX);
         assert_eq!(i.skipped, 2);
         assert_eq!(i.fds()[0], 3);
+        // Only ascending numbers are kept (the fork child's close_range
+        // calls go around them in order).
+        let mut j = Inherited::default();
+        for fd in [3, 7, 5, 9] {
+            j.add(fd);
+        }
+        assert_eq!((j.fds(), j.skipped), (&[3, 7, 9][..], 1));
         // Closing forgets them (the descriptors themselves are not real
         // here: closing a number that is not open is harmless, EBADF).
         let mut none = Inherited::default();

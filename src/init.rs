@@ -10,10 +10,11 @@ use crate::cli::{self, Config};
 use crate::command::Program;
 use crate::command::{self, Builder, Lookup};
 use crate::error::{Errno, Error, Num};
+use crate::inherit::{self, Inherited};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::TakeOnce;
 use crate::sys::args::getenv;
-use crate::sys::spawn::ArgvBuilder;
+use crate::sys::fdpass::{INHERITED_MAX, LISTEN_PID_ENTRY, PidSlot};
 use crate::table::{PROC_MAX, Table};
 use crate::{info, signals, sys, warn, words};
 use core::fmt::Write as _;
@@ -68,12 +69,20 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
     // Put back any disposition dinit inherited as "ignored" before any child
     // can inherit it (see sys::signals::reset_dispositions).
     sys::signals::reset_dispositions();
-    // Children get only fds 0–2, whatever dinit inherited (the issue's
-    // "only fds 0–2"; tini and dumb-init would pass inherited ones on).
-    sys::cloexec_inherited_fds();
+    // Descriptors above 2 that dinit inherited go to the primary alone
+    // (SPEC §11): listed now and close-on-exec from here on, so that no
+    // other child gets one; the primary's fork child opens them up again.
+    let inherited = Inherited::take();
     let cfg: Config<'static> = cli::parse(args.get(1..).unwrap_or(&[]), &getenv)?;
     let cfg = &cfg;
     crate::log::set_quiet(cfg.quiet);
+    if inherited.skipped > 0 {
+        warn!(
+            "{} inherited descriptors beyond the first {} are passed to no process",
+            Num(inherited.skipped),
+            Num(INHERITED_MAX)
+        );
+    }
     let parent_gone = cfg.pdeathsig.and_then(|sig| pdeathsig(sig, ppid));
 
     const TWICE: Error<'static> = Error::Failed {
@@ -86,8 +95,28 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         envp: sys::spawn::process_env(),
     };
 
-    if cfg.maxproc > 0.0 && getenv(b"GOMAXPROCS").is_none() {
-        set_gomaxprocs(cfg.maxproc, &mut b)?;
+    // The children's environment: dinit's, plus GOMAXPROCS when asked;
+    // when socket activation was meant for dinit, without the LISTEN_*
+    // variables for all but the primary, whose LISTEN_PID is its own pid
+    // (SPEC §11).
+    let gomaxprocs = if cfg.maxproc > 0.0 && getenv(b"GOMAXPROCS").is_none() {
+        Some(gomaxprocs(cfg.maxproc, &mut b)?)
+    } else {
+        None
+    };
+    let env = || sys::args::environ_with_nul().chain(gomaxprocs);
+    if gomaxprocs.is_some() || inherited.activated {
+        b.envp = inherit::envp(env, inherited.activated, None, &mut b.ptrs).ok_or(ENV_TOO_BIG)?;
+    }
+    let mut listen_pid = None;
+    let mut heir_envp = None;
+    if inherited.activated {
+        let storage = b.bytes.alloc(LISTEN_PID_ENTRY).ok_or(ENV_TOO_BIG)?;
+        let storage: &mut [u8; LISTEN_PID_ENTRY] = storage.try_into().map_err(|_| ENV_TOO_BIG)?;
+        let (entry, slot) = PidSlot::new(storage);
+        let envp = inherit::envp(env, true, Some(entry), &mut b.ptrs).ok_or(ENV_TOO_BIG)?;
+        heir_envp = Some(envp);
+        listen_pid = Some(slot);
     }
 
     if cfg.verbatim {
@@ -103,6 +132,18 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
                 word: b"-r",
             })?;
         }
+    }
+    // The primary that gets the inherited descriptors: the last one
+    // (README, Decisions: a LISTEN_PID names one process).
+    let n = programs.len();
+    let heir = inherit::recipient(
+        programs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| cfg.is_primary(p.marked_primary, i + 1 == n)),
+    );
+    if let (Some(h), Some(envp)) = (heir, heir_envp) {
+        programs[h].exec = programs[h].exec.with_envp(envp);
     }
     let start = match cfg.start {
         // SPEC §2: a start command that cannot start aborts dinit with 1;
@@ -151,6 +192,9 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         socket_bytes: REQUEST_BYTES.take().ok_or(TWICE)?,
         socket_ptrs: REQUEST_PTRS.take().ok_or(TWICE)?,
         parent_gone,
+        inherited,
+        heir,
+        listen_pid,
     };
     let table = TABLE.take().ok_or(TWICE)?;
     let sup = Supervisor::new(cfg, plan, table, sigfd, crate::children::System)?;
@@ -175,38 +219,34 @@ fn pdeathsig(sig: i32, ppid: i32) -> Option<i32> {
     (ppid != 0 && sys::getppid() != ppid).then_some(sig)
 }
 
-/// Add `GOMAXPROCS=ceil(cpus × fraction)` to the children's environment.
+/// The environment is too large for startup's arena.
+const ENV_TOO_BIG: Error<'static> = Error::Usage {
+    what: "environment too large for dinit's fixed buffers",
+    word: b"",
+};
+
+/// The `GOMAXPROCS=ceil(cpus × fraction)` entry for the children's
+/// environment, with its NUL, in the arena.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
-fn set_gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<(), Error<'static>> {
-    const TOO_BIG: Error<'static> = Error::Usage {
-        what: "environment too large to add GOMAXPROCS",
-        word: b"",
-    };
+fn gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<&'static [u8], Error<'static>> {
     let mut cpus = sys::cpus_allowed().unwrap_or(1);
     if let Some(q) = cgroup_cpu_limit() {
         cpus = cpus.min(q);
     }
-    let n = gomaxprocs(cpus, fraction);
+    let n = gomaxprocs_for(cpus, fraction);
     let mut text: heapless::String<32> = heapless::String::new();
     let _ = write!(text, "GOMAXPROCS={}", Num(n));
-    let entry = b.bytes.cstr(text.as_bytes()).ok_or(TOO_BIG)?;
-    let count = sys::args::environ().count();
-    let mut envp = ArgvBuilder::new(b.ptrs.alloc(count + 2).ok_or(TOO_BIG)?);
-    for e in sys::args::environ_with_nul() {
-        envp.push(e).ok_or(TOO_BIG)?;
-    }
-    envp.push(entry).ok_or(TOO_BIG)?;
-    b.envp = envp.finish();
+    let entry = b.bytes.cstr(text.as_bytes()).ok_or(ENV_TOO_BIG)?;
     info!(
         "GOMAXPROCS set to {} ({} cpus available)",
         Num(n),
         Num(cpus)
     );
-    Ok(())
+    Ok(entry)
 }
 
 /// `ceil(cpus × fraction)`, at least 1.
-pub fn gomaxprocs(cpus: u32, fraction: f64) -> u32 {
+pub fn gomaxprocs_for(cpus: u32, fraction: f64) -> u32 {
     let x = cpus as f64 * fraction;
     let t = x as u32; // saturating truncation
     let c = if (t as f64) < x {
@@ -311,12 +351,12 @@ mod tests {
 
     #[test]
     fn gomaxprocs_rounds_up() {
-        assert_eq!(gomaxprocs(2, 0.5), 1);
-        assert_eq!(gomaxprocs(3, 0.5), 2);
-        assert_eq!(gomaxprocs(4, 1.0), 4);
-        assert_eq!(gomaxprocs(1, 0.01), 1);
-        assert_eq!(gomaxprocs(8, 0.75), 6);
-        assert_eq!(gomaxprocs(2, 1e30), u32::MAX);
+        assert_eq!(gomaxprocs_for(2, 0.5), 1);
+        assert_eq!(gomaxprocs_for(3, 0.5), 2);
+        assert_eq!(gomaxprocs_for(4, 1.0), 4);
+        assert_eq!(gomaxprocs_for(1, 0.01), 1);
+        assert_eq!(gomaxprocs_for(8, 0.75), 6);
+        assert_eq!(gomaxprocs_for(2, 1e30), u32::MAX);
     }
 
     #[test]

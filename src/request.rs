@@ -51,6 +51,11 @@ pub enum Request<'l> {
     Signal { sig: i32, targets: Words<'l> },
 }
 
+/// The reply to a `-r:primary` (or `-r:SIG,primary`) on the socket (SPEC
+/// §11: submitted processes are never primary).
+pub const NOT_PRIMARY: &str =
+    "-r:primary is for the command line only: submitted processes are never primary";
+
 /// The reason for an `error:` reply to a line that cannot be served.
 const EXPECTED: &str =
     "expected -r CMD [ARGS...], -wait -r CMD [ARGS...], -signal SIG TARGET... or -list";
@@ -112,7 +117,8 @@ pub fn parse(line: &mut [u8]) -> Result<Request<'_>, Error<'_>> {
     }
 }
 
-/// Check that `list` is `-r` groups, none empty; returns how many.
+/// Check that `list` is `-r` groups, none empty and none marked primary;
+/// returns how many.
 fn run_groups<'l>(list: &[&'l [u8]]) -> Result<usize, Error<'l>> {
     match list.first() {
         None => return Ok(0),
@@ -122,10 +128,16 @@ fn run_groups<'l>(list: &[&'l [u8]]) -> Result<usize, Error<'l>> {
     let mut n = 0;
     for (flag, group) in words::groups(list) {
         if group.is_empty() {
-            // Named as written: `-r` or `-r:QUIT`.
-            return Err(refuse("-r needs a command", flag));
+            // A `-r:` list is named as written (`-r:QUIT`); a bare `-r`
+            // needs no naming.
+            let word = if flag == b"-r" { b"" } else { flag };
+            return Err(refuse("-r needs a command", word));
         }
         n += 1;
+    }
+    // SPEC §11: a submitted process is never primary.
+    if words::groups(list).any(|(flag, _)| words::marks_primary(flag)) {
+        return Err(refuse(NOT_PRIMARY, b""));
     }
     Ok(n)
 }
@@ -150,14 +162,16 @@ impl<'t> Target<'t> {
         }))
     }
 
-    /// Whether the managed process `pid` running `program` (the program
-    /// word as `-list` shows it) is this target.
-    pub fn matches(self, pid: i32, program: &[u8]) -> bool {
+    /// Whether the managed process `pid` is this target: `program` is its
+    /// program word as `-list` shows it, `name` that program's file name
+    /// (either empty when dinit could not keep it whole, which matches no
+    /// name).
+    pub fn matches(self, pid: i32, program: &[u8], name: &[u8]) -> bool {
         match self {
             Target::Pid(p) => p == Some(pid),
             Target::Name(b"") => false,
-            Target::Name(name) if name.contains(&b'/') => program == name,
-            Target::Name(name) => crate::role::basename(program) == name,
+            Target::Name(path) if path.contains(&b'/') => program == path,
+            Target::Name(n) => name == n,
         }
     }
 }
@@ -171,8 +185,9 @@ impl fmt::Display for NoMatch<'_> {
     }
 }
 
-/// The pids a `-signal` goes to: every managed process (`procs`: pid and
-/// program, one pass over the table) that any of `targets` matches, each
+/// The pids a `-signal` goes to: every managed process (`procs`: pid,
+/// program and file name as [`Target::matches`] takes them, one pass over
+/// the table) that any of `targets` matches, each
 /// once, in table order, appended to `out` — or, when some target matches
 /// no process at all, that target (the first such), and `out` is left
 /// as it was: all or nothing. Only what `procs` yields can ever be chosen,
@@ -180,7 +195,7 @@ impl fmt::Display for NoMatch<'_> {
 /// processes, never dinit or its helper commands).
 pub fn select<'t, 'p, const N: usize>(
     targets: &[&'t [u8]],
-    procs: impl IntoIterator<Item = (i32, &'p [u8])>,
+    procs: impl IntoIterator<Item = (i32, &'p [u8], &'p [u8])>,
     out: &mut heapless::Vec<i32, N>,
 ) -> Result<(), &'t [u8]> {
     let before = out.len();
@@ -188,10 +203,10 @@ pub fn select<'t, 'p, const N: usize>(
     // words.
     let mut hit = [false; WORDS_MAX];
     let targets = &targets[..targets.len().min(WORDS_MAX)];
-    for (pid, program) in procs {
+    for (pid, program, name) in procs {
         let mut chosen = false;
         for (i, &t) in targets.iter().enumerate() {
-            if Target::of(t).matches(pid, program) {
+            if Target::of(t).matches(pid, program, name) {
                 hit[i] = true;
                 chosen = true;
             }
@@ -252,14 +267,14 @@ mod tests {
             // Refused, with a reason a user can act on.
             ("", "error: empty line"),
             ("   ", "error: empty line"),
-            ("-r", "error: -r needs a command: -r"),
+            ("-r", "error: -r needs a command"),
             ("-r a -r:QUIT", "error: -r needs a command: -r:QUIT"),
             ("sleep 1", &format!("error: {EXPECTED}")),
             ("-list extra", "error: -list takes nothing after it: extra"),
             ("-r \"a", "error: bad quoting: unterminated \""),
             ("-wait", "error: -wait needs -r CMD [ARGS...]"),
             ("-wait cat", &format!("error: {EXPECTED}")),
-            ("-wait -r", "error: -r needs a command: -r"),
+            ("-wait -r", "error: -r needs a command"),
             ("-wait -r a -r b", "error: -wait takes exactly one -r group"),
             ("-wait -list", &format!("error: {EXPECTED}")),
             (
@@ -274,11 +289,24 @@ mod tests {
             ("-signal 0 x", "error: unknown signal: 0"),
             ("-signal 65 x", "error: unknown signal: 65"),
             ("-r -wait", "run -r -wait"),
+            ("-r a -r", "error: -r needs a command"),
+            ("-r:QUIT a \\-r:primary", "run -r:QUIT a \\-r:primary"),
+            ("-r \"a b\" \"\"", "run -r a b "),
         ];
         for &(line, want) in table {
             assert_eq!(parsed(line), want, "{line:?}");
         }
         assert!(parsed("-r \u{ff}").starts_with("run"));
+        // Submitted processes are never primary (SPEC §11), `-wait` jobs
+        // included; a signal alone is fine, and a literal word is no mark.
+        for line in [
+            "-r:primary a",
+            "-r a -r:QUIT,PRIMARY b",
+            "-r:primary,9 a",
+            "-wait -r:primary a",
+        ] {
+            assert_eq!(parsed(line), format!("error: {NOT_PRIMARY}"), "{line}");
+        }
     }
 
     #[test]
@@ -339,12 +367,19 @@ mod tests {
             ("99999999999", 5, "99999999999", false),
         ];
         for &(t, pid, prog, want) in table {
+            let name = crate::role::basename(prog.as_bytes());
             assert_eq!(
-                Target::of(t.as_bytes()).matches(pid, prog.as_bytes()),
+                Target::of(t.as_bytes()).matches(pid, prog.as_bytes(), name),
                 want,
                 "{t} vs {pid} {prog}"
             );
         }
+        // What dinit could not keep whole matches no name: a program word
+        // cut in `-list` (empty), a file name too long to keep (empty).
+        assert!(!Target::of(b"/usr/sbin/nginx").matches(5, b"", b"nginx"));
+        assert!(Target::of(b"nginx").matches(5, b"", b"nginx"));
+        assert!(!Target::of(b"nginx").matches(5, b"/usr/sbin/nginx", b""));
+        assert!(Target::of(b"5").matches(5, b"", b""));
     }
 
     /// A fake table: (pid, program).
@@ -359,7 +394,9 @@ mod tests {
         let t: Vec<&[u8]> = targets.iter().map(|t| t.as_bytes()).collect();
         let mut out: heapless::Vec<i32, 8> = heapless::Vec::new();
         out.push(99).unwrap(); // something already there stays
-        let procs = PROCS.iter().map(|&(p, prog)| (p, prog.as_bytes()));
+        let procs = PROCS
+            .iter()
+            .map(|&(p, prog)| (p, prog.as_bytes(), crate::role::basename(prog.as_bytes())));
         match select(&t, procs, &mut out) {
             Ok(()) => {
                 assert_eq!(out[0], 99);

@@ -28,13 +28,15 @@ use crate::children::{Children, Gone, Helper, NotStarted, Os, Who};
 use crate::cli::Config;
 use crate::command::{self, Program, StartFailure};
 use crate::error::{EINTR, Errno, Num, SigName};
+use crate::inherit::Inherited;
 use crate::log::Tally;
 use crate::phase::{Action, Actions, Machine, Settings, Sweep, Why};
 use crate::signals::{self, Handling, SIGCONT, SIGKILL, SIGMAX, SIGPIPE, SIGTERM, SIGXFSZ};
 use crate::socket::Server;
 use crate::sys;
+use crate::sys::fdpass::PidSlot;
 use crate::sys::signals::{SigInfo, read_signals};
-use crate::sys::spawn::{Argv, Group, Report, SpawnError, Watch};
+use crate::sys::spawn::{Argv, ChildFds, Group, Report, SpawnError, Watch};
 use crate::table::{Proc, State, Table};
 use rustix::event::epoll;
 use rustix::fd::{AsFd, OwnedFd};
@@ -70,6 +72,12 @@ pub struct Plan<'a> {
     /// The `-pdeathsig` signal when dinit's parent was already gone before
     /// the kernel could be asked for it: acted on as if it had arrived.
     pub parent_gone: Option<i32>,
+    /// The descriptors dinit inherited (SPEC §11), for `heir`, the index
+    /// in `programs` of the primary that gets them, and its `LISTEN_PID=`
+    /// entry when dinit was socket activated.
+    pub inherited: Inherited,
+    pub heir: Option<usize>,
+    pub listen_pid: Option<PidSlot<'a>>,
 }
 
 /// What performing an action found out, for the machine at the next turn.
@@ -418,7 +426,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
 
     /// A report pipe is readable.
     fn on_report(&mut self, fd: i32) {
-        let Some((pid, report)) = self.children.report(fd) else {
+        let Some((pid, report)) = self.children.report(fd, self.epoll.as_fd()) else {
             return;
         };
         match self.children.who(pid) {
@@ -436,6 +444,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             if p.conn != 0 {
                 self.line_reported(p.conn, None);
             }
+            self.job_reported(p.pid, None);
             if let Some(l) = self.launch
                 && l.waiting == p.pid
                 && let Err(code) = self.launch_next(l.next)
@@ -450,6 +459,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         if p.conn != 0 {
             self.line_reported(p.conn, Some(&failure));
         }
+        self.job_reported(p.pid, Some(&failure));
         if self.launch.is_some_and(|l| l.waiting == p.pid) {
             // SPEC §3: one cannot be started: tear down what runs, exit
             // 127, 126 or 1.
@@ -523,7 +533,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         match p.state {
             // Reaped before its report was read: the report first.
             State::Starting { .. } => {
-                let report = self.children.late_report(p.pid);
+                let report = self.children.late_report(p.pid, self.epoll.as_fd());
                 self.managed_reported(p, report);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
@@ -541,6 +551,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 p.cmd
             );
         }
+        self.job_exited(p.pid, status);
         if p.primary && self.machine.accepting() && self.children.managed().next().is_some() {
             info!("pid {} was primary, signalling other processes", Num(p.pid));
         }
@@ -559,7 +570,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
     ) {
         match state {
             State::Starting { .. } => {
-                let report = self.children.late_report(pid);
+                let report = self.children.late_report(pid, self.epoll.as_fd());
                 self.helper_reported(which, pid, report);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
@@ -724,7 +735,28 @@ impl<'a, O: Os> Supervisor<'a, O> {
             Group::Own if last => Group::OwnWithTerminal,
             g => g,
         };
-        match self.spawn_managed(prog, group, primary, 0) {
+        // The primary gets what dinit inherited (SPEC §11); dinit's copies
+        // are closed at once, forked or not: from the fork on the child
+        // holds its own, and nothing else is ever to get them.
+        let heir = self.plan.heir == Some(i);
+        let mut inherited = if heir {
+            core::mem::take(&mut self.plan.inherited)
+        } else {
+            Inherited::default()
+        };
+        let listen_pid = if heir {
+            self.plan.listen_pid.take()
+        } else {
+            None
+        };
+        let fds = ChildFds {
+            stdio: None,
+            inherited: inherited.fds(),
+            listen_pid: listen_pid.as_ref(),
+        };
+        let started = self.spawn_managed(prog, group, primary, 0, fds);
+        inherited.close();
+        match started {
             Ok(pid) => {
                 self.launch = Some(Launch {
                     next: i + 1,
@@ -744,6 +776,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         group: Group,
         primary: bool,
         conn: u64,
+        fds: ChildFds<'_>,
     ) -> Result<i32, NotStarted> {
         let watch = Watch {
             epoll: self.epoll.as_fd(),
@@ -755,10 +788,14 @@ impl<'a, O: Os> Supervisor<'a, O> {
             stop_signal: prog.stop_signal,
             started_ms: self.now,
             cmd: prog.cmd,
+            name: prog.name,
             state: State::Running,
             conn,
         };
-        match self.children.spawn_managed(&prog.exec, group, watch, proc) {
+        match self
+            .children
+            .spawn_managed(&prog.exec, group, watch, fds, proc)
+        {
             Ok(pid) => {
                 let room = self.machine.started(pid, prog.stop_signal);
                 debug_assert!(room, "the machine holds as many as the table");

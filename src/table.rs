@@ -8,6 +8,8 @@
 pub const PROC_MAX: usize = 256;
 /// Bytes of the command kept for log lines and `-list` (longer ones are cut).
 pub const CMD_MAX: usize = 120;
+/// Bytes of a program's file name kept for `-signal` by name.
+pub const NAME_MAX: usize = 64;
 
 /// A command line kept for log lines and `-list`: its words joined by
 /// spaces, cut at `CMD_MAX` bytes.
@@ -16,6 +18,9 @@ pub struct CmdText {
     buf: [u8; CMD_MAX],
     len: u8,
     cut: bool,
+    /// The length of the first word (the program) when it is there whole;
+    /// 0 when it was cut (a program word is never empty).
+    first: u8,
 }
 
 impl Default for CmdText {
@@ -29,15 +34,13 @@ impl CmdText {
         buf: [0; CMD_MAX],
         len: 0,
         cut: false,
+        first: 0,
     };
 
     /// Append a word (with a space before all but the first).
     pub fn push_word(&mut self, word: &[u8]) {
-        let sep: &[u8] = if self.len == 0 && !self.cut {
-            b""
-        } else {
-            b" "
-        };
+        let first = self.len == 0 && !self.cut;
+        let sep: &[u8] = if first { b"" } else { b" " };
         for &b in sep.iter().chain(word) {
             if self.len as usize == CMD_MAX {
                 self.cut = true;
@@ -46,6 +49,15 @@ impl CmdText {
             self.buf[self.len as usize] = b;
             self.len += 1;
         }
+        if first {
+            self.first = self.len;
+        }
+    }
+
+    /// The first word, the program as it was given (before any `$PATH`
+    /// lookup), when it is there whole; empty when it was cut.
+    pub fn program(&self) -> &[u8] {
+        &self.buf[..usize::from(self.first)]
     }
 
     pub fn from_words(words: &[&[u8]]) -> CmdText {
@@ -67,6 +79,46 @@ impl CmdText {
     }
 }
 
+/// A program's file name, the last component of its path, kept apart from
+/// the command (which may cut a long path) for `-signal` by name (SPEC
+/// §5): `nginx` for `/usr/sbin/nginx`. A name longer than `NAME_MAX` is
+/// not kept (it is empty here): such a program is reached by its pid, or
+/// its path.
+#[derive(Clone, Copy, Debug)]
+pub struct ProgName {
+    buf: [u8; NAME_MAX],
+    len: u8,
+}
+
+impl Default for ProgName {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl ProgName {
+    pub const EMPTY: ProgName = ProgName {
+        buf: [0; NAME_MAX],
+        len: 0,
+    };
+
+    /// The file name of `program` (a path, or a name looked up in `$PATH`).
+    pub fn of(program: &[u8]) -> ProgName {
+        let name = crate::role::basename(program);
+        let mut n = ProgName::EMPTY;
+        if name.len() <= NAME_MAX {
+            n.buf[..name.len()].copy_from_slice(name);
+            n.len = name.len() as u8;
+        }
+        n
+    }
+
+    /// The name; empty when it was too long to keep.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+}
+
 impl core::fmt::Display for CmdText {
     /// `[/bin/sleep 2]`, as the original dinit printed commands.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -83,6 +135,8 @@ pub struct Proc {
     pub stop_signal: u8,
     pub started_ms: u64,
     pub cmd: CmdText,
+    /// Its program's file name (`-signal` by name).
+    pub name: ProgName,
     pub state: State,
     /// The socket connection whose line started it (its epoll token), 0
     /// for a command-line process.
@@ -108,6 +162,7 @@ impl Proc {
         stop_signal: 0,
         started_ms: 0,
         cmd: CmdText::EMPTY,
+        name: ProgName::EMPTY,
         state: State::Running,
         conn: 0,
     };
@@ -482,6 +537,30 @@ mod tests {
         assert_eq!(p.cmd.bytes().len(), CMD_MAX);
         assert!(p.cmd.cut());
         assert!(p.cmd.to_string().ends_with(" ...]"));
+    }
+
+    #[test]
+    fn the_program_is_kept_whole_or_not_at_all() {
+        let c = CmdText::from_words(&[b"/opt/my app/run", b"-x"]);
+        assert_eq!(c.program(), b"/opt/my app/run");
+        let long = [b'a'; CMD_MAX + 1];
+        let c = CmdText::from_words(&[&long, b"-x"]);
+        assert_eq!(c.program(), b"");
+        let exact = [b'b'; CMD_MAX];
+        let c = CmdText::from_words(&[&exact, b"-x"]);
+        assert_eq!((c.program(), c.cut()), (&exact[..], true));
+        // File names: the last path component, whole, or nothing.
+        assert_eq!(ProgName::of(b"/usr/sbin/nginx").bytes(), b"nginx");
+        assert_eq!(ProgName::of(b"nginx").bytes(), b"nginx");
+        assert_eq!(ProgName::of(b"/usr/sbin/").bytes(), b"");
+        let name = [b'n'; NAME_MAX];
+        let mut path = b"/very/long/directory/".to_vec();
+        path.extend_from_slice(&[b'd'; 200]);
+        path.push(b'/');
+        path.extend_from_slice(&name);
+        assert_eq!(ProgName::of(&path).bytes(), &name[..]);
+        path.push(b'n');
+        assert_eq!(ProgName::of(&path).bytes(), b"");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The socket's requests (SPEC §5), answered by the supervisor: `-list`,
-//! and `-r` groups started as managed, never primary, children. A child
-//! module of `supervisor`, so it works on the supervisor's own state; like
-//! the loop, nothing here allocates.
+//! The socket's requests (SPEC §5), answered by the supervisor: `-list`;
+//! `-r` groups started as managed, never primary, children; `-signal` to
+//! managed processes; `-wait`, a job run with the client's descriptors
+//! while the client waits for its status. A child module of `supervisor`,
+//! so it works on the supervisor's own state; like the loop, nothing here
+//! allocates.
 //!
 //! A line's commands are all forked at once; none of their programs is
 //! looked at by dinit itself (the children look them up: SPEC §10). The
@@ -14,23 +16,37 @@ use super::Supervisor;
 use crate::arena::Bump;
 use crate::children::{NotStarted, Os};
 use crate::command::{self, Builder, Lookup, Program, StartFailure};
-use crate::error::{Bytes, Num};
+use crate::error::{Bytes, Num, SigName};
 use crate::log::LogLine;
-use crate::socket::{self, Batch, Reply, Request, SUBMIT_MAX, Server};
-use crate::table::State;
+use crate::request::{self, NoMatch, Request};
+use crate::signals::{SIGCONT, SIGHUP};
+use crate::socket::{self, Batch, Pids, Reply, SUBMIT_MAX, Server, WAITERS};
+use crate::sys::fdpass::FDS_MAX;
+use crate::sys::spawn::ChildFds;
+use crate::table::{PROC_MAX, State};
 use crate::words;
 use core::fmt::Write as _;
+use rustix::fd::{AsFd, OwnedFd};
 
-/// What to do with a client whose line has been read.
+/// What to do with a client whose line has been read. (Large by design:
+/// the pids of a `-signal` live on the stack, there is no heap.)
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     /// Answer with the one line written.
     Answer,
     /// Answer with the process list.
     List,
+    /// Answer `ok` and these pids (a `-signal`: up to a whole table).
+    Signalled(heapless::Vec<i32, PROC_MAX>),
     /// Wait for the line's commands to report; `failed`: the line written
     /// is the reply already (a fork failed).
     Wait(Batch, bool),
+    /// The client waits for its `-wait` job, this pid.
+    Job(i32),
 }
+
+/// The descriptors a connection passed.
+type Passed = heapless::Vec<OwnedFd, FDS_MAX>;
 
 impl<O: Os> Supervisor<'_, O> {
     /// The listener or a client is readable.
@@ -41,7 +57,12 @@ impl<O: Os> Supervisor<'_, O> {
         let now = self.now;
         if token == socket::TOKEN_LISTENER {
             server.accept(&self.epoll, now);
-        } else if let Some(slot) = server.readable(token, now) {
+        } else if let Some(i) = server.waiter(token) {
+            // A waiting client's connection hung up: it went away.
+            if let Some(pid) = server.client_gone(i, &self.epoll) {
+                self.hang_up(pid);
+            }
+        } else if let Some(slot) = server.readable(&self.epoll, token, now) {
             self.on_line(&mut server, slot, token);
         }
         self.server = Some(server);
@@ -50,25 +71,150 @@ impl<O: Os> Supervisor<'_, O> {
     /// Answer one client line (SPEC §5), now or once its commands report.
     #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn on_line(&mut self, server: &mut Server, slot: usize, token: u64) {
+        // Only a `-wait` takes passed descriptors; any other line's are
+        // closed when this returns.
+        let passed = server.take_fds(slot);
+        let room = server.waiter_room();
         let mut text = LogLine::new();
-        let outcome = match socket::parse(server.line(slot)) {
-            Err(msg) => {
-                let _ = write!(text, "error: {}", msg);
+        let outcome = match request::parse(server.line(slot)) {
+            Err(e) => {
+                let _ = write!(text, "error: {e}");
                 Outcome::Answer
             }
             Ok(Request::List) => Outcome::List,
             Ok(Request::Run(words)) => self.submit(&words, token, &mut text),
+            Ok(Request::Signal { sig, targets }) => self.signal_request(sig, &targets, &mut text),
+            Ok(Request::Wait(words)) => self.submit_wait(&words, passed, room, &mut text),
         };
         match outcome {
-            Outcome::Answer => {
-                server.answer(slot, |r| r.line(format_args!("{}", Bytes(text.as_bytes()))))
-            }
-            Outcome::List => server.answer(slot, |r| self.list(r)),
+            Outcome::Answer => server.answer(slot, &self.epoll, &mut |r| {
+                r.line(format_args!("{}", Bytes(text.as_bytes())))
+            }),
+            Outcome::List => server.answer(slot, &self.epoll, &mut |r| self.list(r)),
+            Outcome::Signalled(pids) => server.answer(slot, &self.epoll, &mut |r| {
+                r.line(format_args!("ok{}", Pids(&pids)))
+            }),
             Outcome::Wait(batch, failed) => {
                 let failure = failed.then(|| text.as_bytes());
                 server.wait(slot, &self.epoll, batch, failure);
             }
+            Outcome::Job(pid) => server.wait_for_job(slot, &self.epoll, pid),
         }
+    }
+
+    /// `-signal SIG TARGET...` (SPEC §5): to the managed processes the
+    /// targets name, as written (`-rewrite` does not apply), each once,
+    /// with the same per-process signalling as forwarding (its group with
+    /// `-pgroup`); all or nothing. Only table entries whose exec happened
+    /// can be chosen: never dinit, its helper commands, an orphan, or a
+    /// process still starting (the signal is meant for the program, which
+    /// does not run yet). Served in every phase, teardown included.
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+    fn signal_request(&mut self, sig: i32, targets: &[&[u8]], text: &mut LogLine) -> Outcome {
+        let mut pids: heapless::Vec<i32, PROC_MAX> = heapless::Vec::new();
+        let procs = self
+            .children
+            .managed()
+            .filter(|p| p.state == State::Running)
+            .map(|p| (p.pid, p.cmd.program(), p.name.bytes()));
+        if let Err(t) = request::select(targets, procs, &mut pids) {
+            let _ = write!(text, "error: {}", NoMatch(t));
+            return Outcome::Answer;
+        }
+        for &pid in &pids {
+            let _ = self.children.signal(pid, sig);
+        }
+        info!("sent {} to pid{} (-signal)", SigName(sig), Pids(&pids));
+        Outcome::Signalled(pids)
+    }
+
+    /// A `-wait` client went away (SPEC §5): its job gets SIGHUP, as from
+    /// a terminal that hung up, and SIGCONT after it, as the kernel sends
+    /// on a hang-up (a stopped job can then act on it). If it survives, it
+    /// runs on as an ordinary submitted process.
+    fn hang_up(&mut self, pid: i32) {
+        if !self
+            .children
+            .table()
+            .get(pid)
+            .is_some_and(|p| p.state == State::Running)
+        {
+            return;
+        }
+        let _ = self.children.signal(pid, SIGHUP);
+        let _ = self.children.signal(pid, SIGCONT);
+        info!(
+            "the client waiting for pid {} went away; sent it {}",
+            Num(pid),
+            SigName(SIGHUP)
+        );
+    }
+
+    /// A managed process's exec reported: if it is a `-wait` job, its
+    /// client hears so (`ok PID`, or the failure), or, when the client
+    /// went away meanwhile, the job gets its hang-up now.
+    pub(super) fn job_reported(&mut self, pid: i32, failure: Option<&StartFailure<'_>>) {
+        let Some(server) = self.server.as_mut() else {
+            return;
+        };
+        let hang_up = match failure {
+            Some(f) => server.job_reported(&self.epoll, pid, Some(format_args!("{f}"))),
+            None => server.job_reported(&self.epoll, pid, None),
+        };
+        if hang_up {
+            self.hang_up(pid);
+        }
+    }
+
+    /// A managed process exited: if it is a `-wait` job, its client gets
+    /// `exit CODE` (SPEC §5: the code, or 128+N for signal N).
+    pub(super) fn job_exited(&mut self, pid: i32, status: crate::error::ExitStatus) {
+        if let Some(server) = self.server.as_mut() {
+            server.job_exited(&self.epoll, pid, status.code());
+        }
+    }
+
+    /// `-wait -r CMD [ARGS...]` (SPEC §5): one command, run with the
+    /// client's stdin, stdout and stderr (`passed`). Refused before
+    /// anything starts when the descriptors are not exactly those three,
+    /// or when `WAITERS` clients wait already (`room` false).
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+    fn submit_wait(
+        &mut self,
+        words: &[&[u8]],
+        passed: Passed,
+        room: bool,
+        text: &mut LogLine,
+    ) -> Outcome {
+        if passed.len() != FDS_MAX {
+            let _ = write!(
+                text,
+                "error: -wait needs the client's stdin, stdout and stderr passed with the line (got {} descriptors)",
+                Num(passed.len())
+            );
+            return Outcome::Answer;
+        }
+        if !room {
+            let _ = write!(
+                text,
+                "error: too many waiting clients (the most is {})",
+                Num(WAITERS)
+            );
+            return Outcome::Answer;
+        }
+        match self.submit_with(words, 0, Some(&passed), text) {
+            Outcome::Wait(batch, false) => Outcome::Job(batch.pids[0]),
+            Outcome::Wait(..) => {
+                // Its fork failed: the reply is written after `error: `.
+                let mut reply = LogLine::new();
+                let _ = write!(reply, "error: {}", Bytes(text.as_bytes()));
+                *text = reply;
+                Outcome::Answer
+            }
+            other => other,
+        }
+        // `passed` is dropped here: dinit's copies are closed, the job's
+        // child has its own since the fork.
     }
 
     /// `-list`: one line per managed process.
@@ -93,8 +239,19 @@ impl<O: Os> Supervisor<'_, O> {
     /// Start the `-r` groups of a client line: all are built before any is
     /// forked, so a malformed one starts nothing; the answer (an error) is
     /// written into `text`.
-    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
     fn submit(&mut self, words: &[&[u8]], token: u64, text: &mut LogLine) -> Outcome {
+        self.submit_with(words, token, None, text)
+    }
+
+    /// [`Self::submit`], for a line (`token`) or a `-wait` job (`stdio`).
+    #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
+    fn submit_with(
+        &mut self,
+        words: &[&[u8]],
+        token: u64,
+        stdio: Option<&Passed>,
+        text: &mut LogLine,
+    ) -> Outcome {
         // While the command line's commands start, or once teardown has
         // begun, nothing is added (SPEC §11: submitted processes stop
         // before the command line's, so they start after them).
@@ -114,7 +271,7 @@ impl<O: Os> Supervisor<'_, O> {
             ptrs: Bump::new(&mut *ptrs),
             envp: self.plan.envp,
         };
-        let outcome = self.build_and_fork(words, token, &mut b, text);
+        let outcome = self.build_and_fork(words, token, stdio, &mut b, text);
         self.plan.socket_bytes = bytes;
         self.plan.socket_ptrs = ptrs;
         outcome
@@ -125,6 +282,7 @@ impl<O: Os> Supervisor<'_, O> {
         &mut self,
         words: &[&'x [u8]],
         token: u64,
+        stdio: Option<&Passed>,
         b: &mut Builder<'x>,
         text: &mut LogLine,
     ) -> Outcome {
@@ -156,8 +314,12 @@ impl<O: Os> Supervisor<'_, O> {
         }
         let mut batch = Batch::default();
         let mut failed = false;
+        let fds = ChildFds {
+            stdio: stdio.map(|fds| [fds[0].as_fd(), fds[1].as_fd(), fds[2].as_fd()]),
+            ..ChildFds::default()
+        };
         for p in &progs {
-            match self.spawn_managed(p, self.group(), false, token) {
+            match self.spawn_managed(p, self.group(), false, token, fds) {
                 Ok(pid) => {
                     let _ = batch.pids.push(pid);
                 }

@@ -34,6 +34,9 @@ struct Fake {
     kills: Vec<(i32, i32)>,
     /// The file each spawn was asked to exec, in order.
     spawned: Vec<(i32, Vec<u8>)>,
+    /// The descriptors each child was given: its 0–2 (a `-wait` job's),
+    /// the inherited ones.
+    given: BTreeMap<i32, (Option<[i32; 3]>, Vec<i32>)>,
     /// The next spawn fails with this.
     fail_spawn: Option<SpawnError>,
     /// How often the children were listed.
@@ -50,6 +53,7 @@ impl Os for Fake {
         exec: &Exec<'_>,
         _group: Group,
         watch: Watch<'_>,
+        fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
         if let Some(e) = self.fail_spawn.take() {
             return Err(e);
@@ -69,6 +73,8 @@ impl Os for Fake {
         let pid = self.next_pid;
         let file = exec.file();
         self.spawned.push((pid, file[..file.len() - 1].to_vec()));
+        let stdio = fds.stdio.map(|s| s.map(|fd| fd.as_raw_fd()));
+        self.given.insert(pid, (stdio, fds.inherited.to_vec()));
         self.kids.insert(
             pid,
             Kid {
@@ -154,6 +160,9 @@ fn supervisor(words: &[&'static str]) -> Sup {
         socket_bytes: leak([0u8; 4096]).as_mut_slice(),
         socket_ptrs: leak([core::ptr::null::<u8>(); 64]).as_mut_slice(),
         parent_gone: None,
+        inherited: Inherited::default(),
+        heir: None,
+        listen_pid: None,
     };
     let sigfd = sys::signals::signalfd(sys::signals::SigSet::EMPTY).unwrap();
     let fake = Fake {
@@ -502,4 +511,264 @@ fn a_start_command_that_cannot_exec_fails_the_start_once() {
     assert!(s.machine.is_done());
     assert_eq!(s.machine.exit_code(), 1);
     assert_eq!(s.spawned(), [101], "no command started");
+}
+
+// The socket's requests, through a real listener in a temporary directory
+// and real client connections; the processes are still the fake's.
+
+use crate::socket::WAITERS;
+use rustix::net::{AddressFamily, RecvFlags, SocketAddrUnix, SocketFlags, SocketType};
+use std::path::PathBuf;
+
+/// A socket's path in a directory of its own, removed with it.
+struct Sock(PathBuf);
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A supervisor for `words` that listens on a socket of its own.
+fn serving(words: &[&'static str]) -> (Sup, Sock) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("dinit-sup-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = Sock(dir.join("s.sock"));
+    let path: &'static str = leak(sock.0.to_str().unwrap().to_string());
+    let mut all = vec!["-socket", path];
+    all.extend_from_slice(words);
+    (supervisor(&all), sock)
+}
+
+impl Sup {
+    /// Loop turns enough for a client to be accepted and its line read.
+    fn serve(&mut self) {
+        for _ in 0..3 {
+            let now = self.fake().now;
+            self.at(now);
+        }
+    }
+
+    /// Connect and send `line` (with `fds` passed alongside, if any); the
+    /// loop serves it. The connection reads with a timeout.
+    fn connect(&mut self, sock: &Sock, line: &str, fds: &[OwnedFd]) -> OwnedFd {
+        let c = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let addr = SocketAddrUnix::new(sock.0.to_str().unwrap().as_bytes()).unwrap();
+        rustix::net::connect(&c, &addr).unwrap();
+        let timeout = Some(std::time::Duration::from_secs(5));
+        rustix::net::sockopt::set_socket_timeout(&c, rustix::net::sockopt::Timeout::Recv, timeout)
+            .unwrap();
+        let fds: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+        let n = if fds.is_empty() {
+            rustix::io::write(&c, line.as_bytes()).unwrap()
+        } else {
+            sys::fdpass::send_with_fds(c.as_fd(), line.as_bytes(), &fds).unwrap()
+        };
+        assert_eq!(n, line.len());
+        self.serve();
+        c
+    }
+
+    /// Send `line` and read the one-line reply.
+    fn ask(&mut self, sock: &Sock, line: &str) -> String {
+        let c = self.connect(sock, line, &[]);
+        next_line(&c)
+    }
+}
+
+/// The next line from the server, without its newline ("" at its end).
+fn next_line(c: &OwnedFd) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while rustix::io::read(c, &mut b).unwrap() == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+/// Whether anything (or the end) is waiting to be read, without waiting.
+fn has_reply(c: &OwnedFd) -> bool {
+    let flags = RecvFlags::PEEK | RecvFlags::DONTWAIT;
+    !matches!(
+        rustix::net::recv(c, &mut [0u8; 1], flags),
+        Err(rustix::io::Errno::AGAIN)
+    )
+}
+
+/// Three pipes: their read ends, and the write ends a `-wait` client
+/// passes as its stdin, stdout and stderr.
+fn stdio_pipes() -> (Vec<OwnedFd>, Vec<OwnedFd>) {
+    (0..3)
+        .map(|_| rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap())
+        .unzip()
+}
+
+/// Every writer of the pipe whose read end is `rd` is gone.
+fn writers_gone(rd: &OwnedFd) -> bool {
+    rustix::io::ioctl_fionbio(rd, true).unwrap();
+    matches!(rustix::io::read(rd, &mut [0u8; 1]), Ok(0))
+}
+
+#[test]
+fn signal_reaches_only_managed_processes_whose_exec_happened() {
+    let (mut s, sock) = serving(&[
+        "-prestop",
+        "drain",
+        "-prestoptimer",
+        "60",
+        "-r",
+        "a",
+        "-r",
+        "b",
+    ]);
+    s.execs(101);
+    // 102 (b) is still starting; an orphan and dinit itself are no
+    // managed processes.
+    let orphan = s.adopt();
+    assert_eq!(s.ask(&sock, "-signal HUP a\n"), "ok 101");
+    let own = sys::getpid();
+    for target in ["b", "102", &orphan.to_string(), &own.to_string(), "1", "c"] {
+        assert_eq!(
+            s.ask(&sock, &format!("-signal USR1 {target}\n")),
+            format!("error: no managed process matches {target}")
+        );
+    }
+    // All or nothing: one target that matches nothing sends nothing.
+    assert_eq!(
+        s.ask(&sock, "-signal USR1 a b\n"),
+        "error: no managed process matches b"
+    );
+    s.execs(102);
+    // In teardown too; the prestop command is no managed process.
+    s.signal(TERM);
+    let prestop = *s.spawned().last().unwrap();
+    assert_eq!(s.children.helper(Helper::Prestop), Some(prestop));
+    s.execs(prestop);
+    for target in ["drain", &prestop.to_string()] {
+        assert_eq!(
+            s.ask(&sock, &format!("-signal USR1 {target}\n")),
+            format!("error: no managed process matches {target}")
+        );
+    }
+    assert_eq!(s.ask(&sock, "-signal 12 b 101 a\n"), "ok 101 102");
+    assert_eq!(s.sent(101), [SIGHUP, 12]);
+    assert_eq!(s.sent(102), [12]);
+    assert_eq!(s.sent(prestop), []);
+    assert_eq!(s.sent(orphan), []);
+    assert_eq!(s.sent(own), []);
+}
+
+#[test]
+fn a_wait_job_gets_the_clients_descriptors_then_ok_then_its_exit_code() {
+    let (mut s, sock) = serving(&["-r", "a"]);
+    s.execs(101);
+    let (rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r job x\n", &wrs);
+    assert_eq!(s.spawned(), [101, 102]);
+    assert!(s.fake().given[&102].0.is_some(), "no stdio for the job");
+    assert!(s.fake().given[&101].0.is_none());
+    // dinit kept none of the three: the test's copies are the last.
+    drop(wrs);
+    assert!(
+        rds.iter().all(writers_gone),
+        "dinit kept a passed descriptor"
+    );
+    // Nothing until the exec reports; then `ok`, and `exit` at the end.
+    assert!(!has_reply(&c));
+    s.execs(102);
+    assert_eq!(next_line(&c), "ok 102");
+    assert!(!has_reply(&c));
+    s.exits(102, 7 << 8);
+    assert_eq!(next_line(&c), "exit 7");
+    assert_eq!(next_line(&c), "", "not closed after its exit line");
+    // Killed by a signal: 128+N. A job still listed as managed meanwhile.
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r job y\n", &wrs);
+    s.execs(103);
+    assert_eq!(next_line(&c), "ok 103");
+    assert!(s.children.table().get(103).is_some_and(|p| !p.primary));
+    s.exits(103, TERM);
+    assert_eq!(next_line(&c), "exit 143");
+    // A job that cannot exec: the failure, and no exit line.
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r missing\n", &wrs);
+    s.exec_fails(104, ENOENT);
+    let reply = next_line(&c);
+    assert!(
+        reply.starts_with("error: unable to start [missing]"),
+        "{reply}"
+    );
+    assert_eq!(next_line(&c), "");
+}
+
+#[test]
+fn a_wait_client_that_goes_away_leaves_its_job_a_sighup() {
+    let (mut s, sock) = serving(&["-r", "a"]);
+    s.execs(101);
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r job\n", &wrs);
+    s.execs(102);
+    assert_eq!(next_line(&c), "ok 102");
+    drop(c);
+    s.serve();
+    assert_eq!(s.sent(102), [SIGHUP, CONT]);
+    // Gone while its job was still starting: the SIGHUP waits for the
+    // exec (before it, it would reach dinit's fork child).
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r job\n", &wrs);
+    drop(c);
+    s.serve();
+    assert_eq!(s.sent(103), []);
+    s.execs(103);
+    assert_eq!(s.sent(103), [SIGHUP, CONT]);
+    // Both run on as ordinary submitted processes, stopped with the rest.
+    assert!(s.children.table().get(102).is_some());
+    s.signal(TERM);
+    assert_eq!(s.sent(102), [SIGHUP, CONT, TERM, CONT]);
+    assert_eq!(s.sent(103), [SIGHUP, CONT, TERM, CONT]);
+}
+
+#[test]
+fn waiting_clients_are_bounded_and_a_wait_needs_three_descriptors() {
+    let (mut s, sock) = serving(&["-r", "a"]);
+    s.execs(101);
+    let mut waiting = Vec::new();
+    for i in 0..WAITERS {
+        let (rds, wrs) = stdio_pipes();
+        let c = s.connect(&sock, &format!("-wait -r job{i}\n"), &wrs);
+        waiting.push((c, rds));
+    }
+    let forked = s.spawned().len();
+    assert_eq!(forked, 1 + WAITERS);
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r one-too-many\n", &wrs);
+    assert_eq!(
+        next_line(&c),
+        format!("error: too many waiting clients (the most is {WAITERS})")
+    );
+    // Without its three descriptors, or with two: refused.
+    assert!(
+        s.ask(&sock, "-wait -r job\n")
+            .starts_with("error: -wait needs")
+    );
+    let (_rds, wrs) = stdio_pipes();
+    let c = s.connect(&sock, "-wait -r job\n", &wrs[..2]);
+    assert!(next_line(&c).starts_with("error: -wait needs"));
+    assert_eq!(s.spawned().len(), forked, "a refused -wait started");
+    // Waiting clients take no reading slot: a plain client is served.
+    let c = s.connect(&sock, "-r plain\n", &[]);
+    let pid = *s.spawned().last().unwrap();
+    s.execs(pid);
+    assert_eq!(next_line(&c), format!("ok {pid}"));
 }

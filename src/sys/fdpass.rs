@@ -73,6 +73,8 @@ const CMSG_HDR: usize = size_of::<CmsgHdr>();
 const SOL_SOCKET: i32 = 1;
 const SCM_RIGHTS: i32 = 1;
 const MSG_CTRUNC: i32 = 0x8;
+/// The most descriptors one `SCM_RIGHTS` message can carry (Linux).
+const SCM_MAX_FD: usize = 253;
 const MSG_DONTWAIT: usize = 0x40;
 const MSG_NOSIGNAL: usize = 0x4000;
 const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
@@ -211,9 +213,12 @@ pub fn recv_with_fds(
     fds: &mut heapless::Vec<OwnedFd, FDS_MAX>,
     nowait: bool,
 ) -> Result<usize, RecvError> {
-    // Room for one more than FDS_MAX (the kernel fills what fits, see
-    // `cmsg(3)`), so that "too many" is seen as such and not only as a cut.
-    let mut control = [0u64; (CMSG_HDR + cmsg_align((FDS_MAX + 1) * 4)) / 8];
+    // Room for every descriptor one message can carry (the kernel's
+    // SCM_MAX_FD), so that each one that arrives is seen, and closed
+    // here, rather than left to how a cut control message is handled:
+    // the kernel closes what did not fit, but qemu-user, for one,
+    // installs them all and hands on only what fits, leaking the rest.
+    let mut control = [0u64; (CMSG_HDR + cmsg_align(SCM_MAX_FD * 4)) / 8];
     let iov = IoVec {
         base: buf.as_mut_ptr(),
         len: buf.len(),
@@ -560,10 +565,10 @@ mod tests {
 
     #[test]
     fn too_many_descriptors_are_all_closed_and_an_error() {
-        // 4 fit the control buffer (room for one more than FDS_MAX: dinit
-        // closes the extra); 16 are cut by the kernel (MSG_CTRUNC). The
-        // sender here is rustix's own sendmsg, not ours.
-        for n in [4, 16] {
+        // One more than FDS_MAX, many more, and the most one message can
+        // carry: each is seen and closed by dinit. The sender here is
+        // rustix's own sendmsg, not ours.
+        for n in [4, 16, SCM_MAX_FD] {
             let (a, b) = pair();
             let (rds, wrs) = pipes(n);
             send_many(&a, &wrs);

@@ -19,10 +19,21 @@
 //!
 //! Signal dispositions need no reset here: `init` put every one back to
 //! the default at startup and dinit installs no handler, and exec resets
-//! handlers anyway. Every fd dinit opens is close-on-exec, so the child
-//! keeps only 0–2 (and whatever dinit itself inherited).
+//! handlers anyway.
+//!
+//! Descriptors ([`ChildFds`]): every fd dinit opens is close-on-exec, but
+//! until its exec succeeds the child is a copy of dinit, holding copies of
+//! the listener, the clients' connections, the epoll set and the signalfd;
+//! an exec stuck on a hung file system would hold them for good (a client
+//! would never see its connection end). So the child first closes every
+//! descriptor above 2 except its report pipe and, for the primary, the
+//! descriptors dinit inherited (SPEC §11), which it opens up for the exec;
+//! a `-wait` job first takes the client's three as its 0, 1 and 2 (SPEC
+//! §5). The program gets 0–2, and the primary its inherited ones, nothing
+//! else.
 
 use super::errno::{EACCES, EINTR, ENOENT, ENOTDIR, EPIPE};
+use super::fdpass::PidSlot;
 use super::{Static, check};
 use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -143,6 +154,11 @@ impl<'s> Exec<'s> {
     pub fn file(&self) -> &'s [u8] {
         self.file
     }
+
+    /// The same program with another environment.
+    pub fn with_envp(self, envp: Argv<'s>) -> Self {
+        Exec { envp, ..self }
+    }
 }
 
 /// `SIGCHLD` as the clone exit signal: the child is an ordinary fork child.
@@ -172,6 +188,20 @@ pub struct Watch<'a> {
     pub token_base: u64,
 }
 
+/// What a child's descriptors are besides dinit's own 0, 1 and 2, which
+/// it keeps unless `stdio` says otherwise (see the module doc).
+#[derive(Clone, Copy, Default)]
+pub struct ChildFds<'a> {
+    /// A `-wait` job: these become its 0, 1 and 2 (SPEC §5).
+    pub stdio: Option<[BorrowedFd<'a>; 3]>,
+    /// The primary: the descriptors dinit inherited, kept at their numbers
+    /// across the exec, in ascending order (SPEC §11).
+    pub inherited: &'a [i32],
+    /// The primary's `LISTEN_PID=` entry (in its envp), filled in with its
+    /// own pid just before the exec.
+    pub listen_pid: Option<&'a PidSlot<'a>>,
+}
+
 /// A forked child: its pid and the read end of its report pipe (watched).
 #[derive(Debug)]
 pub struct Spawned {
@@ -182,7 +212,12 @@ pub struct Spawned {
 /// Fork a child that runs `exec` (in a new process group when `group`
 /// says so). Returns at once, before the exec: the child's report pipe,
 /// already watched as `watch` says, tells the outcome ([`read_report`]).
-pub fn spawn(exec: &Exec<'_>, group: Group, watch: Watch<'_>) -> Result<Spawned, SpawnError> {
+pub fn spawn(
+    exec: &Exec<'_>,
+    group: Group,
+    watch: Watch<'_>,
+    child_fds: ChildFds<'_>,
+) -> Result<Spawned, SpawnError> {
     use rustix::event::epoll;
     let pgroup = group != Group::Inherit;
     // dinit's own group, read here: in the child it could already be the
@@ -218,8 +253,9 @@ pub fn spawn(exec: &Exec<'_>, group: Group, watch: Watch<'_>) -> Result<Spawned,
             return Err(SpawnError::Fork(e));
         }
         // SAFETY: we are the child of a raw clone; `exec`'s pointers are
-        // valid by construction (Argv, Exec) and `wr` is open.
-        Ok(0) => unsafe { child(exec, wr.as_raw_fd(), group, own_group) },
+        // valid by construction (Argv, Exec), `wr` is open, and
+        // `child_fds` was prepared before the fork.
+        Ok(0) => unsafe { child(exec, wr.as_raw_fd(), group, own_group, &child_fds) },
         Ok(pid) => pid as i32,
     };
     drop(wr);
@@ -309,7 +345,13 @@ pub fn read_report(fd: BorrowedFd<'_>) -> Report {
 /// # Safety
 ///
 /// Only to be called in the child of a raw clone.
-unsafe fn child(exec: &Exec<'_>, wr: i32, group: Group, parent_group: usize) -> ! {
+unsafe fn child(
+    exec: &Exec<'_>,
+    wr: i32,
+    group: Group,
+    parent_group: usize,
+    fds: &ChildFds<'_>,
+) -> ! {
     if group != Group::Inherit {
         // SAFETY: setpgid takes two integers.
         let _ = unsafe { sc::syscall!(SETPGID, 0, 0) };
@@ -329,21 +371,113 @@ unsafe fn child(exec: &Exec<'_>, wr: i32, group: Group, parent_group: usize) -> 
             let _ = unsafe { sc::syscall!(IOCTL, 0, TIOCSPGRP, &me as *const i32) };
         }
     }
+    // After the terminal hand-over, which asks dinit's own fd 0.
+    let (wr, arranged) = arrange(wr, fds);
+    if let Some(slot) = fds.listen_pid {
+        // SAFETY: the fork child, just before the exec (PidSlot::fill).
+        unsafe { slot.fill() };
+    }
     // A raw rt_sigprocmask, safe here like every call in this function.
     super::signals::set_mask(super::signals::SigSet::EMPTY);
     // The report: the errno, then the missing interpreter's name, if any.
     let mut report = [0u8; 4 + INTERP_MAX];
     let mut interp_len = 0;
     let interp = &mut report[4..];
-    let errno = match exec.search {
-        None => try_exec(exec.file, exec, interp, &mut interp_len),
-        Some(path) => search(exec.file, path, exec, interp, &mut interp_len),
+    let errno = match (arranged, exec.search) {
+        (Err(errno), _) => errno,
+        (Ok(()), None) => try_exec(exec.file, exec, interp, &mut interp_len),
+        (Ok(()), Some(path)) => search(exec.file, path, exec, interp, &mut interp_len),
     };
     report[..4].copy_from_slice(&errno.to_ne_bytes());
     let n = 4 + interp_len.min(INTERP_MAX);
     // SAFETY: writes `n` bytes from a live array to our pipe.
     let _ = unsafe { sc::syscall!(WRITE, wr, report.as_ptr(), n) };
     super::exit(127)
+}
+
+const F_DUPFD: usize = 0;
+const F_DUPFD_CLOEXEC: usize = 1030;
+
+/// The fork child's descriptors, just before the exec (see the module
+/// doc): a `-wait` job's three onto 0–2, every descriptor above 2 closed
+/// but the report pipe `wr` and the inherited ones, which lose their
+/// close-on-exec. Returns the report pipe's number (moved above 2 if it
+/// was below, which only a dinit started with a standard descriptor
+/// closed can see), and the errno when the three could not be arranged.
+/// Raw syscalls only.
+fn arrange(mut wr: i32, fds: &ChildFds<'_>) -> (i32, Result<(), i32>) {
+    if let Some(stdio) = fds.stdio {
+        // First each of them (and the pipe) above 2, so that no dup3
+        // below overwrites one still to be read: a descriptor received
+        // while one of dinit's 0–2 was closed may have any number.
+        let mut high = [0i32; 3];
+        for (h, fd) in high.iter_mut().zip(stdio) {
+            // SAFETY: fcntl(F_DUPFD) takes integers.
+            match check(unsafe { sc::syscall!(FCNTL, fd.as_raw_fd(), F_DUPFD, 3) }) {
+                Ok(n) => *h = n as i32,
+                Err(e) => return (wr, Err(e)),
+            }
+        }
+        if wr < 3 {
+            // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes integers.
+            match check(unsafe { sc::syscall!(FCNTL, wr, F_DUPFD_CLOEXEC, 3) }) {
+                Ok(n) => wr = n as i32,
+                Err(e) => return (wr, Err(e)),
+            }
+        }
+        for (to, &from) in high.iter().enumerate() {
+            // dup3 (aarch64 has no dup2); `from` > 2 >= `to`, so never
+            // the same number. The copy is not close-on-exec.
+            // SAFETY: dup3 takes integers.
+            if let Err(e) = check(unsafe { sc::syscall!(DUP3, from, to, 0) }) {
+                return (wr, Err(e));
+            }
+        }
+    }
+    close_all_but(wr, fds.inherited);
+    super::fdpass::keep_on_exec(fds.inherited);
+    (wr, Ok(()))
+}
+
+/// Close every descriptor above 2 except `keep` and `kept` (ascending),
+/// with one `close_range` per gap between them (Linux 5.9; before it,
+/// one `close` per descriptor up to `CLOSE_FALLBACK_MAX`).
+fn close_all_but(keep: i32, kept: &[i32]) {
+    let mut from = 3u32;
+    let mut others = kept.iter().copied().filter(|&k| k > 2).peekable();
+    let mut pipe = Some(keep).filter(|&k| k > 2);
+    loop {
+        // The next kept number: the smaller of the pipe and the next
+        // inherited one.
+        let next = match (pipe, others.peek().copied()) {
+            (Some(p), Some(o)) if o < p => others.next(),
+            (Some(_), _) => pipe.take(),
+            (None, _) => others.next(),
+        };
+        let Some(k) = next else { break };
+        let k = k as u32;
+        if k > from {
+            close_range(from, k - 1);
+        }
+        from = from.max(k + 1);
+    }
+    close_range(from, u32::MAX);
+}
+
+/// Without `close_range`, descriptors are closed one by one up to this
+/// number (the usual soft `RLIMIT_NOFILE`; dinit's own stay far below).
+const CLOSE_FALLBACK_MAX: u32 = 1024;
+
+/// `close_range(first, last, 0)`, or one `close` each where the kernel
+/// lacks it.
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range takes integers; closing has no memory effect.
+    let r = unsafe { sc::syscall!(CLOSE_RANGE, first as usize, last as usize, 0) };
+    if check(r).is_err() {
+        for fd in first..=last.min(CLOSE_FALLBACK_MAX) {
+            super::close(fd as i32);
+        }
+    }
 }
 
 /// The longest path the child builds from a `$PATH` entry and a name
@@ -558,13 +692,18 @@ mod tests {
     /// Spawn `exec` watched by a fresh epoll, wait (bounded) for its report,
     /// and reap it; the report and the exit status.
     fn run(exec: &Exec<'_>) -> (Report, i32) {
+        run_with(exec, ChildFds::default())
+    }
+
+    /// `run`, with these descriptors for the child.
+    fn run_with(exec: &Exec<'_>, fds: ChildFds<'_>) -> (Report, i32) {
         use rustix::event::epoll;
         let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
         let watch = Watch {
             epoll: rustix::fd::AsFd::as_fd(&ep),
             token_base: 1 << 32,
         };
-        let child = spawn(exec, Group::Inherit, watch).unwrap();
+        let child = spawn(exec, Group::Inherit, watch, fds).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         let report = loop {
             let mut events = [epoll::Event {
@@ -601,6 +740,58 @@ mod tests {
             b.push(w).unwrap();
         }
         b.finish()
+    }
+
+    /// A pipe, both ends close-on-exec.
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap()
+    }
+
+    #[test]
+    fn the_child_gets_its_stdio_and_what_is_kept_and_nothing_else() {
+        use rustix::fd::AsFd;
+        // A stray descriptor without close-on-exec (what a careless
+        // parent leaves, or a fork copy of one dinit has not marked yet),
+        // one to keep (an inherited one: close-on-exec until the child
+        // opens it up), and a pipe for the job's stdout and stderr.
+        let (stray_rd, stray) = pipe();
+        super::super::fdpass::keep_on_exec(&[stray.as_raw_fd()]);
+        let (kept_rd, kept) = pipe();
+        let (out_rd, out) = pipe();
+        let null = rustix::fs::open(
+            c"/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let (s, k) = (stray.as_raw_fd(), kept.as_raw_fd());
+        let body = format!(
+            "for n in {s} {k}; do [ -e /proc/self/fd/$n ] && echo has $n; done; \
+             echo kept > /proc/self/fd/{k}; echo err >&2; read x || echo eof\0"
+        );
+        let mut store = [core::ptr::null(); 4];
+        let args = argv(&mut store, &[b"sh\0", b"-c\0", body.as_bytes()]);
+        let exec = Exec::new(b"/bin/sh\0", args, process_env()).unwrap();
+        let kept_fds = [k];
+        let fds = ChildFds {
+            stdio: Some([null.as_fd(), out.as_fd(), out.as_fd()]),
+            inherited: &kept_fds,
+            listen_pid: None,
+        };
+        let (r, st) = run_with(&exec, fds);
+        assert_eq!((r, st), (Report::Execed, 0));
+        drop((stray, kept, out, null));
+        let read_all = |fd: &OwnedFd| {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while let Ok(n @ 1..) = rustix::io::read(fd, &mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8(got).unwrap()
+        };
+        assert_eq!(read_all(&out_rd), format!("has {k}\nerr\neof\n"));
+        assert_eq!(read_all(&kept_rd), "kept\n");
+        drop(stray_rd);
     }
 
     #[test]

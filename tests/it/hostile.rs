@@ -213,6 +213,28 @@ fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
         "dinit waits for the file system: {:?}",
         wchan(dinit)
     );
+    // Until its exec succeeds the child is a copy of dinit; it closed
+    // dinit's descriptors first (the listener, the client's connection,
+    // the epoll set, the signalfd), so an exec that hangs holds none of
+    // them: 0-2 and its report pipe are all it has.
+    let held: Vec<String> = fs::read_dir(format!("/proc/{caller}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            Some(format!(
+                "{:?} -> {:?}",
+                e.file_name(),
+                fs::read_link(e.path()).ok()?
+            ))
+        })
+        .collect();
+    assert!(
+        held.len() <= 4
+            && !held
+                .iter()
+                .any(|l| l.contains("socket:") || l.contains("anon_inode:")),
+        "the stuck child holds dinit's descriptors: {held:?}"
+    );
 
     d.signal(SIGHUP);
     got_at_once(&dir, "main", SIGHUP, dinit, "SIGHUP while a start hangs");
