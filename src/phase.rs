@@ -821,10 +821,22 @@ impl Machine {
                 push(out, Action::KillLeftovers);
                 push(out, Action::Drain);
             }
-            Stage::Killed { at, .. } => {
+            // Everything had its SIGKILL: the wait for what is stuck goes
+            // on, it does not start over (SPEC §10: 5 s at most). Only
+            // after the stop command, on a clock of its own, is what is
+            // left killed anew.
+            Stage::Killed {
+                at,
+                give_up_at,
+                step,
+            } => {
+                let give_up_at = match step {
+                    Step::StopCommand { .. } => now + KILL_WAIT_MS,
+                    _ => give_up_at,
+                };
                 t.stage = Stage::Killed {
                     at,
-                    give_up_at: now + KILL_WAIT_MS,
+                    give_up_at,
                     step: Step::Draining,
                 };
                 push(out, Action::KillLeftovers);

@@ -623,6 +623,24 @@ fn killing_gives_up_after_kill_wait() {
 }
 
 #[test]
+fn the_give_up_wait_does_not_start_over_when_the_last_managed_one_goes() {
+    // SPEC §10: 5 s at most after SIGKILL, not 5 s after whatever left
+    // last (review finding 6).
+    let mut m = running(settings(), 2);
+    m.exited(11, OK, 0, &mut Actions::new());
+    m.tick(10_000, &mut Actions::new());
+    assert_eq!(m.deadline(), Some(10_000 + KW));
+    // The stuck one leaves 1 ms before dinit would give up on it; an
+    // orphan is stuck too.
+    assert_eq!(
+        go(&mut m, |m, o| m.exited(10, None, 10_000 + KW - 1, o)),
+        [KillLeftovers, Drain]
+    );
+    assert_eq!(m.deadline(), Some(10_000 + KW));
+    assert_eq!(go(&mut m, |m, o| m.tick(10_000 + KW, o)), [Exit]);
+}
+
+#[test]
 fn children_gone_only_counts_when_draining() {
     let mut m = running(settings(), 2);
     assert_eq!(go(&mut m, |m, o| m.children_gone(o)), []);
@@ -913,6 +931,8 @@ mod properties {
         s: Settings,
         /// The SIGKILL deadline, once set.
         kill_at: Option<u64>,
+        /// When dinit gives up on what outlived its SIGKILL, once set.
+        give_up_at: Option<u64>,
     }
 
     impl Run {
@@ -925,6 +945,7 @@ mod properties {
                 },
                 s,
                 kill_at: None,
+                give_up_at: None,
             };
             r.feed(|m, o| m.begin(o));
             r
@@ -997,6 +1018,28 @@ mod properties {
                     assert!(k <= old, "deadline moved from {old} to {k}");
                 }
                 self.kill_at = Some(k);
+            }
+            // Nor does the moment dinit gives up on what outlived its
+            // SIGKILL (SPEC §10: 5 s at most). The -stop command, which
+            // runs after everything else on a clock of its own, is the
+            // one exception: when it ends, what is left gets a new SIGKILL.
+            match self.m.state() {
+                State::Teardown(Teardown {
+                    stage:
+                        Stage::Killed {
+                            give_up_at, step, ..
+                        },
+                    ..
+                }) if !matches!(step, Step::StopCommand { .. }) => {
+                    if let Some(old) = self.give_up_at {
+                        assert!(
+                            give_up_at <= old,
+                            "give-up moved from {old} to {give_up_at}"
+                        );
+                    }
+                    self.give_up_at = Some(give_up_at);
+                }
+                _ => self.give_up_at = None,
             }
             // Every process gets its stop signal at most once.
             for (pid, n) in &self.w.stops {
