@@ -492,11 +492,11 @@ fn stop_command_is_bounded() {
     m.exited(10, OK, 0, &mut Actions::new());
     // No other process: the stop command starts at once.
     assert_eq!(
-        m.step(),
-        Some(Step::StopCommand {
-            until: 10_000,
-            killed: false
-        })
+        m.stage(),
+        Some(Stage::StopCommand(StopCommand::Runs {
+            kill_at: 10_000,
+            until: 10_000
+        }))
     );
     // Orphans turning up while it runs get the stop signal until the
     // teardown's deadline, SIGKILL after it; the stop command itself
@@ -638,6 +638,20 @@ fn the_give_up_wait_does_not_start_over_when_the_last_managed_one_goes() {
     );
     assert_eq!(m.deadline(), Some(10_000 + KW));
     assert_eq!(go(&mut m, |m, o| m.tick(10_000 + KW, o)), [Exit]);
+}
+
+#[test]
+fn the_last_exit_after_an_unacted_deadline_keeps_that_deadline() {
+    // The loop reads exits before it ticks: the deadline met is the one
+    // reported, not the moment the exit was read.
+    let mut m = running(settings(), 2);
+    m.exited(11, OK, 0, &mut Actions::new());
+    assert_eq!(
+        go(&mut m, |m, o| m.exited(10, None, 10_500, o)),
+        [KillLeftovers, Drain]
+    );
+    assert_eq!(m.kill_deadline(), Some(10_000));
+    assert_eq!(m.deadline(), Some(10_500 + KW));
 }
 
 #[test]
@@ -1023,14 +1037,8 @@ mod properties {
             // SIGKILL (SPEC §10: 5 s at most). The -stop command, which
             // runs after everything else on a clock of its own, is the
             // one exception: when it ends, what is left gets a new SIGKILL.
-            match self.m.state() {
-                State::Teardown(Teardown {
-                    stage:
-                        Stage::Killed {
-                            give_up_at, step, ..
-                        },
-                    ..
-                }) if !matches!(step, Step::StopCommand { .. }) => {
+            match self.m.stage() {
+                Some(Stage::Killed { give_up_at, .. }) => {
                     if let Some(old) = self.give_up_at {
                         assert!(
                             give_up_at <= old,
@@ -1039,7 +1047,8 @@ mod properties {
                     }
                     self.give_up_at = Some(give_up_at);
                 }
-                _ => self.give_up_at = None,
+                Some(Stage::StopCommand(_)) => self.give_up_at = None,
+                _ => {}
             }
             // Every process gets its stop signal at most once.
             for (pid, n) in &self.w.stops {
@@ -1173,6 +1182,7 @@ mod properties {
                         Stage::Held { .. } => None,
                         Stage::Grace { kill_at, .. } => Some(kill_at),
                         Stage::Killed { at, .. } => Some(at),
+                        Stage::StopCommand(clock) => Some(clock.kill_deadline()),
                     },
                     "the first request moved the deadline"
                 );
@@ -1188,14 +1198,11 @@ mod properties {
             }
             match after {
                 State::Done(_) => {}
+                // A request leaves no stop command alive either.
                 State::Teardown(Teardown {
-                    stage: Stage::Killed { step, .. },
+                    stage: Stage::Killed { .. } | Stage::StopCommand(StopCommand::Killed { .. }),
                     ..
                 }) => {
-                    assert!(
-                        !matches!(step, Step::StopCommand { killed: false, .. }),
-                        "a request left the stop command alive"
-                    );
                     assert!(
                         self.m.kill_deadline() <= Some(self.w.now),
                         "killed in the future"
