@@ -485,8 +485,18 @@ impl Machine {
 
     /// Stop one managed process now, alone: its socket line failed (SPEC
     /// §5). It gets its stop signal (unless it had it) and SIGKILL after
-    /// the timeout.
+    /// the timeout. In a teardown (with `-stoporder reverse`, before its
+    /// turn) it is stopped now all the same, but once everything has been
+    /// SIGKILLed nothing is left to send it.
     pub fn drop_process(&mut self, pid: i32, now: u64, out: &mut Actions) {
+        if self.is_done()
+            || matches!(
+                self.stage(),
+                Some(Stage::Killed { .. } | Stage::StopCommand(_))
+            )
+        {
+            return;
+        }
         let sig = self.stop_for(SIGTERM);
         let kill_at = now + self.s.timeout_ms;
         if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid)
@@ -911,7 +921,15 @@ impl Machine {
                 push(out, Action::Drain);
             }
             Step::StartCommand | Step::Managed { .. } | Step::Prestop => {
-                push(out, Action::KillAll(why))
+                push(out, Action::KillAll(why));
+                // Those stopped alone were killed with the rest: their own
+                // SIGKILL (and its "did not stop in time") is not due any
+                // more.
+                for p in self.procs.iter_mut() {
+                    if let Stopped::Alone { .. } = p.stop {
+                        p.stop = Stopped::Yes;
+                    }
+                }
             }
         }
         self.set_stage(Stage::Killed {

@@ -690,6 +690,28 @@ fn success_codes_make_dinit_exit_0() {
 }
 
 #[test]
+fn a_dropped_process_is_not_killed_again_after_everything_was() {
+    // Review finding 10: its own SIGKILL, due after the teardown's, would
+    // say "did not stop in time" a second time.
+    let mut m = running(settings(), 3);
+    m.drop_process(12, 1_000, &mut Actions::new());
+    m.stop_request(TERM, 2_000, &mut Actions::new());
+    assert_eq!(
+        go(&mut m, |m, o| m.stop_request(TERM, 7_000, o)),
+        [KillAll(Why::Signal(TERM))]
+    );
+    assert_eq!(m.deadline(), Some(7_000 + KW));
+    assert_eq!(go(&mut m, |m, o| m.tick(11_000, o)), []);
+    // Nor is one dropped after that (waiting its turn in reverse order)
+    // sent anything.
+    let mut m = running(reverse(), 2);
+    m.stop_request(TERM, 0, &mut Actions::new());
+    m.stop_request(TERM, 1, &mut Actions::new());
+    assert_eq!(go(&mut m, |m, o| m.drop_process(10, 2, o)), []);
+    assert_eq!(m.deadline(), Some(1 + KW));
+}
+
+#[test]
 fn a_dropped_process_is_stopped_then_killed_alone() {
     let mut m = running(settings(), 3);
     assert_eq!(
@@ -930,6 +952,8 @@ mod properties {
         termed_prestop: u32,
         /// Pids that have been SIGKILLed (they die when asked).
         killed: BTreeSet<i32>,
+        /// Every managed process was SIGKILLed (KillAll).
+        all_killed: bool,
         /// What the exit code must be, decided by the first cause.
         first_cause: Option<Cause>,
         first_primary: Option<ExitStatus>,
@@ -1009,10 +1033,17 @@ mod properties {
                     *self.w.stops.entry(pid).or_default() += 1;
                 }
                 Kill { pid } => {
-                    self.w.killed.insert(pid);
+                    assert!(
+                        self.w.managed.iter().any(|p| p.0 == pid),
+                        "a SIGKILL to {pid}, not a managed process"
+                    );
+                    // Once is enough ("did not stop in time" is logged).
+                    assert!(!self.w.all_killed, "{pid} killed alone after all");
+                    assert!(self.w.killed.insert(pid), "{pid} killed twice");
                 }
                 TermPrestop => self.w.termed_prestop += 1,
-                StopOrphans | KillOrphans | KillLeftovers | KillAll(_) | KillStop(_) => {}
+                KillAll(_) => self.w.all_killed = true,
+                StopOrphans | KillOrphans | KillLeftovers | KillStop(_) => {}
                 Drain => {
                     if self.w.managed.is_empty()
                         && !self.w.helpers.iter().any(|h| *h)
