@@ -263,18 +263,37 @@ pub fn signal_for(own: u8, teardown: i32) -> i32 {
     if own == 0 { teardown } else { i32::from(own) }
 }
 
-/// Room for every action one loop turn can produce: at most one stop
-/// signal per managed process (each gets one at most, and the table holds
-/// `PROC_MAX`), plus the handful of one-off actions a run has (spawns,
-/// kills, drain, exit), each produced a bounded number of times.
-pub const ACTIONS_MAX: usize = PROC_MAX + 16;
+/// The most actions a whole run produces that are not about one managed
+/// process (spawns, `StopOrphans`, the kills of everything, `Drain`,
+/// `Exit`): each comes with a change of stage or step that happens once
+/// in a run, so 17 at most (`KillOrphans` and `Drain` twice,
+/// `KillLeftovers` three times, the rest once); the property test counts
+/// them.
+const ONE_OFF_MAX: usize = 24;
+
+/// Room for the actions of one loop turn: two per managed process (its
+/// stop signal, and a SIGKILL of its own if it was stopped alone: each
+/// comes once in its life) and the one-offs. A turn that sees more
+/// processes than the table holds (one leaves and another takes its slot
+/// in the same turn) can still run short of room for the per-process
+/// actions: they are owed then, never lost ([`push_if_room`]).
+pub const ACTIONS_MAX: usize = 2 * PROC_MAX + ONE_OFF_MAX;
 
 /// The actions of one loop turn, in order.
 pub type Actions = Vec<Action, ACTIONS_MAX>;
 
+/// Push a one-off action: there is always room for these (`ONE_OFF_MAX`).
 fn push(out: &mut Actions, a: Action) {
     let pushed = out.push(a);
-    debug_assert!(pushed.is_ok(), "more actions in one turn than ACTIONS_MAX");
+    debug_assert!(pushed.is_ok(), "more one-off actions than ONE_OFF_MAX");
+}
+
+/// Push an action for one managed process if the turn has room for it
+/// beside the one-offs. When it has not, the caller leaves the process as
+/// it was: the action stays owed, [`Machine::deadline`] says it is due at
+/// once, and the next turn's tick sends it.
+fn push_if_room(out: &mut Actions, a: Action) -> bool {
+    out.len() < ACTIONS_MAX - ONE_OFF_MAX && out.push(a).is_ok()
 }
 
 /// A managed process as the machine sees it.
@@ -291,8 +310,12 @@ struct Proc {
 enum Stopped {
     No,
     Yes,
-    /// Sent alone (its socket line failed, SPEC §5): SIGKILL at `kill_at`
-    /// unless it is gone by then.
+    /// Stopped alone (its socket line failed, SPEC §5), but the turn had
+    /// no room for its stop signal: it is owed, then as `Alone`.
+    Dropped {
+        kill_at: u64,
+    },
+    /// Sent alone: SIGKILL at `kill_at` unless it is gone by then.
     Alone {
         kill_at: u64,
     },
@@ -377,8 +400,11 @@ impl Machine {
         }
     }
 
-    /// The next deadline, if any.
+    /// The next deadline, if any (0: at once).
     pub fn deadline(&self) -> Option<u64> {
+        if self.owes() {
+            return Some(0);
+        }
         let own = self.stage().map(|stage| match stage {
             Stage::Held { until, .. } => until,
             Stage::Grace { kill_at, .. } => kill_at,
@@ -409,6 +435,27 @@ impl Machine {
             Stage::Killed { at, .. } => Some(at),
             Stage::StopCommand(clock) => Some(clock.kill_deadline()),
         }
+    }
+
+    /// Whether an action for a managed process is owed: a turn had no room
+    /// for it ([`push_if_room`]). A SIGKILL owed to a process stopped alone
+    /// needs no saying: its deadline has passed.
+    fn owes(&self) -> bool {
+        let dropped = self
+            .procs
+            .iter()
+            .any(|p| matches!(p.stop, Stopped::Dropped { .. }));
+        let stops = matches!(
+            self.stage(),
+            Some(Stage::Grace {
+                step: Step::Managed { .. },
+                ..
+            })
+        ) && match self.s.order {
+            StopOrder::Together => self.procs.iter().any(|p| p.stop == Stopped::No),
+            StopOrder::Reverse => self.procs.last().is_some_and(|p| p.stop == Stopped::No),
+        };
+        dropped || stops
     }
 
     /// How to treat adopted orphans at `now` (see [`Sweep`]).
@@ -502,14 +549,12 @@ impl Machine {
         if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid)
             && p.stop == Stopped::No
         {
-            p.stop = Stopped::Alone { kill_at };
-            push(
-                out,
-                Action::Stop {
-                    pid,
-                    sig: signal_for(p.own, sig),
-                },
-            );
+            let sig = signal_for(p.own, sig);
+            p.stop = if push_if_room(out, Action::Stop { pid, sig }) {
+                Stopped::Alone { kill_at }
+            } else {
+                Stopped::Dropped { kill_at }
+            };
         }
     }
 
@@ -643,14 +688,25 @@ impl Machine {
 
     /// Time has passed; act on every expired deadline.
     pub fn tick(&mut self, now: u64, out: &mut Actions) {
+        // The SIGKILLs due to processes stopped alone, and whatever an
+        // earlier turn had no room for (see `push_if_room`).
+        let sig = self.stop_for(SIGTERM);
         for p in self.procs.iter_mut() {
+            if let Stopped::Dropped { kill_at } = p.stop {
+                let (pid, sig) = (p.pid, signal_for(p.own, sig));
+                if push_if_room(out, Action::Stop { pid, sig }) {
+                    p.stop = Stopped::Alone { kill_at };
+                }
+            }
             if let Stopped::Alone { kill_at } = p.stop
                 && now >= kill_at
+                && push_if_room(out, Action::Kill { pid: p.pid })
             {
                 p.stop = Stopped::Yes;
-                push(out, Action::Kill { pid: p.pid });
             }
         }
+        self.stop_managed(out);
+        self.stop_next(out);
         // One after the other: each may move the teardown on (`-timeout 0`
         // kills right after the stop signal, in the same turn).
         if let Some(Stage::Held { until, .. }) = self.stage()
@@ -667,7 +723,7 @@ impl Machine {
         {
             self.kill_now(Why::Timeout, now, out);
         }
-        // The stop command's own.
+        // The stop command's own deadline.
         if let Some(Stage::StopCommand(StopCommand::Overtime { at, until })) = self.stage()
             && now >= until
         {
@@ -677,12 +733,13 @@ impl Machine {
                 give_up_at: now + KILL_WAIT_MS,
             }));
         }
-        // Stuck in the kernel: go on without it.
+        // The stop command stuck in the kernel: go on without it.
         if let Some(Stage::StopCommand(StopCommand::Killed { give_up_at, .. })) = self.stage()
             && now >= give_up_at
         {
             self.finish(now, out);
         }
+        // Stuck in the kernel: go on without it.
         if let Some(Stage::Killed {
             give_up_at, step, ..
         }) = self.stage()
@@ -751,21 +808,42 @@ impl Machine {
     }
 
     /// Send the stop signals due at the start of the grace period: to every
-    /// managed process at once, or to the last started one.
+    /// managed process at once (and the orphans), or to the last started
+    /// one.
     fn send_stops(&mut self, out: &mut Actions) {
-        let State::Teardown(t) = self.state else {
-            return;
-        };
         match self.s.order {
             StopOrder::Together => {
-                for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
-                    p.stop = Stopped::Yes;
-                    let (pid, sig) = (p.pid, signal_for(p.own, t.sig));
-                    push(out, Action::Stop { pid, sig });
-                }
+                self.stop_managed(out);
                 push(out, Action::StopOrphans);
             }
             StopOrder::Reverse => self.stop_next(out),
+        }
+    }
+
+    /// `-stoporder together`, in the grace period: the stop signal to every
+    /// managed process that has not had it (as far as the turn has room).
+    fn stop_managed(&mut self, out: &mut Actions) {
+        let State::Teardown(Teardown {
+            sig,
+            stage:
+                Stage::Grace {
+                    step: Step::Managed { .. },
+                    ..
+                },
+            ..
+        }) = self.state
+        else {
+            return;
+        };
+        if self.s.order != StopOrder::Together {
+            return;
+        }
+        for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
+            let (pid, sig) = (p.pid, signal_for(p.own, sig));
+            if !push_if_room(out, Action::Stop { pid, sig }) {
+                break;
+            }
+            p.stop = Stopped::Yes;
         }
     }
 
@@ -791,9 +869,10 @@ impl Machine {
         if let Some(p) = self.procs.last_mut()
             && p.stop == Stopped::No
         {
-            p.stop = Stopped::Yes;
             let (pid, sig) = (p.pid, signal_for(p.own, sig));
-            push(out, Action::StopNext { pid, sig, waiting });
+            if push_if_room(out, Action::StopNext { pid, sig, waiting }) {
+                p.stop = Stopped::Yes;
+            }
         }
     }
 
@@ -926,7 +1005,7 @@ impl Machine {
                 // SIGKILL (and its "did not stop in time") is not due any
                 // more.
                 for p in self.procs.iter_mut() {
-                    if let Stopped::Alone { .. } = p.stop {
+                    if let Stopped::Dropped { .. } | Stopped::Alone { .. } = p.stop {
                         p.stop = Stopped::Yes;
                     }
                 }

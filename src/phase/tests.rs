@@ -862,6 +862,107 @@ fn timeout_zero_kills_in_the_same_turn() {
     assert_eq!(go(&mut m, |m, o| m.tick(5, o)), [KillAll(Why::Timeout)]);
 }
 
+/// One loop turn: the events `turn` feeds into one buffer, and the tick;
+/// then, as the loop does, more turns at once while something is due at
+/// `now`. Every action performed, in order.
+fn turns(
+    m: &mut Machine,
+    now: u64,
+    turn: impl FnOnce(&mut Machine, &mut Actions),
+) -> std::vec::Vec<Action> {
+    let mut all = std::vec::Vec::new();
+    let mut out = Actions::new();
+    turn(m, &mut out);
+    for _ in 0..8 {
+        m.tick(now, &mut out);
+        all.extend(out.iter().copied());
+        if m.deadline().is_none_or(|d| d > now) {
+            return all;
+        }
+        out.clear();
+    }
+    panic!("still something due after 8 turns: {m:?}");
+}
+
+/// How many of `acts` are `Stop`s to `pid`, and how many `Kill`s.
+fn stops_and_kills(acts: &[Action], pid: i32) -> (usize, usize) {
+    let stops = acts
+        .iter()
+        .filter(|a| matches!(a, Stop { pid: p, .. } if *p == pid))
+        .count();
+    let kills = acts
+        .iter()
+        .filter(|a| matches!(a, Kill { pid: p } if *p == pid))
+        .count();
+    (stops, kills)
+}
+
+#[test]
+fn a_turn_full_of_drops_and_a_teardown_loses_no_action() {
+    // Review finding 9: with -timeout 0, 200 dropped processes get their
+    // stop signal and their SIGKILL in one turn, and a stop request the
+    // rest's stop signals and the SIGKILL of everything.
+    let s = Settings {
+        timeout_ms: 0,
+        ..settings()
+    };
+    let mut m = running(s, 256);
+    let acts = turns(&mut m, 0, |m, out| {
+        for pid in 10..10 + 200 {
+            m.drop_process(pid, 0, out);
+        }
+        m.tick(0, out);
+        m.stop_request(TERM, 0, out);
+    });
+    for pid in 10..10 + 256 {
+        let want = if pid < 210 { (1, 1) } else { (1, 0) };
+        assert_eq!(stops_and_kills(&acts, pid), want, "pid {pid}");
+    }
+    let tail: std::vec::Vec<_> = acts
+        .iter()
+        .filter(|a| !matches!(a, Stop { .. } | Kill { .. }))
+        .collect();
+    assert_eq!(tail, [&StopOrphans, &KillAll(Why::Timeout)]);
+}
+
+#[test]
+fn a_turn_that_sees_more_processes_than_the_table_holds_owes_not_loses() {
+    // Slots reused within one turn (a line's exec fails, another line
+    // takes its place, and fails too): more stop signals and SIGKILLs than
+    // the buffer holds. What does not fit goes out in the next turn, which
+    // comes at once; nothing goes twice.
+    let s = Settings {
+        timeout_ms: 0,
+        ..settings()
+    };
+    let mut m = running(s, 0);
+    let acts = turns(&mut m, 0, |m, out| {
+        for round in 0..3 {
+            let first = 1_000 * (round + 1);
+            for pid in first..first + 256 {
+                assert!(m.started(pid, 0));
+            }
+            for pid in first..first + 256 {
+                m.drop_process(pid, 0, out);
+            }
+            if round < 2 {
+                for pid in first..first + 256 {
+                    m.exited(pid, None, 0, out);
+                }
+            }
+        }
+    });
+    for pid in (1_000..1_256).chain(2_000..2_256) {
+        assert_eq!(stops_and_kills(&acts, pid), (1, 0), "pid {pid}");
+    }
+    for pid in 3_000..3_256 {
+        assert_eq!(stops_and_kills(&acts, pid), (1, 1), "pid {pid}");
+    }
+    assert_eq!(acts.len(), 3 * 256 + 256);
+    assert!(m.accepting());
+    assert_eq!(m.deadline(), None);
+}
+
 mod properties {
     //! The machine against a model of the processes it speaks about,
     //! driven by random event sequences (STYLE §13).
@@ -954,6 +1055,8 @@ mod properties {
         killed: BTreeSet<i32>,
         /// Every managed process was SIGKILLed (KillAll).
         all_killed: bool,
+        /// Actions not about one managed process, in the whole run.
+        one_offs: usize,
         /// What the exit code must be, decided by the first cause.
         first_cause: Option<Cause>,
         first_primary: Option<ExitStatus>,
@@ -1007,6 +1110,10 @@ mod properties {
 
         fn perform(&mut self, a: Action) {
             assert!(!self.w.exited, "an action after Exit: {a:?}");
+            if !matches!(a, Stop { .. } | StopNext { .. } | Kill { .. }) {
+                self.w.one_offs += 1;
+                assert!(self.w.one_offs <= ONE_OFF_MAX, "{:?}", self.w);
+            }
             match a {
                 SpawnStart => self.w.helpers[0] = true,
                 Launch => {
