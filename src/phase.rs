@@ -707,8 +707,9 @@ impl Machine {
         }
         self.stop_managed(out);
         self.stop_next(out);
-        // One after the other: each may move the teardown on (`-timeout 0`
-        // kills right after the stop signal, in the same turn).
+        // One after the other, in the order the stages follow each other:
+        // each may move the teardown on to the next (`-timeout 0` kills
+        // right after the stop signal, in the same turn).
         if let Some(Stage::Held { until, .. }) = self.stage()
             && now >= until
         {
@@ -722,6 +723,15 @@ impl Machine {
             && now >= kill_at
         {
             self.kill_now(Why::Timeout, now, out);
+        }
+        // Stuck in the kernel: go on without it (to the stop command, or
+        // out).
+        if let Some(Stage::Killed {
+            give_up_at, step, ..
+        }) = self.stage()
+            && now >= give_up_at
+        {
+            self.give_up(step, now, out);
         }
         // The stop command's own deadline.
         if let Some(Stage::StopCommand(StopCommand::Overtime { at, until })) = self.stage()
@@ -738,14 +748,6 @@ impl Machine {
             && now >= give_up_at
         {
             self.finish(now, out);
-        }
-        // Stuck in the kernel: go on without it.
-        if let Some(Stage::Killed {
-            give_up_at, step, ..
-        }) = self.stage()
-            && now >= give_up_at
-        {
-            self.give_up(step, now, out);
         }
     }
 

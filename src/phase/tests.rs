@@ -1303,6 +1303,10 @@ mod properties {
                     self.w.now += ms;
                     let now = self.w.now;
                     self.feed(|m, o| m.tick(now, o));
+                    // A tick leaves nothing due: the loop never spins.
+                    if let Some(d) = self.m.deadline() {
+                        assert!(d > now, "due at {d} after a tick at {now}");
+                    }
                 }
             }
         }
