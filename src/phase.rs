@@ -445,17 +445,11 @@ impl Machine {
             .procs
             .iter()
             .any(|p| matches!(p.stop, Stopped::Dropped { .. }));
-        let stops = matches!(
-            self.stage(),
-            Some(Stage::Grace {
-                step: Step::Managed { .. },
-                ..
-            })
-        ) && match self.s.order {
-            StopOrder::Together => self.procs.iter().any(|p| p.stop == Stopped::No),
-            StopOrder::Reverse => self.procs.last().is_some_and(|p| p.stop == Stopped::No),
-        };
-        dropped || stops
+        let together = self.stopping(StopOrder::Together).is_some()
+            && self.procs.iter().any(|p| p.stop == Stopped::No);
+        let reverse = self.stopping(StopOrder::Reverse).is_some()
+            && self.procs.last().is_some_and(|p| p.stop == Stopped::No);
+        dropped || together || reverse
     }
 
     /// How to treat adopted orphans at `now` (see [`Sweep`]).
@@ -822,24 +816,29 @@ impl Machine {
         }
     }
 
+    /// The teardown's stop signal while its grace period waits for the
+    /// managed processes, and they are stopped in `order`.
+    fn stopping(&self, order: StopOrder) -> Option<i32> {
+        match self.state {
+            State::Teardown(Teardown {
+                sig,
+                stage:
+                    Stage::Grace {
+                        step: Step::Managed { .. },
+                        ..
+                    },
+                ..
+            }) if self.s.order == order => Some(sig),
+            _ => None,
+        }
+    }
+
     /// `-stoporder together`, in the grace period: the stop signal to every
     /// managed process that has not had it (as far as the turn has room).
     fn stop_managed(&mut self, out: &mut Actions) {
-        let State::Teardown(Teardown {
-            sig,
-            stage:
-                Stage::Grace {
-                    step: Step::Managed { .. },
-                    ..
-                },
-            ..
-        }) = self.state
-        else {
+        let Some(sig) = self.stopping(StopOrder::Together) else {
             return;
         };
-        if self.s.order != StopOrder::Together {
-            return;
-        }
         for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
             let (pid, sig) = (p.pid, signal_for(p.own, sig));
             if !push_if_room(out, Action::Stop { pid, sig }) {
@@ -852,21 +851,9 @@ impl Machine {
     /// `-stoporder reverse`: stop the last started process once every one
     /// started after it has exited (so, when it is the last in the list).
     fn stop_next(&mut self, out: &mut Actions) {
-        let State::Teardown(Teardown {
-            sig,
-            stage:
-                Stage::Grace {
-                    step: Step::Managed { .. },
-                    ..
-                },
-            ..
-        }) = self.state
-        else {
+        let Some(sig) = self.stopping(StopOrder::Reverse) else {
             return;
         };
-        if self.s.order != StopOrder::Reverse {
-            return;
-        }
         let waiting = self.procs.len().saturating_sub(1) as u16;
         if let Some(p) = self.procs.last_mut()
             && p.stop == Stopped::No
