@@ -276,7 +276,7 @@ const ONE_OFF_MAX: usize = 24;
 /// comes once in its life) and the one-offs. A turn that sees more
 /// processes than the table holds (one leaves and another takes its slot
 /// in the same turn) can still run short of room for the per-process
-/// actions: they are owed then, never lost ([`push_if_room`]).
+/// actions: they are owed then, never lost (see `push_if_room`).
 pub const ACTIONS_MAX: usize = 2 * PROC_MAX + ONE_OFF_MAX;
 
 /// The actions of one loop turn, in order.
