@@ -306,7 +306,12 @@ impl fmt::Display for SigName {
 pub use crate::sys::errno::*;
 
 /// The errnos [`Errno`] names: number, name, meaning (strerror's, in
-/// lower case). Any other errno is shown as `errno N`.
+/// lower case). Any other errno is shown as `errno N`. Listed are those
+/// dinit's own calls, a fork, an exec or a socket can plausibly return,
+/// including an exec from a hung or dead FUSE server (ECONNABORTED,
+/// ENOTCONN), an NFS mount (ESTALE, ETIMEDOUT, EHOSTUNREACH), a seccomp
+/// profile that filters a call (ENOSYS, EOPNOTSUPP) and passing descriptors
+/// (ETOOMANYREFS): a client's `error:` line should name what it got.
 const ERRNO_NAMES: &[(i32, &str, &str)] = &[
     (EPERM, "EPERM", "operation not permitted"),
     (ENOENT, "ENOENT", "no such file or directory"),
@@ -331,11 +336,30 @@ const ERRNO_NAMES: &[(i32, &str, &str)] = &[
     (EROFS, "EROFS", "read-only file system"),
     (EPIPE, "EPIPE", "broken pipe"),
     (ENAMETOOLONG, "ENAMETOOLONG", "file name too long"),
+    (ENOSYS, "ENOSYS", "function not implemented"),
     (ELOOP, "ELOOP", "too many levels of symbolic links"),
+    (EPROTO, "EPROTO", "protocol error"),
+    (ELIBBAD, "ELIBBAD", "accessing a corrupted shared library"),
     (ENOTSOCK, "ENOTSOCK", "socket operation on non-socket"),
+    (EOPNOTSUPP, "EOPNOTSUPP", "operation not supported"),
     (EADDRINUSE, "EADDRINUSE", "address already in use"),
+    (
+        ECONNABORTED,
+        "ECONNABORTED",
+        "software caused connection abort",
+    ),
     (ECONNRESET, "ECONNRESET", "connection reset by peer"),
+    (ENOBUFS, "ENOBUFS", "no buffer space available"),
+    (ENOTCONN, "ENOTCONN", "transport endpoint is not connected"),
+    (
+        ETOOMANYREFS,
+        "ETOOMANYREFS",
+        "too many references: cannot splice",
+    ),
+    (ETIMEDOUT, "ETIMEDOUT", "connection timed out"),
     (ECONNREFUSED, "ECONNREFUSED", "connection refused"),
+    (EHOSTUNREACH, "EHOSTUNREACH", "no route to host"),
+    (ESTALE, "ESTALE", "stale file handle"),
 ];
 
 /// An errno shown as its meaning and name: `no such file or directory
@@ -579,6 +603,18 @@ mod tests {
             Errno(ECONNREFUSED).to_string(),
             "connection refused (ECONNREFUSED)"
         );
+        // What a failed exec on a dead FUSE server (ECONNABORTED, ENOTCONN),
+        // a stale NFS handle or a filtered clone3 gives a client.
+        assert_eq!(
+            Errno(103).to_string(),
+            "software caused connection abort (ECONNABORTED)"
+        );
+        assert_eq!(
+            Errno(107).to_string(),
+            "transport endpoint is not connected (ENOTCONN)"
+        );
+        assert_eq!(Errno(116).to_string(), "stale file handle (ESTALE)");
+        assert_eq!(Errno(38).to_string(), "function not implemented (ENOSYS)");
         // Every row is shown as `meaning (NAME)`, and no errno is listed twice.
         for (i, &(n, name, meaning)) in ERRNO_NAMES.iter().enumerate() {
             assert_eq!(Errno(n).to_string(), format!("{meaning} ({name})"));

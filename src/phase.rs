@@ -10,11 +10,13 @@
 //!
 //! A teardown is one value ([`Teardown`]): why it began, its stop signal,
 //! where its clock stands ([`Stage`]: the stop signal held back, the grace
-//! period running towards the one SIGKILL deadline, or everything killed)
-//! and what it waits for ([`Step`]). The managed processes are kept in start
-//! order, each with whether it has had its stop signal, which is how
-//! `-stoporder reverse` walks them from the last started backwards and how
-//! no process is ever sent its stop signal twice.
+//! period running towards the one SIGKILL deadline, everything killed, or
+//! the `-stop` command on a clock of its own, [`StopCommand`]) and what it
+//! waits for ([`Step`]; whether the `-prestop` command still runs is part
+//! of it). The managed processes are kept in start order, each with
+//! whether it has had its stop signal, which is how `-stoporder reverse`
+//! walks them from the last started backwards and how no process is ever
+//! sent its stop signal twice.
 //!
 //! One deadline for the whole teardown: the moment the first stop signal
 //! goes out (after any drain delay) fixes `kill_at`, and everything dinit
@@ -112,38 +114,80 @@ pub enum Cause {
 
 /// The teardown's clock. The SIGKILL deadline exists from the first stop
 /// signal on, and only the drain delay (or prestop timer) comes before it.
+/// The `-stop` command, which runs once every managed process is gone,
+/// has a clock of its own beside it ([`StopCommand`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// The stop signal is held back until `until` (`-prestoptimer`); the
-    /// managed processes keep running, `-prestop` (if any) runs.
-    Held { until: u64 },
+    /// managed processes keep running, and the `-prestop` command while
+    /// `prestop`.
+    Held { until: u64, prestop: bool },
     /// The stop signal went out: everything left is SIGKILLed at `kill_at`.
     Grace { kill_at: u64, step: Step },
     /// SIGKILL went out to everything at `at` (the deadline, or a second
     /// stop request); what is still there at `give_up_at` is stuck in the
-    /// kernel and given up on (while the stop command runs, its own
-    /// deadline counts instead).
+    /// kernel and given up on.
     Killed {
         at: u64,
         give_up_at: u64,
         step: Step,
     },
+    /// The `-stop` command runs: every managed process and the prestop
+    /// command are gone (or given up on).
+    StopCommand(StopCommand),
 }
 
-/// What a teardown waits for.
+/// What a teardown waits for before the stop command (or, after it, to
+/// leave).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// The interrupted `-start` command.
     StartCommand,
-    /// The managed processes (with `-stoporder reverse`, one at a time).
-    Managed,
+    /// The managed processes (with `-stoporder reverse`, one at a time),
+    /// and the prestop command beside them while `prestop`.
+    Managed { prestop: bool },
     /// The prestop command, the last one left (it got SIGTERM).
     Prestop,
-    /// The `-stop` command: SIGKILLed at `until` (its own `-timeout`), or,
-    /// once `killed`, given up on at `until`.
-    StopCommand { until: u64, killed: bool },
     /// The children left: adopted orphans, late arrivals.
     Draining,
+}
+
+/// The `-stop` command's clock: its own `-timeout` from its start, and
+/// where the teardown's one deadline stands for the orphans meanwhile. It
+/// starts after the first stop signal, so its own deadline never comes
+/// before the teardown's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopCommand {
+    /// It runs; the teardown's deadline `kill_at` is still ahead (orphans
+    /// get the stop signal until then), its own SIGKILL is due at `until`.
+    Runs { kill_at: u64, until: u64 },
+    /// It runs past the teardown's deadline (met at `at`: the orphans were
+    /// SIGKILLed) until its own, `until`.
+    Overtime { at: u64, until: u64 },
+    /// It was SIGKILLed (its own deadline passed, or a stop request came);
+    /// if still there at `give_up_at`, it is stuck and dinit goes on
+    /// without it. Everything else was SIGKILLed at `at`.
+    Killed { at: u64, give_up_at: u64 },
+}
+
+impl StopCommand {
+    /// When everything but the stop command is (or was) SIGKILLed.
+    fn kill_deadline(self) -> u64 {
+        match self {
+            StopCommand::Runs { kill_at, .. } => kill_at,
+            StopCommand::Overtime { at, .. } | StopCommand::Killed { at, .. } => at,
+        }
+    }
+
+    /// Its next deadline: the teardown's while that is ahead (its own is
+    /// never earlier), then its own SIGKILL, then the give-up.
+    fn deadline(self) -> u64 {
+        match self {
+            StopCommand::Runs { kill_at, .. } => kill_at,
+            StopCommand::Overtime { until, .. } => until,
+            StopCommand::Killed { give_up_at, .. } => give_up_at,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,18 +263,37 @@ pub fn signal_for(own: u8, teardown: i32) -> i32 {
     if own == 0 { teardown } else { i32::from(own) }
 }
 
-/// Room for every action one loop turn can produce: at most one stop
-/// signal per managed process (each gets one at most, and the table holds
-/// `PROC_MAX`), plus the handful of one-off actions a run has (spawns,
-/// kills, drain, exit), each produced a bounded number of times.
-pub const ACTIONS_MAX: usize = PROC_MAX + 16;
+/// The most actions a whole run produces that are not about one managed
+/// process (spawns, `StopOrphans`, the kills of everything, `Drain`,
+/// `Exit`): each comes with a change of stage or step that happens once
+/// in a run, so 17 at most (`KillOrphans` and `Drain` twice,
+/// `KillLeftovers` three times, the rest once); the property test counts
+/// them.
+const ONE_OFF_MAX: usize = 24;
+
+/// Room for the actions of one loop turn: two per managed process (its
+/// stop signal, and a SIGKILL of its own if it was stopped alone: each
+/// comes once in its life) and the one-offs. A turn that sees more
+/// processes than the table holds (one leaves and another takes its slot
+/// in the same turn) can still run short of room for the per-process
+/// actions: they are owed then, never lost (see `push_if_room`).
+pub const ACTIONS_MAX: usize = 2 * PROC_MAX + ONE_OFF_MAX;
 
 /// The actions of one loop turn, in order.
 pub type Actions = Vec<Action, ACTIONS_MAX>;
 
+/// Push a one-off action: there is always room for these (`ONE_OFF_MAX`).
 fn push(out: &mut Actions, a: Action) {
     let pushed = out.push(a);
-    debug_assert!(pushed.is_ok(), "more actions in one turn than ACTIONS_MAX");
+    debug_assert!(pushed.is_ok(), "more one-off actions than ONE_OFF_MAX");
+}
+
+/// Push an action for one managed process if the turn has room for it
+/// beside the one-offs. When it has not, the caller leaves the process as
+/// it was: the action stays owed, [`Machine::deadline`] says it is due at
+/// once, and the next turn's tick sends it.
+fn push_if_room(out: &mut Actions, a: Action) -> bool {
+    out.len() < ACTIONS_MAX - ONE_OFF_MAX && out.push(a).is_ok()
 }
 
 /// A managed process as the machine sees it.
@@ -247,8 +310,12 @@ struct Proc {
 enum Stopped {
     No,
     Yes,
-    /// Sent alone (its socket line failed, SPEC §5): SIGKILL at `kill_at`
-    /// unless it is gone by then.
+    /// Stopped alone (its socket line failed, SPEC §5), but the turn had
+    /// no room for its stop signal: it is owed, then as `Alone`.
+    Dropped {
+        kill_at: u64,
+    },
+    /// Sent alone: SIGKILL at `kill_at` unless it is gone by then.
     Alone {
         kill_at: u64,
     },
@@ -261,14 +328,10 @@ pub struct Machine {
     /// Managed processes in the order they started; one leaves when it is
     /// reaped or its exec failed.
     procs: Vec<Proc, PROC_MAX>,
-    /// The prestop command runs.
-    prestop: bool,
     /// Stop requests received so far.
     requests: u8,
     /// The primary's status (with `-primary`: of the first process to exit).
     status: Option<ExitStatus>,
-    /// Processes stopped alone whose SIGKILL is still due.
-    alone: u16,
 }
 
 impl Machine {
@@ -283,10 +346,8 @@ impl Machine {
             },
             s,
             procs: Vec::new(),
-            prestop: false,
             requests: 0,
             status: None,
-            alone: 0,
         }
     }
 
@@ -339,35 +400,26 @@ impl Machine {
         }
     }
 
-    /// The next deadline, if any.
+    /// The next deadline, if any (0: at once).
     pub fn deadline(&self) -> Option<u64> {
-        let own = match self.state {
-            State::Teardown(t) => match t.stage {
-                Stage::Held { until } => Some(until),
-                Stage::Grace { kill_at, step } => Some(match step {
-                    Step::StopCommand { until, .. } => until.min(kill_at),
-                    _ => kill_at,
-                }),
-                Stage::Killed {
-                    give_up_at, step, ..
-                } => Some(match step {
-                    Step::StopCommand { until, .. } => until,
-                    _ => give_up_at,
-                }),
-            },
-            _ => None,
-        };
-        let alone = (self.alone > 0)
-            .then(|| {
-                self.procs
-                    .iter()
-                    .filter_map(|p| match p.stop {
-                        Stopped::Alone { kill_at } => Some(kill_at),
-                        _ => None,
-                    })
-                    .min()
+        if self.owes() {
+            return Some(0);
+        }
+        let own = self.stage().map(|stage| match stage {
+            Stage::Held { until, .. } => until,
+            Stage::Grace { kill_at, .. } => kill_at,
+            Stage::Killed { give_up_at, .. } => give_up_at,
+            Stage::StopCommand(clock) => clock.deadline(),
+        });
+        // Each process stopped alone has its own SIGKILL deadline.
+        let alone = self
+            .procs
+            .iter()
+            .filter_map(|p| match p.stop {
+                Stopped::Alone { kill_at } => Some(kill_at),
+                _ => None,
             })
-            .flatten();
+            .min();
         match (own, alone) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -377,14 +429,27 @@ impl Machine {
     /// The SIGKILL deadline of the teardown: when everything left is (or
     /// was) SIGKILLed. `None` before the first stop signal.
     pub fn kill_deadline(&self) -> Option<u64> {
-        match self.state {
-            State::Teardown(t) => match t.stage {
-                Stage::Held { .. } => None,
-                Stage::Grace { kill_at, .. } => Some(kill_at),
-                Stage::Killed { at, .. } => Some(at),
-            },
-            _ => None,
+        match self.stage()? {
+            Stage::Held { .. } => None,
+            Stage::Grace { kill_at, .. } => Some(kill_at),
+            Stage::Killed { at, .. } => Some(at),
+            Stage::StopCommand(clock) => Some(clock.kill_deadline()),
         }
+    }
+
+    /// Whether an action for a managed process is owed: a turn had no room
+    /// for it ([`push_if_room`]). A SIGKILL owed to a process stopped alone
+    /// needs no saying: its deadline has passed.
+    fn owes(&self) -> bool {
+        let dropped = self
+            .procs
+            .iter()
+            .any(|p| matches!(p.stop, Stopped::Dropped { .. }));
+        let together = self.stopping(StopOrder::Together).is_some()
+            && self.procs.iter().any(|p| p.stop == Stopped::No);
+        let reverse = self.stopping(StopOrder::Reverse).is_some()
+            && self.procs.last().is_some_and(|p| p.stop == Stopped::No);
+        dropped || together || reverse
     }
 
     /// How to treat adopted orphans at `now` (see [`Sweep`]).
@@ -394,13 +459,20 @@ impl Machine {
         };
         match t.stage {
             Stage::Held { .. } => Sweep::Nothing,
-            Stage::Grace { kill_at, .. } if now >= kill_at => Sweep::Kill,
+            Stage::Grace { kill_at, .. }
+            | Stage::StopCommand(StopCommand::Runs { kill_at, .. })
+                if now >= kill_at =>
+            {
+                Sweep::Kill
+            }
             // Orphans come after every managed process (SPEC §11).
             Stage::Grace { .. } if self.s.order == StopOrder::Reverse && !self.procs.is_empty() => {
                 Sweep::Nothing
             }
-            Stage::Grace { .. } => Sweep::Stop(t.sig),
-            Stage::Killed { .. } => Sweep::Kill,
+            Stage::Grace { .. } | Stage::StopCommand(StopCommand::Runs { .. }) => {
+                Sweep::Stop(t.sig)
+            }
+            Stage::Killed { .. } | Stage::StopCommand(_) => Sweep::Kill,
         }
     }
 
@@ -429,9 +501,6 @@ impl Machine {
     /// its status when it was a primary process.
     pub fn exited(&mut self, pid: i32, primary: Option<ExitStatus>, now: u64, out: &mut Actions) {
         if let Some(i) = self.procs.iter().position(|p| p.pid == pid) {
-            if let Stopped::Alone { .. } = self.procs[i].stop {
-                self.alone -= 1;
-            }
             self.procs.remove(i);
         }
         if let Some(st) = primary
@@ -457,22 +526,29 @@ impl Machine {
 
     /// Stop one managed process now, alone: its socket line failed (SPEC
     /// §5). It gets its stop signal (unless it had it) and SIGKILL after
-    /// the timeout.
+    /// the timeout. In a teardown (with `-stoporder reverse`, before its
+    /// turn) it is stopped now all the same, but once everything has been
+    /// SIGKILLed nothing is left to send it.
     pub fn drop_process(&mut self, pid: i32, now: u64, out: &mut Actions) {
+        if self.is_done()
+            || matches!(
+                self.stage(),
+                Some(Stage::Killed { .. } | Stage::StopCommand(_))
+            )
+        {
+            return;
+        }
         let sig = self.stop_for(SIGTERM);
         let kill_at = now + self.s.timeout_ms;
         if let Some(p) = self.procs.iter_mut().find(|p| p.pid == pid)
             && p.stop == Stopped::No
         {
-            p.stop = Stopped::Alone { kill_at };
-            self.alone += 1;
-            push(
-                out,
-                Action::Stop {
-                    pid,
-                    sig: signal_for(p.own, sig),
-                },
-            );
+            let sig = signal_for(p.own, sig);
+            p.stop = if push_if_room(out, Action::Stop { pid, sig }) {
+                Stopped::Alone { kill_at }
+            } else {
+                Stopped::Dropped { kill_at }
+            };
         }
     }
 
@@ -494,38 +570,46 @@ impl Machine {
                 });
                 self.finish(now, out);
             }
-            State::Teardown(Teardown {
-                stage:
-                    Stage::Grace {
-                        step: Step::StartCommand,
-                        ..
-                    }
-                    | Stage::Killed {
-                        step: Step::StartCommand,
-                        ..
-                    },
-                ..
-            }) => self.finish(now, out),
+            State::Teardown(_) if self.step() == Some(Step::StartCommand) => self.finish(now, out),
             _ => {}
         }
     }
 
     /// The prestop command exited or could not start.
     pub fn prestop_exited(&mut self, now: u64, out: &mut Actions) {
-        self.prestop = false;
+        if self.step() == Some(Step::Prestop) {
+            // It was the last one left.
+            return self.after_managed(now, out);
+        }
+        if let State::Teardown(Teardown {
+            stage:
+                Stage::Held { prestop, .. }
+                | Stage::Grace {
+                    step: Step::Managed { prestop },
+                    ..
+                }
+                | Stage::Killed {
+                    step: Step::Managed { prestop },
+                    ..
+                },
+            ..
+        }) = &mut self.state
+        {
+            *prestop = false;
+        }
         self.progress(now, out);
     }
 
     /// The stop command exited or could not start.
     pub fn stop_exited(&mut self, now: u64, out: &mut Actions) {
-        if let Some(Step::StopCommand { .. }) = self.step() {
+        if let Some(Stage::StopCommand(_)) = self.stage() {
             self.finish(now, out);
         }
     }
 
     /// dinit has no child left at all.
     pub fn children_gone(&mut self, out: &mut Actions) {
-        if let Some(Step::Draining) = self.step() {
+        if self.step() == Some(Step::Draining) {
             self.done(out);
         }
     }
@@ -566,10 +650,10 @@ impl Machine {
                     sig: stop,
                     stage: Stage::Held {
                         until: now + self.s.prestop_timer_ms,
+                        prestop: self.s.has_prestop,
                     },
                 });
                 if self.s.has_prestop {
-                    self.prestop = true;
                     push(out, Action::SpawnPrestop);
                 }
                 if self.s.prestop_timer_ms == 0 {
@@ -598,42 +682,66 @@ impl Machine {
 
     /// Time has passed; act on every expired deadline.
     pub fn tick(&mut self, now: u64, out: &mut Actions) {
-        if self.alone > 0 {
-            for p in self.procs.iter_mut() {
-                if let Stopped::Alone { kill_at } = p.stop
-                    && now >= kill_at
-                {
-                    p.stop = Stopped::Yes;
-                    self.alone -= 1;
-                    push(out, Action::Kill { pid: p.pid });
+        // The SIGKILLs due to processes stopped alone, and whatever an
+        // earlier turn had no room for (see `push_if_room`).
+        let sig = self.stop_for(SIGTERM);
+        for p in self.procs.iter_mut() {
+            if let Stopped::Dropped { kill_at } = p.stop {
+                let (pid, sig) = (p.pid, signal_for(p.own, sig));
+                if push_if_room(out, Action::Stop { pid, sig }) {
+                    p.stop = Stopped::Alone { kill_at };
                 }
             }
+            if let Stopped::Alone { kill_at } = p.stop
+                && now >= kill_at
+                && push_if_room(out, Action::Kill { pid: p.pid })
+            {
+                p.stop = Stopped::Yes;
+            }
         }
-        // One after the other: each may move the teardown on (`-timeout 0`
-        // kills right after the stop signal, in the same turn).
-        if let Some(Stage::Held { until }) = self.stage()
+        self.stop_managed(out);
+        self.stop_next(out);
+        // One after the other, in the order the stages follow each other:
+        // each may move the teardown on to the next (`-timeout 0` kills
+        // right after the stop signal, in the same turn).
+        if let Some(Stage::Held { until, .. }) = self.stage()
             && now >= until
         {
             self.signal_stop(now, out);
             self.progress(now, out);
         }
-        if let Some(Step::StopCommand { until, .. }) = self.step()
-            && now >= until
-        {
-            self.stop_command_overdue(now, out);
-        }
-        if let Some(Stage::Grace { kill_at, .. }) = self.stage()
+        // The one deadline, for everything but the stop command.
+        if let Some(
+            Stage::Grace { kill_at, .. } | Stage::StopCommand(StopCommand::Runs { kill_at, .. }),
+        ) = self.stage()
             && now >= kill_at
         {
             self.kill_now(Why::Timeout, now, out);
         }
+        // Stuck in the kernel: go on without it (to the stop command, or
+        // out).
         if let Some(Stage::Killed {
             give_up_at, step, ..
         }) = self.stage()
             && now >= give_up_at
-            && !matches!(step, Step::StopCommand { .. })
         {
             self.give_up(step, now, out);
+        }
+        // The stop command's own deadline.
+        if let Some(Stage::StopCommand(StopCommand::Overtime { at, until })) = self.stage()
+            && now >= until
+        {
+            push(out, Action::KillStop(Why::Timeout));
+            self.set_stage(Stage::StopCommand(StopCommand::Killed {
+                at,
+                give_up_at: now + KILL_WAIT_MS,
+            }));
+        }
+        // The stop command stuck in the kernel: go on without it.
+        if let Some(Stage::StopCommand(StopCommand::Killed { give_up_at, .. })) = self.stage()
+            && now >= give_up_at
+        {
+            self.finish(now, out);
         }
     }
 
@@ -646,10 +754,17 @@ impl Machine {
         }
     }
 
+    fn set_stage(&mut self, stage: Stage) {
+        if let State::Teardown(t) = &mut self.state {
+            t.stage = stage;
+        }
+    }
+
+    /// What the teardown waits for, outside the stop command.
     fn step(&self) -> Option<Step> {
         match self.stage()? {
             Stage::Grace { step, .. } | Stage::Killed { step, .. } => Some(step),
-            Stage::Held { .. } => None,
+            Stage::Held { .. } | Stage::StopCommand(_) => None,
         }
     }
 
@@ -670,7 +785,7 @@ impl Machine {
             sig,
             stage: Stage::Grace {
                 kill_at: now + self.s.timeout_ms,
-                step: Step::Managed,
+                step: Step::Managed { prestop: false },
             },
         });
         self.send_stops(out);
@@ -679,102 +794,113 @@ impl Machine {
     /// The held stop signal goes out now: the grace period starts, and
     /// with it the teardown's one SIGKILL deadline.
     fn signal_stop(&mut self, now: u64, out: &mut Actions) {
-        if let State::Teardown(t) = &mut self.state
-            && let Stage::Held { .. } = t.stage
-        {
-            t.stage = Stage::Grace {
+        if let Some(Stage::Held { prestop, .. }) = self.stage() {
+            self.set_stage(Stage::Grace {
                 kill_at: now + self.s.timeout_ms,
-                step: Step::Managed,
-            };
+                step: Step::Managed { prestop },
+            });
             self.send_stops(out);
         }
     }
 
     /// Send the stop signals due at the start of the grace period: to every
-    /// managed process at once, or to the last started one.
+    /// managed process at once (and the orphans), or to the last started
+    /// one.
     fn send_stops(&mut self, out: &mut Actions) {
-        let State::Teardown(t) = self.state else {
-            return;
-        };
         match self.s.order {
             StopOrder::Together => {
-                for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
-                    p.stop = Stopped::Yes;
-                    let (pid, sig) = (p.pid, signal_for(p.own, t.sig));
-                    push(out, Action::Stop { pid, sig });
-                }
+                self.stop_managed(out);
                 push(out, Action::StopOrphans);
             }
             StopOrder::Reverse => self.stop_next(out),
         }
     }
 
+    /// The teardown's stop signal while its grace period waits for the
+    /// managed processes, and they are stopped in `order`.
+    fn stopping(&self, order: StopOrder) -> Option<i32> {
+        match self.state {
+            State::Teardown(Teardown {
+                sig,
+                stage:
+                    Stage::Grace {
+                        step: Step::Managed { .. },
+                        ..
+                    },
+                ..
+            }) if self.s.order == order => Some(sig),
+            _ => None,
+        }
+    }
+
+    /// `-stoporder together`, in the grace period: the stop signal to every
+    /// managed process that has not had it (as far as the turn has room).
+    fn stop_managed(&mut self, out: &mut Actions) {
+        let Some(sig) = self.stopping(StopOrder::Together) else {
+            return;
+        };
+        for p in self.procs.iter_mut().filter(|p| p.stop == Stopped::No) {
+            let (pid, sig) = (p.pid, signal_for(p.own, sig));
+            if !push_if_room(out, Action::Stop { pid, sig }) {
+                break;
+            }
+            p.stop = Stopped::Yes;
+        }
+    }
+
     /// `-stoporder reverse`: stop the last started process once every one
     /// started after it has exited (so, when it is the last in the list).
     fn stop_next(&mut self, out: &mut Actions) {
-        let State::Teardown(Teardown {
-            sig,
-            stage:
-                Stage::Grace {
-                    step: Step::Managed,
-                    ..
-                },
-            ..
-        }) = self.state
-        else {
+        let Some(sig) = self.stopping(StopOrder::Reverse) else {
             return;
         };
-        if self.s.order != StopOrder::Reverse {
-            return;
-        }
         let waiting = self.procs.len().saturating_sub(1) as u16;
         if let Some(p) = self.procs.last_mut()
             && p.stop == Stopped::No
         {
-            p.stop = Stopped::Yes;
             let (pid, sig) = (p.pid, signal_for(p.own, sig));
-            push(out, Action::StopNext { pid, sig, waiting });
+            if push_if_room(out, Action::StopNext { pid, sig, waiting }) {
+                p.stop = Stopped::Yes;
+            }
         }
     }
 
-    /// Move on while what a step waits for is gone.
+    /// Move on once every managed process is gone.
     fn progress(&mut self, now: u64, out: &mut Actions) {
-        let State::Teardown(t) = self.state else {
+        if !self.procs.is_empty() {
             return;
-        };
-        let managed_gone = self.procs.is_empty();
-        match t.stage {
-            Stage::Held { .. } if managed_gone && self.prestop => {
-                // Only the prestop command is left: it is torn down like the
-                // rest, with the grace period starting now.
+        }
+        match self.stage() {
+            // The held stop signal goes out now (the orphans' and the
+            // grace period's), then as below.
+            Some(Stage::Held { .. }) => {
                 self.signal_stop(now, out);
-                self.set_step(Step::Prestop);
-                push(out, Action::TermPrestop);
+                self.progress(now, out);
             }
-            Stage::Held { .. } if managed_gone => {
-                self.signal_stop(now, out);
-                self.after_managed(now, out);
-            }
-            Stage::Grace {
-                step: Step::Managed,
+            // Only the prestop command is left: it is torn down like the
+            // rest, within the same deadline.
+            Some(Stage::Grace {
+                step: Step::Managed { prestop: true },
                 ..
-            } if managed_gone && self.prestop => {
+            }) => {
                 self.set_step(Step::Prestop);
                 push(out, Action::TermPrestop);
             }
             // SIGKILLed already: nothing more to send it.
-            Stage::Killed {
-                step: Step::Managed,
+            Some(Stage::Killed {
+                step: Step::Managed { prestop: true },
                 ..
-            } if managed_gone && self.prestop => self.set_step(Step::Prestop),
-            Stage::Grace {
-                step: Step::Managed | Step::Prestop,
-                ..
-            }
-            | Stage::Killed {
-                step: Step::Managed | Step::Prestop,
-                ..
-            } if managed_gone && !self.prestop => self.after_managed(now, out),
+            }) => self.set_step(Step::Prestop),
+            Some(
+                Stage::Grace {
+                    step: Step::Managed { prestop: false },
+                    ..
+                }
+                | Stage::Killed {
+                    step: Step::Managed { prestop: false },
+                    ..
+                },
+            ) => self.after_managed(now, out),
             _ => {}
         }
     }
@@ -782,18 +908,22 @@ impl Machine {
     /// Every managed process (and the prestop command) is gone: run the
     /// stop command, or drain.
     fn after_managed(&mut self, now: u64, out: &mut Actions) {
-        if self.s.has_stop {
-            self.set_step(Step::StopCommand {
-                until: now + self.s.timeout_ms,
-                killed: false,
-            });
-            push(out, Action::SpawnStop);
-            // With -stoporder reverse the orphans' turn has come.
-            if self.s.order == StopOrder::Reverse {
-                push(out, Action::StopOrphans);
-            }
-        } else {
-            self.finish(now, out);
+        if !self.s.has_stop {
+            return self.finish(now, out);
+        }
+        let until = now + self.s.timeout_ms;
+        let clock = match self.stage() {
+            Some(Stage::Grace { kill_at, .. }) => StopCommand::Runs { kill_at, until },
+            Some(Stage::Killed { at, .. }) => StopCommand::Overtime { at, until },
+            // The stop signal goes out before (`signal_stop`), and the stop
+            // command runs once.
+            _ => return,
+        };
+        self.set_stage(Stage::StopCommand(clock));
+        push(out, Action::SpawnStop);
+        // With -stoporder reverse the orphans' turn has come.
+        if self.s.order == StopOrder::Reverse {
+            push(out, Action::StopOrphans);
         }
     }
 
@@ -801,118 +931,117 @@ impl Machine {
     /// Until the deadline they get the stop signal; past it, or once
     /// everything was killed, SIGKILL at once.
     fn finish(&mut self, now: u64, out: &mut Actions) {
-        let State::Teardown(t) = &mut self.state else {
+        let Some(stage) = self.stage() else {
             return;
         };
-        match t.stage {
-            Stage::Grace { kill_at, .. } if now < kill_at => {
-                t.stage = Stage::Grace {
+        let (at, give_up_at) = match stage {
+            Stage::Grace { kill_at, .. }
+            | Stage::StopCommand(StopCommand::Runs { kill_at, .. })
+                if now < kill_at =>
+            {
+                self.set_stage(Stage::Grace {
                     kill_at,
                     step: Step::Draining,
-                };
+                });
                 push(out, Action::Drain);
+                return;
             }
-            Stage::Grace { .. } | Stage::Held { .. } => {
-                t.stage = Stage::Killed {
-                    at: now,
-                    give_up_at: now + KILL_WAIT_MS,
-                    step: Step::Draining,
-                };
-                push(out, Action::KillLeftovers);
-                push(out, Action::Drain);
+            Stage::Held { .. } => (now, now + KILL_WAIT_MS),
+            // Past the deadline (met, not yet acted on).
+            Stage::Grace { kill_at, .. }
+            | Stage::StopCommand(StopCommand::Runs { kill_at, .. }) => {
+                (kill_at, now + KILL_WAIT_MS)
             }
-            Stage::Killed { at, .. } => {
-                t.stage = Stage::Killed {
-                    at,
-                    give_up_at: now + KILL_WAIT_MS,
-                    step: Step::Draining,
-                };
-                push(out, Action::KillLeftovers);
-                push(out, Action::Drain);
-            }
-        }
+            // Everything had its SIGKILL: the wait for what is stuck goes
+            // on, it does not start over (SPEC §10: 5 s at most).
+            Stage::Killed { at, give_up_at, .. } => (at, give_up_at),
+            // After the stop command, on a clock of its own, what is left
+            // is killed anew, and waited for anew.
+            Stage::StopCommand(
+                StopCommand::Overtime { at, .. } | StopCommand::Killed { at, .. },
+            ) => (at, now + KILL_WAIT_MS),
+        };
+        self.set_stage(Stage::Killed {
+            at,
+            give_up_at,
+            step: Step::Draining,
+        });
+        push(out, Action::KillLeftovers);
+        push(out, Action::Drain);
     }
 
     /// The deadline passed, or a second stop request: SIGKILL everything
     /// (the stop command only on a request: it keeps its own timeout).
     fn kill_now(&mut self, why: Why, now: u64, out: &mut Actions) {
-        let State::Teardown(t) = &mut self.state else {
+        let Some(stage) = self.stage() else {
             return;
         };
-        let (at, step) = match t.stage {
-            Stage::Held { .. } => (now, Step::Managed),
+        let (at, step) = match stage {
+            Stage::Held { prestop, .. } => (now, Step::Managed { prestop }),
             // `at` is the deadline met, or the moment that cut it short.
             Stage::Grace { kill_at, step } => (now.min(kill_at), step),
-            // Killed already: only a stop command the deadline spared is
-            // left to kill, and only on a request.
-            Stage::Killed {
-                at,
-                step: step @ Step::StopCommand { killed: false, .. },
-                ..
-            } if why != Why::Timeout => (at, step),
             Stage::Killed { .. } => return,
+            Stage::StopCommand(clock) => return self.kill_now_stop_command(clock, why, now, out),
         };
-        let step = match step {
-            Step::StopCommand { until, killed } => {
-                push(out, Action::KillOrphans);
-                if killed || why == Why::Timeout {
-                    Step::StopCommand { until, killed }
-                } else {
-                    push(out, Action::KillStop(why));
-                    Step::StopCommand {
-                        until: now + KILL_WAIT_MS,
-                        killed: true,
-                    }
-                }
-            }
+        match step {
             Step::Draining => {
                 push(out, Action::KillLeftovers);
                 push(out, Action::Drain);
-                step
             }
-            Step::StartCommand | Step::Managed | Step::Prestop => {
+            Step::StartCommand | Step::Managed { .. } | Step::Prestop => {
                 push(out, Action::KillAll(why));
-                step
+                // Those stopped alone were killed with the rest: their own
+                // SIGKILL (and its "did not stop in time") is not due any
+                // more.
+                for p in self.procs.iter_mut() {
+                    if let Stopped::Dropped { .. } | Stopped::Alone { .. } = p.stop {
+                        p.stop = Stopped::Yes;
+                    }
+                }
             }
-        };
-        t.stage = Stage::Killed {
+        }
+        self.set_stage(Stage::Killed {
             at,
             give_up_at: now + KILL_WAIT_MS,
             step,
-        };
+        });
     }
 
-    /// The stop command's own deadline passed: SIGKILL it, or, killed
-    /// already and still there, go on without it.
-    fn stop_command_overdue(&mut self, now: u64, out: &mut Actions) {
-        match self.step() {
-            Some(Step::StopCommand { killed: false, .. }) => {
-                self.set_step(Step::StopCommand {
-                    until: now + KILL_WAIT_MS,
-                    killed: true,
-                });
-                push(out, Action::KillStop(Why::Timeout));
+    /// `kill_now` while the stop command runs: the orphans are SIGKILLed,
+    /// and the stop command too on a request, not when the teardown's
+    /// deadline passes (its own comes later).
+    fn kill_now_stop_command(&mut self, clock: StopCommand, why: Why, now: u64, out: &mut Actions) {
+        let clock = match (clock, why) {
+            (StopCommand::Runs { kill_at, until }, Why::Timeout) => {
+                StopCommand::Overtime { at: kill_at, until }
             }
-            Some(Step::StopCommand { killed: true, .. }) => self.finish(now, out),
-            _ => {}
+            (StopCommand::Runs { .. } | StopCommand::Overtime { .. }, Why::Signal(_)) => {
+                StopCommand::Killed {
+                    at: now.min(clock.kill_deadline()),
+                    give_up_at: now + KILL_WAIT_MS,
+                }
+            }
+            _ => return,
+        };
+        push(out, Action::KillOrphans);
+        if let StopCommand::Killed { .. } = clock {
+            push(out, Action::KillStop(why));
         }
+        self.set_stage(Stage::StopCommand(clock));
     }
 
     /// What `step` waits for outlived its SIGKILL by `KILL_WAIT_MS`: it is
     /// stuck in the kernel, and dinit goes on without it.
     fn give_up(&mut self, step: Step, now: u64, out: &mut Actions) {
         match step {
-            Step::Managed | Step::Prestop if self.s.has_stop => {
-                self.prestop = false;
-                self.after_managed(now, out);
-            }
+            Step::Managed { .. } | Step::Prestop if self.s.has_stop => self.after_managed(now, out),
             // Every child has had its SIGKILL and this one wait (README:
             // 5 s); a last one for late arrivals, and leave.
-            Step::Managed | Step::Prestop | Step::StartCommand => {
+            Step::Managed { .. } | Step::Prestop | Step::StartCommand => {
                 push(out, Action::KillLeftovers);
                 self.done(out);
             }
-            _ => self.done(out),
+            Step::Draining => self.done(out),
         }
     }
 

@@ -492,11 +492,11 @@ fn stop_command_is_bounded() {
     m.exited(10, OK, 0, &mut Actions::new());
     // No other process: the stop command starts at once.
     assert_eq!(
-        m.step(),
-        Some(Step::StopCommand {
-            until: 10_000,
-            killed: false
-        })
+        m.stage(),
+        Some(Stage::StopCommand(StopCommand::Runs {
+            kill_at: 10_000,
+            until: 10_000
+        }))
     );
     // Orphans turning up while it runs get the stop signal until the
     // teardown's deadline, SIGKILL after it; the stop command itself
@@ -623,6 +623,38 @@ fn killing_gives_up_after_kill_wait() {
 }
 
 #[test]
+fn the_give_up_wait_does_not_start_over_when_the_last_managed_one_goes() {
+    // SPEC §10: 5 s at most after SIGKILL, not 5 s after whatever left
+    // last (review finding 6).
+    let mut m = running(settings(), 2);
+    m.exited(11, OK, 0, &mut Actions::new());
+    m.tick(10_000, &mut Actions::new());
+    assert_eq!(m.deadline(), Some(10_000 + KW));
+    // The stuck one leaves 1 ms before dinit would give up on it; an
+    // orphan is stuck too.
+    assert_eq!(
+        go(&mut m, |m, o| m.exited(10, None, 10_000 + KW - 1, o)),
+        [KillLeftovers, Drain]
+    );
+    assert_eq!(m.deadline(), Some(10_000 + KW));
+    assert_eq!(go(&mut m, |m, o| m.tick(10_000 + KW, o)), [Exit]);
+}
+
+#[test]
+fn the_last_exit_after_an_unacted_deadline_keeps_that_deadline() {
+    // The loop reads exits before it ticks: the deadline met is the one
+    // reported, not the moment the exit was read.
+    let mut m = running(settings(), 2);
+    m.exited(11, OK, 0, &mut Actions::new());
+    assert_eq!(
+        go(&mut m, |m, o| m.exited(10, None, 10_500, o)),
+        [KillLeftovers, Drain]
+    );
+    assert_eq!(m.kill_deadline(), Some(10_000));
+    assert_eq!(m.deadline(), Some(10_500 + KW));
+}
+
+#[test]
 fn children_gone_only_counts_when_draining() {
     let mut m = running(settings(), 2);
     assert_eq!(go(&mut m, |m, o| m.children_gone(o)), []);
@@ -655,6 +687,28 @@ fn success_codes_make_dinit_exit_0() {
     let mut m = running(s, 1);
     m.exited(10, Some(ExitStatus::Code(142)), 1, &mut Actions::new());
     assert_eq!(m.exit_code(), 142);
+}
+
+#[test]
+fn a_dropped_process_is_not_killed_again_after_everything_was() {
+    // Review finding 10: its own SIGKILL, due after the teardown's, would
+    // say "did not stop in time" a second time.
+    let mut m = running(settings(), 3);
+    m.drop_process(12, 1_000, &mut Actions::new());
+    m.stop_request(TERM, 2_000, &mut Actions::new());
+    assert_eq!(
+        go(&mut m, |m, o| m.stop_request(TERM, 7_000, o)),
+        [KillAll(Why::Signal(TERM))]
+    );
+    assert_eq!(m.deadline(), Some(7_000 + KW));
+    assert_eq!(go(&mut m, |m, o| m.tick(11_000, o)), []);
+    // Nor is one dropped after that (waiting its turn in reverse order)
+    // sent anything.
+    let mut m = running(reverse(), 2);
+    m.stop_request(TERM, 0, &mut Actions::new());
+    m.stop_request(TERM, 1, &mut Actions::new());
+    assert_eq!(go(&mut m, |m, o| m.drop_process(10, 2, o)), []);
+    assert_eq!(m.deadline(), Some(1 + KW));
 }
 
 #[test]
@@ -808,6 +862,107 @@ fn timeout_zero_kills_in_the_same_turn() {
     assert_eq!(go(&mut m, |m, o| m.tick(5, o)), [KillAll(Why::Timeout)]);
 }
 
+/// One loop turn: the events `turn` feeds into one buffer, and the tick;
+/// then, as the loop does, more turns at once while something is due at
+/// `now`. Every action performed, in order.
+fn turns(
+    m: &mut Machine,
+    now: u64,
+    turn: impl FnOnce(&mut Machine, &mut Actions),
+) -> std::vec::Vec<Action> {
+    let mut all = std::vec::Vec::new();
+    let mut out = Actions::new();
+    turn(m, &mut out);
+    for _ in 0..8 {
+        m.tick(now, &mut out);
+        all.extend(out.iter().copied());
+        if m.deadline().is_none_or(|d| d > now) {
+            return all;
+        }
+        out.clear();
+    }
+    panic!("still something due after 8 turns: {m:?}");
+}
+
+/// How many of `acts` are `Stop`s to `pid`, and how many `Kill`s.
+fn stops_and_kills(acts: &[Action], pid: i32) -> (usize, usize) {
+    let stops = acts
+        .iter()
+        .filter(|a| matches!(a, Stop { pid: p, .. } if *p == pid))
+        .count();
+    let kills = acts
+        .iter()
+        .filter(|a| matches!(a, Kill { pid: p } if *p == pid))
+        .count();
+    (stops, kills)
+}
+
+#[test]
+fn a_turn_full_of_drops_and_a_teardown_loses_no_action() {
+    // Review finding 9: with -timeout 0, 200 dropped processes get their
+    // stop signal and their SIGKILL in one turn, and a stop request the
+    // rest's stop signals and the SIGKILL of everything.
+    let s = Settings {
+        timeout_ms: 0,
+        ..settings()
+    };
+    let mut m = running(s, 256);
+    let acts = turns(&mut m, 0, |m, out| {
+        for pid in 10..10 + 200 {
+            m.drop_process(pid, 0, out);
+        }
+        m.tick(0, out);
+        m.stop_request(TERM, 0, out);
+    });
+    for pid in 10..10 + 256 {
+        let want = if pid < 210 { (1, 1) } else { (1, 0) };
+        assert_eq!(stops_and_kills(&acts, pid), want, "pid {pid}");
+    }
+    let tail: std::vec::Vec<_> = acts
+        .iter()
+        .filter(|a| !matches!(a, Stop { .. } | Kill { .. }))
+        .collect();
+    assert_eq!(tail, [&StopOrphans, &KillAll(Why::Timeout)]);
+}
+
+#[test]
+fn a_turn_that_sees_more_processes_than_the_table_holds_owes_not_loses() {
+    // Slots reused within one turn (a line's exec fails, another line
+    // takes its place, and fails too): more stop signals and SIGKILLs than
+    // the buffer holds. What does not fit goes out in the next turn, which
+    // comes at once; nothing goes twice.
+    let s = Settings {
+        timeout_ms: 0,
+        ..settings()
+    };
+    let mut m = running(s, 0);
+    let acts = turns(&mut m, 0, |m, out| {
+        for round in 0..3 {
+            let first = 1_000 * (round + 1);
+            for pid in first..first + 256 {
+                assert!(m.started(pid, 0));
+            }
+            for pid in first..first + 256 {
+                m.drop_process(pid, 0, out);
+            }
+            if round < 2 {
+                for pid in first..first + 256 {
+                    m.exited(pid, None, 0, out);
+                }
+            }
+        }
+    });
+    for pid in (1_000..1_256).chain(2_000..2_256) {
+        assert_eq!(stops_and_kills(&acts, pid), (1, 0), "pid {pid}");
+    }
+    for pid in 3_000..3_256 {
+        assert_eq!(stops_and_kills(&acts, pid), (1, 1), "pid {pid}");
+    }
+    assert_eq!(acts.len(), 3 * 256 + 256);
+    assert!(m.accepting());
+    assert_eq!(m.deadline(), None);
+}
+
 mod properties {
     //! The machine against a model of the processes it speaks about,
     //! driven by random event sequences (STYLE §13).
@@ -898,6 +1053,10 @@ mod properties {
         termed_prestop: u32,
         /// Pids that have been SIGKILLed (they die when asked).
         killed: BTreeSet<i32>,
+        /// Every managed process was SIGKILLed (KillAll).
+        all_killed: bool,
+        /// Actions not about one managed process, in the whole run.
+        one_offs: usize,
         /// What the exit code must be, decided by the first cause.
         first_cause: Option<Cause>,
         first_primary: Option<ExitStatus>,
@@ -913,6 +1072,8 @@ mod properties {
         s: Settings,
         /// The SIGKILL deadline, once set.
         kill_at: Option<u64>,
+        /// When dinit gives up on what outlived its SIGKILL, once set.
+        give_up_at: Option<u64>,
     }
 
     impl Run {
@@ -925,6 +1086,7 @@ mod properties {
                 },
                 s,
                 kill_at: None,
+                give_up_at: None,
             };
             r.feed(|m, o| m.begin(o));
             r
@@ -948,6 +1110,10 @@ mod properties {
 
         fn perform(&mut self, a: Action) {
             assert!(!self.w.exited, "an action after Exit: {a:?}");
+            if !matches!(a, Stop { .. } | StopNext { .. } | Kill { .. }) {
+                self.w.one_offs += 1;
+                assert!(self.w.one_offs <= ONE_OFF_MAX, "{:?}", self.w);
+            }
             match a {
                 SpawnStart => self.w.helpers[0] = true,
                 Launch => {
@@ -974,10 +1140,17 @@ mod properties {
                     *self.w.stops.entry(pid).or_default() += 1;
                 }
                 Kill { pid } => {
-                    self.w.killed.insert(pid);
+                    assert!(
+                        self.w.managed.iter().any(|p| p.0 == pid),
+                        "a SIGKILL to {pid}, not a managed process"
+                    );
+                    // Once is enough ("did not stop in time" is logged).
+                    assert!(!self.w.all_killed, "{pid} killed alone after all");
+                    assert!(self.w.killed.insert(pid), "{pid} killed twice");
                 }
                 TermPrestop => self.w.termed_prestop += 1,
-                StopOrphans | KillOrphans | KillLeftovers | KillAll(_) | KillStop(_) => {}
+                KillAll(_) => self.w.all_killed = true,
+                StopOrphans | KillOrphans | KillLeftovers | KillStop(_) => {}
                 Drain => {
                     if self.w.managed.is_empty()
                         && !self.w.helpers.iter().any(|h| *h)
@@ -997,6 +1170,23 @@ mod properties {
                     assert!(k <= old, "deadline moved from {old} to {k}");
                 }
                 self.kill_at = Some(k);
+            }
+            // Nor does the moment dinit gives up on what outlived its
+            // SIGKILL (SPEC §10: 5 s at most). The -stop command, which
+            // runs after everything else on a clock of its own, is the
+            // one exception: when it ends, what is left gets a new SIGKILL.
+            match self.m.stage() {
+                Some(Stage::Killed { give_up_at, .. }) => {
+                    if let Some(old) = self.give_up_at {
+                        assert!(
+                            give_up_at <= old,
+                            "give-up moved from {old} to {give_up_at}"
+                        );
+                    }
+                    self.give_up_at = Some(give_up_at);
+                }
+                Some(Stage::StopCommand(_)) => self.give_up_at = None,
+                _ => {}
             }
             // Every process gets its stop signal at most once.
             for (pid, n) in &self.w.stops {
@@ -1113,6 +1303,10 @@ mod properties {
                     self.w.now += ms;
                     let now = self.w.now;
                     self.feed(|m, o| m.tick(now, o));
+                    // A tick leaves nothing due: the loop never spins.
+                    if let Some(d) = self.m.deadline() {
+                        assert!(d > now, "due at {d} after a tick at {now}");
+                    }
                 }
             }
         }
@@ -1130,6 +1324,7 @@ mod properties {
                         Stage::Held { .. } => None,
                         Stage::Grace { kill_at, .. } => Some(kill_at),
                         Stage::Killed { at, .. } => Some(at),
+                        Stage::StopCommand(clock) => Some(clock.kill_deadline()),
                     },
                     "the first request moved the deadline"
                 );
@@ -1145,14 +1340,11 @@ mod properties {
             }
             match after {
                 State::Done(_) => {}
+                // A request leaves no stop command alive either.
                 State::Teardown(Teardown {
-                    stage: Stage::Killed { step, .. },
+                    stage: Stage::Killed { .. } | Stage::StopCommand(StopCommand::Killed { .. }),
                     ..
                 }) => {
-                    assert!(
-                        !matches!(step, Step::StopCommand { killed: false, .. }),
-                        "a request left the stop command alive"
-                    );
                     assert!(
                         self.m.kill_deadline() <= Some(self.w.now),
                         "killed in the future"

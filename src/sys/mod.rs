@@ -210,11 +210,6 @@ pub fn reap_any() -> Result<Option<(i32, i32)>, i32> {
     })
 }
 
-/// Wait for the child `pid` to end (blocking); its status is dropped.
-pub fn reap(pid: i32) {
-    let _ = wait4(pid as isize, 0);
-}
-
 /// Call `f` with the pid of every child of dinit (live or zombie), as
 /// `/proc/thread-self/children` lists them. That file needs
 /// CONFIG_PROC_CHILDREN, which every common distribution kernel has (a
