@@ -29,8 +29,7 @@ pub mod out;
 pub mod signals;
 pub mod spawn;
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::cell::{Cell, UnsafeCell};
 use errno::{EINTR, EIO};
 
 /// Decode a raw syscall return: `-4095..=-1` is `-errno`, anything else the
@@ -347,20 +346,25 @@ pub fn cpus_allowed() -> Option<u32> {
 /// TakeOnce::new(...)`, and takes the one `&'static mut` at startup. It
 /// lives in `.bss`: it costs neither binary size nor memory until a page of
 /// it is touched.
+///
+/// The flag is a plain `Cell`, not an atomic: dinit has one thread (module
+/// Safety), and an atomic swap on aarch64 links compiler-rt's run-time
+/// check for LSE atomics (a constructor reading the CPU's feature
+/// registers at every start, about 0.9 KiB) for a flag read at startup.
 pub struct TakeOnce<T> {
-    taken: AtomicBool,
+    taken: Cell<bool>,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the value is reachable only through the one reference `take`
-// hands out (the atomic flag makes that so even across threads), and dinit
-// has one thread (module Safety).
+// SAFETY: dinit has one thread (module Safety), so `taken` is never read
+// and written at once; the value is reachable only through the one
+// reference `take` hands out.
 unsafe impl<T> Sync for TakeOnce<T> {}
 
 impl<T> TakeOnce<T> {
     pub const fn new(value: T) -> Self {
         TakeOnce {
-            taken: AtomicBool::new(false),
+            taken: Cell::new(false),
             value: UnsafeCell::new(value),
         }
     }
@@ -368,7 +372,7 @@ impl<T> TakeOnce<T> {
     /// The storage, the first time; `None` after that.
     #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self) -> Option<&'static mut T> {
-        if self.taken.swap(true, Ordering::AcqRel) {
+        if self.taken.replace(true) {
             return None;
         }
         // SAFETY: the flag was false, so no reference to the value exists,
