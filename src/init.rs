@@ -234,7 +234,7 @@ fn gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<&'static [u8], 
         cpus = cpus.min(q);
     }
     let n = gomaxprocs_for(cpus, fraction);
-    let mut text: heapless::String<32> = heapless::String::new();
+    let mut text = crate::log::LogLine::new();
     let _ = write!(text, "GOMAXPROCS={}", Num(n));
     let entry = b.bytes.cstr(text.as_bytes()).ok_or(ENV_TOO_BIG)?;
     info!(

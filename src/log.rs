@@ -35,7 +35,9 @@ pub enum Level {
     Warn,
 }
 
-/// A log line under construction.
+/// A line of text under construction: a log line, a socket reply, the
+/// submit client's messages and requests. Text past `LINE_MAX` is cut
+/// with a marker, never an error.
 pub struct LogLine {
     buf: [u8; LINE_MAX],
     len: usize,

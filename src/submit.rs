@@ -734,13 +734,13 @@ fn forward_pending(sigfd: BorrowedFd<'_>, path: &[u8], pid: i32) {
 /// process matches") is not worth a word: its `exit` line is on its way.
 /// Other failures are said, and the wait goes on.
 fn forward(path: &[u8], sig: i32, pid: i32) {
-    let mut text: heapless::String<40> = heapless::String::new();
-    let _ = writeln!(text, "-signal {} {}", Num(sig), Num(pid));
+    let mut text = crate::log::LogLine::new();
+    let _ = write!(text, "-signal {} {}", Num(sig), Num(pid));
     let Ok(sock) = connect_trusted(path) else {
         return;
     };
     if let Err(errno) =
-        crate::sys::out::send_all(sock.as_fd(), text.as_bytes(), net::SendFlags::NOSIGNAL)
+        crate::sys::out::send_all(sock.as_fd(), text.finish(), net::SendFlags::NOSIGNAL)
     {
         say(format_args!(
             "unable to pass {} on to job {}: {}",
