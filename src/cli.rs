@@ -435,17 +435,7 @@ fn parse_codes<'a>(text: &'a [u8], set: &mut CodeSet) -> Result<(), Refusal<'a>>
 
 /// One exit code 0–255 (see `parse_codes`).
 fn parse_code(text: &[u8]) -> Option<u8> {
-    let digits = text.strip_prefix(b"+").unwrap_or(text);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut n: u16 = 0;
-    for &d in digits {
-        n = n * 10 + u16::from(d - b'0');
-        if n > 255 {
-            return None;
-        }
-    }
+    let n = crate::error::parse_decimal(text.strip_prefix(b"+").unwrap_or(text))?;
     u8::try_from(n).ok()
 }
 

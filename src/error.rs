@@ -449,6 +449,21 @@ impl<T: Int> fmt::Display for Num<T> {
     }
 }
 
+/// A decimal number of digits only (at least one): the one reader of
+/// numbers, as [`decimal`] is the one writer. A sign, a length limit or a
+/// range is the caller's. `None` for any other byte, or past `u64::MAX`.
+pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
 /// `abs` in decimal, after a `-` when `neg`, with zeros in front to make
 /// `width` characters in all (as `{:0width$}` pads: the sign counts).
 pub fn decimal(out: &mut dyn fmt::Write, neg: bool, abs: u64, width: usize) -> fmt::Result {
@@ -545,6 +560,27 @@ mod tests {
         assert_eq!(signal_description(0), None);
         assert_eq!(signal_description(32), None);
         assert_eq!(signal_description(-1), None);
+    }
+
+    #[test]
+    fn decimal_numbers_read_back() {
+        for (text, want) in [
+            (&b"0"[..], Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b"+1", None),
+            (b"-1", None),
+            (b"1a", None),
+            (b" 1", None),
+        ] {
+            assert_eq!(parse_decimal(text), want, "{:?}", Bytes(text).to_string());
+        }
+        for n in [0, 9, 10, 255, 65_536, u64::MAX] {
+            let text = Num(n).to_string();
+            assert_eq!(parse_decimal(text.as_bytes()), Some(n));
+        }
     }
 
     #[test]

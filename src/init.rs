@@ -9,7 +9,7 @@ use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::Program;
 use crate::command::{self, Builder, Lookup};
-use crate::error::{Errno, Error, Num};
+use crate::error::{Errno, Error, Num, parse_decimal};
 use crate::inherit::{self, Inherited};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::TakeOnce;
@@ -328,16 +328,7 @@ pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
 /// A decimal number as `str::parse::<u64>` reads one: an optional `+`,
 /// then digits only, no overflow.
 fn parse_u64(word: &[u8]) -> Option<u64> {
-    let digits = word.strip_prefix(b"+").unwrap_or(word);
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    parse_decimal(word.strip_prefix(b"+").unwrap_or(word))
 }
 
 #[cfg(test)]

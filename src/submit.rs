@@ -506,13 +506,10 @@ pub enum WaitReply {
 /// Read one reply line (without its newline).
 pub fn wait_reply(line: &[u8]) -> WaitReply {
     fn number(digits: &[u8], max: u64) -> Option<u64> {
-        if digits.is_empty() || digits.len() > 10 {
+        if digits.len() > 10 {
             return None;
         }
-        let n = digits.iter().try_fold(0u64, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-        })?;
-        (n <= max).then_some(n)
+        crate::error::parse_decimal(digits).filter(|&n| n <= max)
     }
     if line.starts_with(b"error: ") {
         return WaitReply::Refused;
