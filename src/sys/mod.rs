@@ -18,8 +18,10 @@
 //!   parent's memory after a raw `clone`; libc's fork bookkeeping never ran,
 //!   so it makes raw syscalls only, touches only data prepared before the
 //!   fork, and leaves through `execve` or `exit_group`.
-//! * **argv and envp** come from the kernel via musl's `__libc_start_main`:
-//!   NUL-terminated strings that live, unchanged, for the whole process.
+//! * **argv, envp and the auxiliary vector** are read from the kernel's
+//!   initial stack at dinit's own entry point (`main.rs`): NUL-terminated
+//!   strings and NULL- or `AT_NULL`-terminated arrays that live, unchanged,
+//!   for the whole process.
 #![allow(unsafe_code)]
 
 pub mod args;
