@@ -77,12 +77,24 @@ pub unsafe fn init(sp: *const usize) -> Result<&'static [&'static [u8]], usize> 
 }
 
 /// `getauxval(key)`: the value the kernel gave for `key` (`AT_PAGESZ`,
-/// ...) in the auxiliary vector; `None` when it gave none, or before
-/// `init` (in unit tests).
+/// ...) in the auxiliary vector; `None` when it gave none.
 pub fn auxv(key: usize) -> Option<usize> {
     // SAFETY: AUXV is written once in `init`, before any reader runs; it is
     // null or the kernel's vector.
-    unsafe { aux_value(*AUXV.get(), key) }
+    let found = unsafe { aux_value(*AUXV.get(), key) };
+    // The unit tests start through std and libc, not through dinit's
+    // entry, so `init` never ran there: libc kept the vector.
+    #[cfg(test)]
+    let found = found.or_else(|| {
+        unsafe extern "C" {
+            fn getauxval(key: core::ffi::c_ulong) -> core::ffi::c_ulong;
+        }
+        // SAFETY: libc's getauxval takes an integer and reads the vector
+        // its start-up saved.
+        let v = unsafe { getauxval(key as core::ffi::c_ulong) };
+        (v != 0).then_some(v as usize)
+    });
+    found
 }
 
 /// The value for `key` in the auxiliary vector at `p`, if `p` is not null.
