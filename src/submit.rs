@@ -55,13 +55,7 @@ const NOT_SUBMIT_OPTION: &str = "not an option of -submit (it takes -socket PATH
 /// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): the name
 /// and the value after `=`, if any.
 fn own_flag(word: &[u8]) -> Option<(&'static [u8], Option<&[u8]>)> {
-    let body = word
-        .strip_prefix(b"--")
-        .or_else(|| word.strip_prefix(b"-"))?;
-    let (name, value) = match body.iter().position(|&c| c == b'=') {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
+    let crate::cli::FlagWord { name, value, .. } = crate::cli::split_flag(word)?;
     let name: &'static [u8] = match name {
         b"list" => b"list",
         b"wait" => b"wait",
