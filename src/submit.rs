@@ -231,35 +231,31 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
         }
         n += 1;
     };
-    let words_of = |put: &mut dyn FnMut(u8)| {
-        for (i, w) in req.words.iter().enumerate() {
-            if i > 0 {
-                put(b' ');
-            }
-            if words::is_run_flag(w) {
-                // `-r` or `-r:SIG`, as given.
-                w.iter().for_each(|&b| put(b));
-            } else {
-                words::quote(w, &mut |b| put(b));
-            }
-        }
+    // The line is its parts, one space apart: the verb (none for `-r`),
+    // `-signal`'s signal, the `-r` the symlinked client may leave out,
+    // then the words. Each but the verb and the group starters (`-r`,
+    // `-r:SIG`, as given) is quoted.
+    let (verb, sig): (Option<&[u8]>, _) = match req.verb {
+        Verb::List => (Some(b"-list"), None),
+        Verb::Signal(sig) => (Some(b"-signal"), Some(sig)),
+        Verb::Wait => (Some(b"-wait"), None),
+        Verb::Run => (None, None),
     };
-    match req.verb {
-        Verb::List => b"-list".iter().for_each(|&b| put(b)),
-        Verb::Signal(sig) => {
-            b"-signal ".iter().for_each(|&b| put(b));
-            words::quote(sig, &mut put);
+    let implied_r: Option<&[u8]> = req.implied_r.then_some(b"-r");
+    let parts = verb
+        .map(|v| (v, false))
+        .into_iter()
+        .chain(sig.map(|s| (s, true)))
+        .chain(implied_r.map(|r| (r, false)))
+        .chain(req.words.iter().map(|&w| (w, !words::is_run_flag(w))));
+    for (i, (part, quoted)) in parts.enumerate() {
+        if i > 0 {
             put(b' ');
-            words_of(&mut put);
         }
-        Verb::Run | Verb::Wait => {
-            if req.verb == Verb::Wait {
-                b"-wait ".iter().for_each(|&b| put(b));
-            }
-            if req.implied_r {
-                b"-r ".iter().for_each(|&b| put(b));
-            }
-            words_of(&mut put);
+        if quoted {
+            words::quote(part, &mut put);
+        } else {
+            part.iter().for_each(|&b| put(b));
         }
     }
     put(b'\n');
