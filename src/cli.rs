@@ -118,7 +118,7 @@ const REWRITES_STOP_SIGNAL: &str = "-rewrite cannot rewrite the -stopsignal";
 
 /// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Setting {
+pub enum Setting {
     Timeout,
     Primary,
     Start,
@@ -729,6 +729,8 @@ pub fn split_flag(word: &[u8]) -> Option<FlagWord<'_>> {
 pub struct OptionWord<'a> {
     /// The option's name without dashes: `socket`.
     pub name: &'static [u8],
+    /// What it sets.
+    pub setting: Setting,
     /// The option as written, without any `=value`: `--socket`.
     pub written: &'a [u8],
     /// The text after `=`, if any.
@@ -750,6 +752,7 @@ pub fn option_word(word: &[u8]) -> Option<OptionWord<'_>> {
     let spec = OPTIONS.iter().find(|o| o.name() == name)?;
     Some(OptionWord {
         name: spec.name(),
+        setting: spec.setting,
         written,
         value,
         takes_next: value.is_none() && !spec.setting.is_bool(),

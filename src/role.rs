@@ -73,7 +73,7 @@ pub fn select(args: &[&[u8]]) -> Role {
         let Some(opt) = cli::option_word(word) else {
             continue;
         };
-        if opt.name == b"submit" {
+        if opt.setting == cli::Setting::Submit {
             submit = opt.value.map_or(Some(true), cli::parse_bool) == Some(true);
         }
         if opt.takes_next {

@@ -12,6 +12,7 @@
 //! `-wait` (the job's exit status is the client's) is the one long-lived
 //! exchange: see [`wait_for_job`].
 
+use crate::cli::Setting;
 use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno, Error, Num};
 use crate::sys::signals::{self, SigSet};
 use crate::words::{self, LINE_MAX};
@@ -149,11 +150,11 @@ pub fn parse<'a>(
                 }
                 None => b"true",
             };
-            match opt.name {
-                b"socket" => req.socket = value,
-                b"submit" if crate::cli::parse_bool(value).is_some() => {}
-                b"submit" => return Err(usage("invalid value for -submit", value)),
-                b"h" | b"help" => match crate::cli::parse_bool(value) {
+            match opt.setting {
+                Setting::Socket => req.socket = value,
+                Setting::Submit if crate::cli::parse_bool(value).is_some() => {}
+                Setting::Submit => return Err(usage("invalid value for -submit", value)),
+                Setting::Help => match crate::cli::parse_bool(value) {
                     Some(true) => return Err(Error::Help),
                     Some(false) => {}
                     None => return Err(usage("invalid value for -h", value)),
