@@ -52,18 +52,26 @@ pub struct Request<'a> {
 /// Message for an option of the init role given to the client.
 const NOT_SUBMIT_OPTION: &str = "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...])";
 
+/// The client's own flags.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Own {
+    List,
+    Wait,
+    Signal,
+}
+
 /// The client's own flags, `-list`, `-wait` and `-signal`, in Go-flag
-/// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): the name
+/// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): which one,
 /// and the value after `=`, if any.
-fn own_flag(word: &[u8]) -> Option<(&'static [u8], Option<&[u8]>)> {
+fn own_flag(word: &[u8]) -> Option<(Own, Option<&[u8]>)> {
     let crate::cli::FlagWord { name, value, .. } = crate::cli::split_flag(word)?;
-    let name: &'static [u8] = match name {
-        b"list" => b"list",
-        b"wait" => b"wait",
-        b"signal" => b"signal",
+    let own = match name {
+        b"list" => Own::List,
+        b"wait" => Own::Wait,
+        b"signal" => Own::Signal,
         _ => return None,
     };
-    Some((name, value))
+    Some((own, value))
 }
 
 fn usage<'a>(what: &'static str, word: &'a [u8]) -> Error<'a> {
@@ -104,16 +112,16 @@ pub fn parse<'a>(
             req.words = &args[i - 1..];
             break;
         }
-        if let Some((name, value)) = own_flag(a) {
-            let verb = match (name, value) {
-                (b"signal", Some(sig)) => Verb::Signal(sig),
-                (b"signal", None) => {
+        if let Some((own, value)) = own_flag(a) {
+            let verb = match (own, value) {
+                (Own::Signal, Some(sig)) => Verb::Signal(sig),
+                (Own::Signal, None) => {
                     let sig = args.get(i).ok_or(usage("option needs a value", a))?;
                     i += 1;
                     Verb::Signal(sig)
                 }
                 (_, value) => {
-                    let verb = if name == b"list" {
+                    let verb = if own == Own::List {
                         Verb::List
                     } else {
                         Verb::Wait
