@@ -507,6 +507,72 @@ for k in range({ORPHANS}):
     );
 }
 
+/// (e) The same limit at exit: dinit (PID 1) logs a summary for the
+/// orphan reaped just after a wall-clock second S (S+0.05) while running;
+/// its primary exits at S+0.3 and the teardown reaps the other orphan at
+/// once, so dinit leaves within the same second. SPEC §6: the summary at
+/// exit keeps the one-line-a-second limit too (its count goes unsaid):
+/// no two `reaped N orphaned process` lines carry the same second.
+#[test]
+fn orphan_summary_at_exit_keeps_the_interval() {
+    let d = Dinit::new("hostile-orphans-exit").as_pid1();
+    let primary = d.dir.join("primary.py");
+    fs::write(
+        &primary,
+        format!(
+            r#"#!{}
+import os, time
+def orphan(secs):
+    if os.fork() == 0:
+        if os.fork() == 0:
+            time.sleep(secs)
+            os._exit(0)
+        os._exit(0)
+    os.wait()
+now = time.time()
+second = int(now) + (1 if now % 1 < 0.5 else 2)
+time.sleep(second + 0.05 - time.time())
+orphan(0)
+orphan(60)
+time.sleep(second + 0.3 - time.time())
+"#,
+            python()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&primary, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = d
+        .args(["-socket", "", "-timeout", "20", "-r", &path(&primary)])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.dump());
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" reaped ") && l.contains(" orphaned process"))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "no orphan summary
+{}",
+        out.dump()
+    );
+    let mut seconds: Vec<&str> = lines.iter().map(|l| &l[..19]).collect();
+    seconds.dedup();
+    assert_eq!(
+        seconds.len(),
+        lines.len(),
+        "two orphan summaries in one second:
+{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("sent SIGTERM to 1 orphaned process"),
+        "the teardown did not reach the second orphan
+{}",
+        out.dump()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // (f): another PID namespace's /proc
 
