@@ -943,7 +943,9 @@ impl core::fmt::Display for Rewritten {
 }
 
 /// The last line when dinit gives up on processes stuck in the kernel
-/// after their SIGKILL (SPEC §6): how many, and the first few by name.
+/// after their SIGKILL (SPEC §6): how many, and the first few by name; or,
+/// when none can be named (`/proc` cannot be read, or is another PID
+/// namespace's), that orphans are left that it cannot list.
 #[derive(Default)]
 struct Left {
     n: usize,
@@ -959,12 +961,17 @@ impl Left {
 
 impl core::fmt::Display for Left {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "gave up waiting for {} process{} stuck after SIGKILL:",
-            Num(self.n),
-            es(self.n)
-        )?;
+        f.write_str("gave up waiting for ")?;
+        if self.n == 0 {
+            f.write_str("orphaned processes that cannot be listed")?;
+        } else {
+            write!(
+                f,
+                "{} process{} stuck after SIGKILL:",
+                Num(self.n),
+                es(self.n)
+            )?;
+        }
         for (pid, cmd) in &self.named {
             write!(f, " pid {}", Num(*pid))?;
             if let Some(cmd) = cmd {

@@ -772,3 +772,11 @@ fn waiting_clients_are_bounded_and_a_wait_needs_three_descriptors() {
     s.execs(pid);
     assert_eq!(next_line(&c), format!("ok {pid}"));
 }
+
+#[test]
+fn the_last_line_never_counts_processes_it_cannot_list() {
+    assert_eq!(
+        Left::default().to_string(),
+        "gave up waiting for orphaned processes that cannot be listed; exiting"
+    );
+}

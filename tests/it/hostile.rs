@@ -10,7 +10,8 @@
 //!   request, as a pending SIGTERM is (SPEC §9; issue 14 §4).
 //! * (e) Orphan summaries keep one line a second in teardown (SPEC §6).
 //! * (f) With another PID namespace's `/proc`, dinit signals its own
-//!   children only, and warns once (SPEC §10).
+//!   children only, and warns once (SPEC §10); not as PID 1, the orphans
+//!   it cannot list are not counted as stuck in its last line (SPEC §6).
 //!
 //! Nothing here waits without a bound, and nothing waits for a process
 //! that may be stuck on the hung file system before the file system is
@@ -635,6 +636,51 @@ fn foreign_proc_never_makes_dinit_signal_a_stranger() {
             assert_eq!(warnings, 1, "not one warning about /proc\n{}", t.out.dump());
         }
     }
+}
+
+/// (f) Not as PID 1 (`unshare --pid --fork` without `--mount-proc`, a
+/// shell as the namespace's init): the orphan the primary leaves behind
+/// cannot be listed, so it gets no signal (README), and dinit gives up on
+/// it after `-timeout` and its 5 s. SPEC §6, the last line says what is
+/// true: it counts no "0 processes stuck after SIGKILL" (nothing was
+/// SIGKILLed), it says that orphans it cannot list are left.
+#[test]
+fn foreign_proc_not_pid1_says_what_it_left() {
+    if skip_if_emulated(QEMU_SUBREAPER) {
+        return;
+    }
+    let d = Dinit::new("hostile-proc-left");
+    let mut d = d
+        .under([
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "/bin/sh",
+            "-c",
+            "\"$@\"; exit $?",
+            "sh",
+        ])
+        .args(["-socket", "", "-timeout", "1"])
+        .args(["-r", "/bin/sh", "-c", "(sleep 60 &) ; sleep 0.2"])
+        .spawn();
+    let _kill = KillOnPanic(vec![d.child.id() as i32]);
+    d.wait_log("finished: [/bin/sh -c");
+    let out = d.wait_for(Duration::from_secs(1) + KILL_WAIT + SLACK);
+    assert_eq!(out.code, 0, "the primary's status\n{}", out.dump());
+    let msgs = out.messages();
+    assert_eq!(
+        msgs.iter().filter(|m| m.contains("/proc")).count(),
+        1,
+        "not one warning about /proc\n{}",
+        out.dump()
+    );
+    assert_eq!(
+        msgs.last().map(String::as_str),
+        Some("gave up waiting for orphaned processes that cannot be listed; exiting"),
+        "{}",
+        out.dump()
+    );
 }
 
 /// What `traced_teardown` saw.
