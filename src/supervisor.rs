@@ -608,10 +608,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             self.act(act, &mut sent);
         }
         self.actions.clear();
-        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let n = usize::from(n);
-            info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
-        }
+        log_sent(&mut sent);
     }
 
     fn act(&mut self, act: Action, sent: &mut [u16; SIGMAX as usize + 1]) {
@@ -659,7 +656,11 @@ impl<'a, O: Os> Supervisor<'a, O> {
                     let _ = self.children.signal(pid, SIGCONT);
                 }
             }
-            Action::StopOrphans => self.sweep(),
+            // After the managed processes' (their line first).
+            Action::StopOrphans => {
+                log_sent(sent);
+                self.sweep();
+            }
             Action::KillAll(why) => {
                 let n = self.children.kill_managed();
                 if let Some(pid) = self.children.helper(Helper::Start) {
@@ -860,6 +861,15 @@ impl<'a, O: Os> Supervisor<'a, O> {
         } else {
             Group::Inherit
         }
+    }
+}
+
+/// Log the stop signals sent together, one line per signal, and start
+/// counting anew.
+fn log_sent(sent: &mut [u16; SIGMAX as usize + 1]) {
+    for (s, n) in sent.iter_mut().enumerate().filter(|(_, n)| **n > 0) {
+        let n = usize::from(core::mem::take(n));
+        info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
     }
 }
 
