@@ -217,9 +217,11 @@ impl<O: Os> Supervisor<'_, O> {
         // child has its own since the fork.
     }
 
-    /// `-list`: one line per managed process.
+    /// `-list`: one line per managed process, in the order they started
+    /// (the machine's: table slots are reused).
     fn list(&self, reply: &mut Reply<'_>) {
-        for p in self.children.managed() {
+        let table = self.children.table();
+        for p in self.machine.pids().filter_map(|pid| table.get(pid)) {
             let secs = self.now.saturating_sub(p.started_ms) / 1000;
             let primary = if p.primary { "yes" } else { "no" };
             // A process whose exec has not reported yet is "starting".

@@ -774,6 +774,31 @@ fn waiting_clients_are_bounded_and_a_wait_needs_three_descriptors() {
 }
 
 #[test]
+fn list_shows_processes_in_the_order_they_started() {
+    let (mut s, sock) = serving(&["-r", "a", "-r", "b"]);
+    s.execs(101);
+    s.execs(102);
+    let c = s.connect(&sock, "-r c\n", &[]);
+    s.execs(103);
+    assert_eq!(next_line(&c), "ok 103");
+    // 101's table slot is free, and taken by the next one.
+    s.exits(101, EXIT_0);
+    let c = s.connect(&sock, "-r d\n", &[]);
+    s.execs(104);
+    assert_eq!(next_line(&c), "ok 104");
+    let c = s.connect(&sock, "-list\n", &[]);
+    let mut pids = Vec::new();
+    loop {
+        let line = next_line(&c);
+        if line.is_empty() {
+            break;
+        }
+        pids.push(line.split(' ').nth(1).unwrap().to_string());
+    }
+    assert_eq!(pids, ["102", "103", "104"]);
+}
+
+#[test]
 fn the_last_line_never_counts_processes_it_cannot_list() {
     assert_eq!(
         Left::default().to_string(),
