@@ -10,9 +10,21 @@
 //! feed it to the teardown machine, which changes state and queues
 //! actions; then perform the queued actions, once, in one place
 //! ([`Supervisor::perform`]). Performing never calls back into the machine
-//! or into reaping: what an action finds (a helper that could not be
+//! (it only tells it what was forked, [`Machine::started`]) or into
+//! reaping: what an action finds (a command or helper that could not be
 //! forked) is an event of the next turn, which then starts without
-//! waiting.
+//! waiting. The handlers queue actions of their own too: the next
+//! command-line command is launched once the one before it has reported
+//! its exec ([`Action::Launch`]).
+//!
+//! Forks happen in performing, with one exception: a client's line
+//! (SPEC §5, `requests`) starts its commands while it is served, in the
+//! event phase. Its programs are built in the one request arena, which
+//! holds one line at a time, so they cannot wait for the end of the turn;
+//! and the line is all or nothing, so its forks and its verdict belong
+//! together. What the machine hears of them it hears as events (each
+//! fork, then [`Machine::drop_process`] for the processes of a line that
+//! failed), as from any other handler.
 //!
 //! Before leaving, PID 1 or not, dinit waits until it has no child at all
 //! (SPEC §10): the machine says how to treat the children that are not
@@ -449,11 +461,11 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 self.line_reported(p.conn, None);
             }
             self.job_reported(p.pid, None);
-            if let Some(l) = self.launch
-                && l.waiting == p.pid
-                && let Err(code) = self.launch_next(l.next)
-            {
-                self.machine.abort(code, now, &mut self.actions);
+            // The next command-line command is forked where actions are
+            // performed (it is not, once teardown has begun).
+            if self.launch.is_some_and(|l| l.waiting == p.pid) {
+                let queued = self.actions.push(Action::Launch);
+                debug_assert!(queued.is_ok(), "one launch a turn has room");
             }
             return;
         };
@@ -617,7 +629,8 @@ impl<'a, O: Os> Supervisor<'a, O> {
             Action::SpawnPrestop => self.spawn_helper(Helper::Prestop),
             Action::SpawnStop => self.spawn_helper(Helper::Stop),
             Action::Launch => {
-                if let Err(code) = self.launch_next(0) {
+                let next = self.launch.map_or(0, |l| l.next);
+                if let Err(code) = self.launch_next(next) {
                     self.defer(Deferred::Abort(code));
                 }
             }

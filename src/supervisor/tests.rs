@@ -305,7 +305,12 @@ fn a_fork_failure_at_launch_is_an_event_of_the_next_turn() {
     let mut s = supervisor(&["-r", "a", "-r", "b"]);
     s.fake().fail_spawn = Some(SpawnError::Fork(11));
     s.execs(101);
-    // The failure was met in the event phase: the machine knows at once.
+    // The next command is forked where actions are performed, not in the
+    // handler of 101's report: the failure is the next turn's event.
+    assert!(s.fake().fail_spawn.is_none(), "no fork was tried");
+    assert!(s.machine.accepting());
+    assert!(s.again, "the next turn does not wait");
+    s.at(0);
     assert!(matches!(s.machine.state(), MachineState::Teardown(_)));
     assert_eq!(s.sent(101), [TERM, CONT]);
     s.exits(101, TERM);
