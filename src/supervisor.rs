@@ -269,6 +269,10 @@ impl<'a, O: Os> Supervisor<'a, O> {
             self.machine.children_gone(&mut self.actions);
         }
         self.perform();
+        if let Some(server) = self.server.as_mut() {
+            let children = &self.children;
+            server.settle(&|pid, conn| children.finished(pid, conn));
+        }
         if !self.machine.tearing_down() {
             log_orphans(self.orphans.flush(now));
         }
@@ -442,25 +446,35 @@ impl<'a, O: Os> Supervisor<'a, O> {
 
     /// A report pipe is readable.
     fn on_report(&mut self, fd: i32) {
-        let Some((pid, report)) = self.children.report(fd, self.epoll.as_fd()) else {
+        let Some((pid, report, signalled)) = self.children.report(fd, self.epoll.as_fd()) else {
             return;
         };
         match self.children.who(pid) {
-            Some(Who::Managed(p)) => self.managed_reported(&p, report),
-            Some(Who::Helper(which)) => self.helper_reported(which, pid, report),
+            Some(Who::Managed(p)) => self.managed_reported(&p, report, signalled),
+            Some(Who::Helper(which)) => self.helper_reported(which, pid, report, signalled),
             _ => {}
         }
     }
 
-    /// A managed process's exec happened or failed.
-    fn managed_reported(&mut self, p: &Proc, report: Report) {
+    /// A managed process's exec happened or failed. `signalled`: dinit
+    /// signalled it while it was starting (see [`State::Starting`]).
+    fn managed_reported(&mut self, p: &Proc, report: Report, signalled: bool) {
         let now = self.now;
         let Report::Failed(f) = report else {
-            info!("pid {} started: {}", Num(p.pid), p.cmd);
-            if p.conn != 0 {
-                self.line_reported(p.conn, None);
+            if signalled {
+                // It may have died of the signal before its exec: never
+                // "started", never `ok` for a program that may not have
+                // run (a teardown's stop signal, or its line's). It stays
+                // managed until reaped: it may have exec'd after all.
+                info!("pid {} stopped before it started: {}", Num(p.pid), p.cmd);
+                self.tell(
+                    p,
+                    Some(&format_args!("{} stopped before it started", p.cmd)),
+                );
+            } else {
+                info!("pid {} started: {}", Num(p.pid), p.cmd);
+                self.tell(p, None);
             }
-            self.job_reported(p.pid, None);
             // The next command-line command is forked where actions are
             // performed (it is not, once teardown has begun).
             if self.launch.is_some_and(|l| l.waiting == p.pid) {
@@ -472,10 +486,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         let failure = StartFailure::reported(&p.cmd, &f);
         warn!("{failure}");
         self.machine.exited(p.pid, None, now, &mut self.actions);
-        if p.conn != 0 {
-            self.line_reported(p.conn, Some(&failure));
-        }
-        self.job_reported(p.pid, Some(&failure));
+        self.tell(p, Some(&failure));
         if self.launch.is_some_and(|l| l.waiting == p.pid) {
             // SPEC §3: one cannot be started: tear down what runs, exit
             // 127, 126 or 1.
@@ -485,8 +496,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
         }
     }
 
-    /// A helper command's exec happened or failed.
-    fn helper_reported(&mut self, which: Helper, pid: i32, report: Report) {
+    /// A helper command's exec happened or failed (`signalled`: as for a
+    /// managed process; its exit says the rest).
+    fn helper_reported(&mut self, which: Helper, pid: i32, report: Report, signalled: bool) {
         let Some(prog) = self.helper_program(which) else {
             return;
         };
@@ -495,6 +507,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 warn!("{}", StartFailure::reported(&prog.cmd, &f));
                 self.helper_gone(which, false);
             }
+            _ if signalled => {}
             _ => info!(
                 "{} command pid {} started: {}",
                 which.name(),
@@ -548,9 +561,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
     fn managed_exited(&mut self, p: &Proc, status: crate::error::ExitStatus) {
         match p.state {
             // Reaped before its report was read: the report first.
-            State::Starting { .. } => {
+            State::Starting { signalled } => {
                 let report = self.children.late_report(p.pid, self.epoll.as_fd());
-                self.managed_reported(p, report);
+                self.managed_reported(p, report, signalled);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
                 }
@@ -585,9 +598,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
         status: crate::error::ExitStatus,
     ) {
         match state {
-            State::Starting { .. } => {
+            State::Starting { signalled } => {
                 let report = self.children.late_report(pid, self.epoll.as_fd());
-                self.helper_reported(which, pid, report);
+                self.helper_reported(which, pid, report, signalled);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
                 }
@@ -803,7 +816,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         let proc = Proc {
             pid: 0,
             primary,
-            stop_signal: prog.stop_signal,
+            killed: false,
             started_ms: self.now,
             cmd: prog.cmd,
             name: prog.name,

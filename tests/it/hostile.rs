@@ -12,6 +12,8 @@
 //! * (f) With another PID namespace's `/proc`, dinit signals its own
 //!   children only, and warns once (SPEC §10); not as PID 1, the orphans
 //!   it cannot list are not counted as stuck in its last line (SPEC §6).
+//! * (g) A submitted program stopped by a teardown while its exec hangs
+//!   is never logged as started, nor answered `ok` (SPEC §5).
 //!
 //! Nothing here waits without a bound, and nothing waits for a process
 //! that may be stuck on the hung file system before the file system is
@@ -281,6 +283,64 @@ fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
         c.dump()
     );
     assert_eq!(c.code, 1, "{}\n--- dinit\n{}", c.dump(), out.stderr);
+}
+
+/// (g) `-r HUNG/prog`, its OPEN unanswered, and a SIGTERM to dinit: the
+/// hung child gets its stop signal while it is still starting. When the
+/// file system dies (its server killed), the exec fails and the child
+/// dies of that signal on its way out, before it can write its report:
+/// the pipe closes with nothing in it, as after an exec. SPEC §5 and §6:
+/// that is no start. The log never says `pid N started: [HUNG/prog]`, and
+/// the client is never told `ok` (it gets the error and exits 1).
+#[test]
+fn submit_stopped_while_its_exec_hangs_never_started() {
+    let d = Dinit::new("hostile-stopped");
+    let dir = d.dir.clone();
+    let mut hung = HungFs::mount(&dir);
+    let sock = d.sock();
+    // Exits 0 on SIGTERM.
+    let rec = recorder(&dir, "main", &["x15"]);
+    let mut d = d
+        .args(["-socket", &sock, "-timeout", "20"])
+        .args(r(&rec))
+        .spawn();
+    let _kill = KillOnPanic(vec![d.pid()]);
+    d.wait_file("main.ready", "ready");
+    let prog = hung.path("prog");
+    let client = Bg::spawn(
+        client_cmd(&bin(), &["-submit", "-socket", &sock, "-r", &prog], &[]),
+        &dir,
+        "client",
+    );
+    hung.wait_hung("OPEN", "prog");
+    d.signal(SIGTERM);
+    d.wait_log("sent SIGTERM to 2 processes");
+    hung.teardown();
+    let out = exit_within(d, AT_ONCE, &mut hung);
+    assert_eq!(out.code, 0, "the primary's status\n{}", out.dump());
+    assert_eq!(
+        find_pid(&out.messages(), &format!("started: [{prog}]")),
+        None,
+        "a program that never ran is logged as started\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("stopped before it started: [{prog}]"))
+            && !out.stderr.contains("a line that did not start in full"),
+        "{}",
+        out.dump()
+    );
+    let c = client.wait();
+    assert!(
+        !c.stdout.starts_with("ok")
+            && c.stderr
+                .contains(&format!("[{prog}] stopped before it started")),
+        "{}\n--- dinit\n{}",
+        c.dump(),
+        out.stderr
+    );
+    assert_eq!(c.code, 1, "{}", c.dump());
 }
 
 // ---------------------------------------------------------------------------
