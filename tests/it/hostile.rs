@@ -174,8 +174,9 @@ fn submit_whose_lookup_hangs_stalls_only_itself() {
 ///   SIGKILL is the '5 s at most' case"), with the primary's status (§3);
 /// * "its client gets `error: ...` or `ok PID` when the kernel answers":
 ///   the kernel never answers before the file system is torn down, so the
-///   client never gets `ok`; it exits 1 (§5) once nothing holds its
-///   connection any more (the stuck child may, until the server dies).
+///   client never gets `ok`; it exits 1 (§5) as dinit leaves, the file
+///   system still hung: nothing else holds its connection (the stuck child
+///   closed dinit's descriptors before its exec).
 fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
     let timeout = Duration::from_secs(2);
     let d = Dinit::new(name);
@@ -275,8 +276,9 @@ fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
         out.dump()
     );
 
-    hung.teardown();
+    // Bounded; on a panic the guard tears the file system down.
     let c = client.wait();
+    hung.teardown();
     assert!(
         !c.stdout.starts_with("ok"),
         "the client got ok, but its program never started: {}",
