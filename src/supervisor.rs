@@ -15,7 +15,9 @@
 //! forked) is an event of the next turn, which then starts without
 //! waiting. The handlers queue actions of their own too: the next
 //! command-line command is launched once the one before it has reported
-//! its exec ([`Action::Launch`]).
+//! its exec ([`Action::Launch`]). Last in a turn, with the SIGKILLs
+//! performed, the clients whose line failed are answered once all of it
+//! can run nothing more (`Server::settle`).
 //!
 //! Forks happen in performing, with one exception: a client's line
 //! (SPEC §5, `requests`) starts its commands while it is served, in the
