@@ -899,3 +899,19 @@ fn the_last_line_never_counts_processes_it_cannot_list() {
         "gave up waiting for orphaned processes that cannot be listed; exiting"
     );
 }
+
+#[test]
+fn a_primary_exit_seen_with_its_report_ends_the_launch() {
+    // `-primary`: b execs and exits at once; its report and its exit come
+    // in one turn. The teardown has begun when the next launch is
+    // performed: c is never started (as after a stop request).
+    let mut s = supervisor(&["-primary", "-r", "a", "-r", "b", "-r", "c"]);
+    s.execs(101);
+    s.fake().kids.get_mut(&102).unwrap().report = None;
+    s.exits(102, 6 << 8);
+    assert_eq!(s.spawned(), [101, 102]);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    s.exits(101, TERM);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 6);
+}
