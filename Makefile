@@ -47,6 +47,9 @@ lint: setup
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --target aarch64-unknown-linux-musl --lib --bins -- -D warnings
+	@# The fuzz targets type-check on stable (running them needs nightly and
+	@# cargo-fuzz: `make fuzz`), so an API change cannot leave them stale.
+	cargo check --manifest-path fuzz/Cargo.toml --target x86_64-unknown-linux-gnu
 
 unit: setup
 	cargo test --release --lib

@@ -249,9 +249,7 @@ impl<'a, O: Os> Children<'a, O> {
             .fork(exec, group, watch, fds)
             .map_err(NotStarted::Spawn)?;
         proc.pid = child.pid;
-        proc.state = State::Starting {
-            report: child.report.as_raw_fd(),
-        };
+        proc.state = State::Starting { signalled: false };
         // Room was checked, and a new pid is not in the table.
         let _ = self.table.insert(proc);
         let _ = self.watch(child);
@@ -270,9 +268,7 @@ impl<'a, O: Os> Children<'a, O> {
         let pid = child.pid;
         self.helpers[which as usize] = Some(Aux {
             pid,
-            state: State::Starting {
-                report: child.report.as_raw_fd(),
-            },
+            state: State::Starting { signalled: false },
         });
         let _ = self.watch(child);
         Ok(pid)
@@ -298,9 +294,11 @@ impl<'a, O: Os> Children<'a, O> {
             .map_err(|_| Full)
     }
 
-    /// The report pipe `fd` is readable: what it says, for which pid, once
-    /// it says something (the pipe leaves `epoll` and is closed then).
-    pub fn report(&mut self, fd: i32, epoll: BorrowedFd<'_>) -> Option<(i32, Report)> {
+    /// The report pipe `fd` is readable: what it says, for which pid, and
+    /// whether dinit signalled the child while it was starting (see
+    /// [`State::Starting`]), once it says something (the pipe leaves
+    /// `epoll` and is closed then).
+    pub fn report(&mut self, fd: i32, epoll: BorrowedFd<'_>) -> Option<(i32, Report, bool)> {
         let i = self
             .starting
             .iter()
@@ -311,21 +309,25 @@ impl<'a, O: Os> Children<'a, O> {
         }
         let (pipe, pid) = self.starting.swap_remove(i);
         unwatch(epoll, pipe);
-        self.settle(pid, report);
-        Some((pid, report))
+        // Record what it said.
+        let mut signalled = false;
+        if let Some(state) = self.state_mut(pid) {
+            signalled = *state == State::Starting { signalled: true };
+            *state = match report {
+                Report::Failed(_) => State::Failed,
+                _ => State::Running,
+            };
+        }
+        Some((pid, report, signalled))
     }
 
-    /// Record what a child's report said.
-    fn settle(&mut self, pid: i32, report: Report) {
-        let state = match report {
-            Report::Failed(_) => State::Failed,
-            _ => State::Running,
-        };
+    /// The state of a managed process or helper command.
+    fn state_mut(&mut self, pid: i32) -> Option<&mut State> {
         if let Some(p) = self.table.get_mut(pid) {
-            p.state = state;
-        } else if let Some(a) = self.helpers.iter_mut().flatten().find(|a| a.pid == pid) {
-            a.state = state;
+            return Some(&mut p.state);
         }
+        let a = self.helpers.iter_mut().flatten().find(|a| a.pid == pid)?;
+        Some(&mut a.state)
     }
 
     /// Reap one child that has exited, if any. SIGCHLDs coalesce: the
@@ -379,8 +381,26 @@ impl<'a, O: Os> Children<'a, O> {
         }
     }
 
-    /// Send `sig` to one child, or its process group with `-pgroup`.
+    /// Whether the managed process `pid` that the socket line `conn`
+    /// started can run nothing more: reaped (the pid may name another
+    /// process by now), its exec failed, or sent SIGKILL (it may be stuck
+    /// in the kernel, but it never returns to its program).
+    pub fn finished(&self, pid: i32, conn: u64) -> bool {
+        self.table
+            .get(pid)
+            .is_none_or(|p| p.conn != conn || p.killed || p.state == State::Failed)
+    }
+
+    /// Send `sig` to one child, or its process group with `-pgroup`. A
+    /// child still starting may die of it before its exec; one sent
+    /// SIGKILL runs nothing more: both are noted.
     pub fn signal(&mut self, pid: i32, sig: i32) -> Result<(), i32> {
+        if let Some(p) = self.table.get_mut(pid) {
+            p.killed |= sig == crate::signals::SIGKILL;
+        }
+        if let Some(State::Starting { signalled }) = self.state_mut(pid) {
+            *signalled = true;
+        }
         if !self.pgroup {
             return self.os.kill(pid, sig);
         }

@@ -428,6 +428,11 @@ impl Machine {
         }
     }
 
+    /// The managed processes' pids, in the order they started.
+    pub fn pids(&self) -> impl Iterator<Item = i32> + '_ {
+        self.procs.iter().map(|p| p.pid)
+    }
+
     /// The SIGKILL deadline of the teardown: when everything left is (or
     /// was) SIGKILLed. `None` before the first stop signal.
     pub fn kill_deadline(&self) -> Option<u64> {

@@ -1,9 +1,12 @@
 //! The control socket (SPEC §5): a Unix stream listener in the same epoll
 //! loop, a fixed number of connection slots each with a fixed
 //! `[u8; LINE_MAX]` line buffer, one line in, one reply out, close. A line
-//! that starts commands is answered once each of them has reported (its
-//! exec happened or failed): the connection waits in [`Phase::Starting`]
-//! meanwhile, out of the epoll set, never evicted as silent.
+//! that starts commands is answered `ok` once each of them has reported
+//! that its exec happened; when one failed, with the error once every
+//! process of the line can run nothing more (reaped, or SIGKILLed: SPEC
+//! §5, never "error" while part of the line runs). The connection waits
+//! in [`Phase::Starting`] meanwhile, out of the epoll set, never evicted
+//! as silent.
 //!
 //! A `-wait` client (its job runs with the stdin, stdout and stderr it
 //! passed with `SCM_RIGHTS`) leaves the slots for a [`Waiter`] of its own
@@ -79,8 +82,8 @@ pub enum Phase {
 }
 
 /// The commands one line started, until each has reported (SPEC §5: all
-/// or nothing). On the first failure the reply is that failure, and the
-/// others are stopped.
+/// or nothing). On the first failure the reply is that failure, sent once
+/// the others, stopped, are finished ([`Server::settle`]).
 #[derive(Debug, Default)]
 pub struct Batch {
     /// The line's processes, in the order they were forked.
@@ -467,7 +470,8 @@ impl Server {
     /// The client in `slot` waits for the commands `batch` started; when
     /// one failed already, `failure` is the reply. It leaves the epoll set
     /// (its line is read; nothing it sends or whether it hangs up changes
-    /// anything now) and is answered once each has reported.
+    /// anything now) and is answered once each has reported, or, when one
+    /// failed, once all are finished ([`Server::settle`]).
     pub fn wait(&mut self, slot: usize, epoll: &OwnedFd, batch: Batch, failure: Option<&[u8]>) {
         let c = &mut self.conns[slot];
         let _ = epoll::delete(epoll, &c.fd);
@@ -477,13 +481,14 @@ impl Server {
             c.len = n;
         }
         c.phase = Phase::Starting(batch);
-        self.finish_if_done(slot);
+        self.finish_if_started(slot);
     }
 
     /// One command of the line `token` started reported: started, or
     /// failed with `failure` (the reply, when it is the first). Returns the
     /// line's other processes when this is its first failure: they are to
-    /// be stopped. Answers the client once every command has reported.
+    /// be stopped. Answers `ok` once every command has reported that it
+    /// started.
     pub fn reported(
         &mut self,
         token: u64,
@@ -510,30 +515,49 @@ impl Server {
             c.buf[..n].copy_from_slice(&bytes[..n]);
             c.len = n;
         }
-        self.finish_if_done(i);
+        self.finish_if_started(i);
         others
     }
 
-    /// Answer a waiting client whose commands have all reported.
-    fn finish_if_done(&mut self, slot: usize) {
+    /// Answer `ok` to a waiting client whose commands have all started.
+    fn finish_if_started(&mut self, slot: usize) {
         let Phase::Starting(batch) = &self.conns[slot].phase else {
             return;
         };
-        if batch.pending > 0 {
+        if batch.pending > 0 || batch.failed {
             return;
         }
-        let (failed, pids) = (batch.failed, batch.pids.clone());
+        let pids = batch.pids.clone();
         // Out of the epoll set since `wait`.
         let c = self.conns.swap_remove(slot);
-        let text = &c.buf[..c.len];
-        answer_and_close(c.fd, &mut |r| {
-            if failed {
-                r.line(format_args!("error: {}", crate::error::Bytes(text)));
-            } else {
-                r.line(format_args!("ok{}", Pids(&pids)));
-            }
-        });
+        answer_and_close(c.fd, &mut |r| r.line(format_args!("ok{}", Pids(&pids))));
     }
+
+    /// Answer each client whose line failed once every process the line
+    /// started is `finished` (asked with the pid and the line's token):
+    /// SPEC §5, a client is never told "error" while part of its line
+    /// keeps running. Called at the end of each loop turn.
+    pub fn settle(&mut self, finished: &dyn Fn(i32, u64) -> bool) {
+        for i in (0..self.conns.len()).rev() {
+            let c = &self.conns[i];
+            if let Phase::Starting(b) = &c.phase
+                && b.failed
+                && b.pids.iter().all(|&pid| finished(pid, token_of(c)))
+            {
+                fail(self.conns.swap_remove(i));
+            }
+        }
+    }
+}
+
+/// Answer a client whose line failed with its error (the line buffer
+/// holds it), and close it; it is out of the epoll set since
+/// [`Server::wait`].
+fn fail(c: Conn) {
+    let text = &c.buf[..c.len];
+    answer_and_close(c.fd, &mut |r| {
+        r.line(format_args!("error: {}", crate::error::Bytes(text)))
+    });
 }
 
 /// `-wait` clients: each waits for its job, `ok PID` first, `exit CODE`

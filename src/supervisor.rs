@@ -10,9 +10,23 @@
 //! feed it to the teardown machine, which changes state and queues
 //! actions; then perform the queued actions, once, in one place
 //! ([`Supervisor::perform`]). Performing never calls back into the machine
-//! or into reaping: what an action finds (a helper that could not be
+//! (it only tells it what was forked, [`Machine::started`]) or into
+//! reaping: what an action finds (a command or helper that could not be
 //! forked) is an event of the next turn, which then starts without
-//! waiting.
+//! waiting. The handlers queue actions of their own too: the next
+//! command-line command is launched once the one before it has reported
+//! its exec ([`Action::Launch`]). Last in a turn, with the SIGKILLs
+//! performed, the clients whose line failed are answered once all of it
+//! can run nothing more (`Server::settle`).
+//!
+//! Forks happen in performing, with one exception: a client's line
+//! (SPEC §5, `requests`) starts its commands while it is served, in the
+//! event phase. Its programs are built in the one request arena, which
+//! holds one line at a time, so they cannot wait for the end of the turn;
+//! and the line is all or nothing, so its forks and its verdict belong
+//! together. What the machine hears of them it hears as events (each
+//! fork, then [`Machine::drop_process`] for the processes of a line that
+//! failed), as from any other handler.
 //!
 //! Before leaving, PID 1 or not, dinit waits until it has no child at all
 //! (SPEC §10): the machine says how to treat the children that are not
@@ -257,6 +271,10 @@ impl<'a, O: Os> Supervisor<'a, O> {
             self.machine.children_gone(&mut self.actions);
         }
         self.perform();
+        if let Some(server) = self.server.as_mut() {
+            let children = &self.children;
+            server.settle(&|pid, conn| children.finished(pid, conn));
+        }
         if !self.machine.tearing_down() {
             log_orphans(self.orphans.flush(now));
         }
@@ -341,7 +359,11 @@ impl<'a, O: Os> Supervisor<'a, O> {
 
     /// Leave: the last lines, the socket file removed; the exit code.
     fn finish(mut self) -> u8 {
-        log_orphans(self.orphans.take());
+        // The orphan summary keeps its interval to the end (SPEC §6): a
+        // count that is not due yet goes unsaid. (The spawn failures'
+        // count is still said in full, whenever the last line went out,
+        // though SPEC §6 names them too: their tests count every one.)
+        log_orphans(self.orphans.flush(self.now));
         log_spawn_failures(self.spawn_failures.take(), self.spawn_failure);
         if let Some(server) = self.server.take() {
             server.close();
@@ -426,40 +448,47 @@ impl<'a, O: Os> Supervisor<'a, O> {
 
     /// A report pipe is readable.
     fn on_report(&mut self, fd: i32) {
-        let Some((pid, report)) = self.children.report(fd, self.epoll.as_fd()) else {
+        let Some((pid, report, signalled)) = self.children.report(fd, self.epoll.as_fd()) else {
             return;
         };
         match self.children.who(pid) {
-            Some(Who::Managed(p)) => self.managed_reported(&p, report),
-            Some(Who::Helper(which)) => self.helper_reported(which, pid, report),
+            Some(Who::Managed(p)) => self.managed_reported(&p, report, signalled),
+            Some(Who::Helper(which)) => self.helper_reported(which, pid, report, signalled),
             _ => {}
         }
     }
 
-    /// A managed process's exec happened or failed.
-    fn managed_reported(&mut self, p: &Proc, report: Report) {
+    /// A managed process's exec happened or failed. `signalled`: dinit
+    /// signalled it while it was starting (see [`State::Starting`]).
+    fn managed_reported(&mut self, p: &Proc, report: Report, signalled: bool) {
         let now = self.now;
         let Report::Failed(f) = report else {
-            info!("pid {} started: {}", Num(p.pid), p.cmd);
-            if p.conn != 0 {
-                self.line_reported(p.conn, None);
+            if signalled {
+                // It may have died of the signal before its exec: never
+                // "started", never `ok` for a program that may not have
+                // run (a teardown's stop signal, or its line's). It stays
+                // managed until reaped: it may have exec'd after all.
+                info!("pid {} stopped before it started: {}", Num(p.pid), p.cmd);
+                self.tell(
+                    p,
+                    Some(&format_args!("{} stopped before it started", p.cmd)),
+                );
+            } else {
+                info!("pid {} started: {}", Num(p.pid), p.cmd);
+                self.tell(p, None);
             }
-            self.job_reported(p.pid, None);
-            if let Some(l) = self.launch
-                && l.waiting == p.pid
-                && let Err(code) = self.launch_next(l.next)
-            {
-                self.machine.abort(code, now, &mut self.actions);
+            // The next command-line command is forked where actions are
+            // performed (it is not, once teardown has begun).
+            if self.launch.is_some_and(|l| l.waiting == p.pid) {
+                let queued = self.actions.push(Action::Launch);
+                debug_assert!(queued.is_ok(), "one launch a turn has room");
             }
             return;
         };
         let failure = StartFailure::reported(&p.cmd, &f);
         warn!("{failure}");
         self.machine.exited(p.pid, None, now, &mut self.actions);
-        if p.conn != 0 {
-            self.line_reported(p.conn, Some(&failure));
-        }
-        self.job_reported(p.pid, Some(&failure));
+        self.tell(p, Some(&failure));
         if self.launch.is_some_and(|l| l.waiting == p.pid) {
             // SPEC §3: one cannot be started: tear down what runs, exit
             // 127, 126 or 1.
@@ -469,8 +498,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
         }
     }
 
-    /// A helper command's exec happened or failed.
-    fn helper_reported(&mut self, which: Helper, pid: i32, report: Report) {
+    /// A helper command's exec happened or failed (`signalled`: as for a
+    /// managed process; its exit says the rest).
+    fn helper_reported(&mut self, which: Helper, pid: i32, report: Report, signalled: bool) {
         let Some(prog) = self.helper_program(which) else {
             return;
         };
@@ -479,6 +509,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 warn!("{}", StartFailure::reported(&prog.cmd, &f));
                 self.helper_gone(which, false);
             }
+            _ if signalled => {}
             _ => info!(
                 "{} command pid {} started: {}",
                 which.name(),
@@ -532,9 +563,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
     fn managed_exited(&mut self, p: &Proc, status: crate::error::ExitStatus) {
         match p.state {
             // Reaped before its report was read: the report first.
-            State::Starting { .. } => {
+            State::Starting { signalled } => {
                 let report = self.children.late_report(p.pid, self.epoll.as_fd());
-                self.managed_reported(p, report);
+                self.managed_reported(p, report, signalled);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
                 }
@@ -569,9 +600,9 @@ impl<'a, O: Os> Supervisor<'a, O> {
         status: crate::error::ExitStatus,
     ) {
         match state {
-            State::Starting { .. } => {
+            State::Starting { signalled } => {
                 let report = self.children.late_report(pid, self.epoll.as_fd());
-                self.helper_reported(which, pid, report);
+                self.helper_reported(which, pid, report, signalled);
                 if let Report::Failed(_) = report {
                     return; // its failure said it all
                 }
@@ -604,10 +635,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             self.act(act, &mut sent);
         }
         self.actions.clear();
-        for (s, &n) in sent.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let n = usize::from(n);
-            info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
-        }
+        log_sent(&mut sent);
     }
 
     fn act(&mut self, act: Action, sent: &mut [u16; SIGMAX as usize + 1]) {
@@ -616,7 +644,8 @@ impl<'a, O: Os> Supervisor<'a, O> {
             Action::SpawnPrestop => self.spawn_helper(Helper::Prestop),
             Action::SpawnStop => self.spawn_helper(Helper::Stop),
             Action::Launch => {
-                if let Err(code) = self.launch_next(0) {
+                let next = self.launch.map_or(0, |l| l.next);
+                if let Err(code) = self.launch_next(next) {
                     self.defer(Deferred::Abort(code));
                 }
             }
@@ -655,7 +684,11 @@ impl<'a, O: Os> Supervisor<'a, O> {
                     let _ = self.children.signal(pid, SIGCONT);
                 }
             }
-            Action::StopOrphans => self.sweep(),
+            // After the managed processes' (their line first).
+            Action::StopOrphans => {
+                log_sent(sent);
+                self.sweep();
+            }
             Action::KillAll(why) => {
                 let n = self.children.kill_managed();
                 if let Some(pid) = self.children.helper(Helper::Start) {
@@ -785,7 +818,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         let proc = Proc {
             pid: 0,
             primary,
-            stop_signal: prog.stop_signal,
+            killed: false,
             started_ms: self.now,
             cmd: prog.cmd,
             name: prog.name,
@@ -856,6 +889,15 @@ impl<'a, O: Os> Supervisor<'a, O> {
         } else {
             Group::Inherit
         }
+    }
+}
+
+/// Log the stop signals sent together, one line per signal, and start
+/// counting anew.
+fn log_sent(sent: &mut [u16; SIGMAX as usize + 1]) {
+    for (s, n) in sent.iter_mut().enumerate().filter(|(_, n)| **n > 0) {
+        let n = usize::from(core::mem::take(n));
+        info!("sent {} to {} process{}", SigName(s as i32), Num(n), es(n));
     }
 }
 
@@ -939,7 +981,9 @@ impl core::fmt::Display for Rewritten {
 }
 
 /// The last line when dinit gives up on processes stuck in the kernel
-/// after their SIGKILL (SPEC §6): how many, and the first few by name.
+/// after their SIGKILL (SPEC §6): how many, and the first few by name; or,
+/// when none can be named (`/proc` cannot be read, or is another PID
+/// namespace's), that orphans are left that it cannot list.
 #[derive(Default)]
 struct Left {
     n: usize,
@@ -955,12 +999,17 @@ impl Left {
 
 impl core::fmt::Display for Left {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "gave up waiting for {} process{} stuck after SIGKILL:",
-            Num(self.n),
-            es(self.n)
-        )?;
+        f.write_str("gave up waiting for ")?;
+        if self.n == 0 {
+            f.write_str("orphaned processes that cannot be listed")?;
+        } else {
+            write!(
+                f,
+                "{} process{} stuck after SIGKILL:",
+                Num(self.n),
+                es(self.n)
+            )?;
+        }
         for (pid, cmd) in &self.named {
             write!(f, " pid {}", Num(*pid))?;
             if let Some(cmd) = cmd {

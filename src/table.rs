@@ -131,8 +131,9 @@ impl core::fmt::Display for CmdText {
 pub struct Proc {
     pub pid: i32,
     pub primary: bool,
-    /// Its own stop signal (`-r:SIG`), 0 for "the one teardown sends".
-    pub stop_signal: u8,
+    /// dinit sent it SIGKILL: it runs nothing any more (it may still be
+    /// stuck in the kernel), it only waits to be reaped.
+    pub killed: bool,
     pub started_ms: u64,
     pub cmd: CmdText,
     /// Its program's file name (`-signal` by name).
@@ -143,14 +144,20 @@ pub struct Proc {
     pub conn: u64,
 }
 
-/// Where a managed process is in its life.
+/// Where a managed process is in its life. (`repr(u8)`: its tag is a
+/// byte of its own, 0 for the first variant, where a bare enum may hide
+/// it in `signalled`'s spare values.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum State {
     /// Its exec happened. (The first variant: an empty table is all zero
     /// bytes, so it lives in `.bss`, not in the binary.)
     Running,
-    /// Forked; its exec has not reported yet (its report pipe is this fd).
-    Starting { report: i32 },
+    /// Forked; its exec has not reported yet. `signalled`: dinit has sent
+    /// it a signal since (a stop signal, SIGKILL), which may have ended it
+    /// before its exec: end of file on its report pipe then does not say
+    /// that it started.
+    Starting { signalled: bool },
     /// Its exec failed (reported): no longer managed, only not reaped yet.
     Failed,
 }
@@ -159,7 +166,7 @@ impl Proc {
     const EMPTY: Proc = Proc {
         pid: 0,
         primary: false,
-        stop_signal: 0,
+        killed: false,
         started_ms: 0,
         cmd: CmdText::EMPTY,
         name: ProgName::EMPTY,

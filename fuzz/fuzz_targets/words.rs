@@ -2,7 +2,7 @@
 //! whatever it accepts survives `quote` + `split` unchanged.
 #![no_main]
 
-use dinit::words::{Span, WORDS_MAX, groups, quote, split};
+use dinit::words::{Span, WORDS_MAX, groups, is_run_flag, quote, split};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,8 +30,8 @@ fuzz_target!(|data: &[u8]| {
     split(&mut line, &mut again).expect("a quoted line splits");
     let back: Vec<&[u8]> = again.iter().map(|s| s.get(&line)).collect();
     assert_eq!(back, words);
-    // Groups cover every word but the `-r`s.
-    let flags = words.iter().filter(|w| **w == b"-r").count();
-    let grouped: usize = groups(&words).map(<[_]>::len).sum();
+    // Groups cover every word but their starters (`-r`, `-r:...`).
+    let flags = words.iter().filter(|w| is_run_flag(w)).count();
+    let grouped: usize = groups(&words).map(|(_, g)| g.len()).sum();
     assert_eq!(grouped + flags, words.len());
 });

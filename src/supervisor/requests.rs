@@ -5,12 +5,18 @@
 //! so it works on the supervisor's own state; like the loop, nothing here
 //! allocates.
 //!
-//! A line's commands are all forked at once; none of their programs is
-//! looked at by dinit itself (the children look them up: SPEC §10). The
-//! client is answered when every one has reported: `ok PID...` when all
-//! started, otherwise the first failure, and then the others of the line
-//! are stopped (their stop signal, SIGKILL after `-timeout`): a line
-//! starts all of its commands or none.
+//! A line's commands are all forked at once, as the line is served (the
+//! one place outside performing where dinit forks: see `supervisor`);
+//! none of their programs is looked at by dinit itself (the children look
+//! them up: SPEC §10). The client is told `ok PID...` when every one has
+//! reported that it started. On the first failure the others of the line
+//! are stopped (their stop signal, SIGKILL after `-timeout`), and the
+//! client is told that failure once each of them can run nothing more:
+//! reaped, or SIGKILLed (`Server::settle`). A line starts all of its
+//! commands or none, and a client is never told "error" while part of its
+//! line keeps running. A process dinit signalled while it was starting
+//! (stopped with its line, or by a teardown) never counts as started: it
+//! may have died of the signal before its exec.
 
 use super::Supervisor;
 use crate::arena::Bump;
@@ -23,9 +29,9 @@ use crate::signals::{SIGCONT, SIGHUP};
 use crate::socket::{self, Batch, Pids, Reply, SUBMIT_MAX, Server, WAITERS};
 use crate::sys::fdpass::FDS_MAX;
 use crate::sys::spawn::ChildFds;
-use crate::table::{PROC_MAX, State};
+use crate::table::{PROC_MAX, Proc, State};
 use crate::words;
-use core::fmt::Write as _;
+use core::fmt::{Display, Write as _};
 use rustix::fd::{AsFd, OwnedFd};
 
 /// What to do with a client whose line has been read. (Large by design:
@@ -150,10 +156,27 @@ impl<O: Os> Supervisor<'_, O> {
         );
     }
 
+    /// Tell whoever waits for the managed process `p` what its report
+    /// said: started (`failure` is `None`), or why not; its socket line,
+    /// or its `-wait` client.
+    pub(super) fn tell(&mut self, p: &Proc, failure: Option<&dyn Display>) {
+        if p.conn != 0
+            && let Some(server) = self.server.as_mut()
+        {
+            let others = match failure {
+                Some(f) => server.reported(p.conn, Some(format_args!("{f}"))),
+                None => server.reported(p.conn, None),
+            };
+            // Not `p`: it failed, or had its stop signal already.
+            self.drop_line(&others, p.pid);
+        }
+        self.job_reported(p.pid, failure);
+    }
+
     /// A managed process's exec reported: if it is a `-wait` job, its
     /// client hears so (`ok PID`, or the failure), or, when the client
     /// went away meanwhile, the job gets its hang-up now.
-    pub(super) fn job_reported(&mut self, pid: i32, failure: Option<&StartFailure<'_>>) {
+    fn job_reported(&mut self, pid: i32, failure: Option<&dyn Display>) {
         let Some(server) = self.server.as_mut() else {
             return;
         };
@@ -217,9 +240,11 @@ impl<O: Os> Supervisor<'_, O> {
         // child has its own since the fork.
     }
 
-    /// `-list`: one line per managed process.
+    /// `-list`: one line per managed process, in the order they started
+    /// (the machine's: table slots are reused).
     fn list(&self, reply: &mut Reply<'_>) {
-        for p in self.children.managed() {
+        let table = self.children.table();
+        for p in self.machine.pids().filter_map(|pid| table.get(pid)) {
             let secs = self.now.saturating_sub(p.started_ms) / 1000;
             let primary = if p.primary { "yes" } else { "no" };
             // A process whose exec has not reported yet is "starting".
@@ -336,34 +361,24 @@ impl<O: Os> Supervisor<'_, O> {
             }
         }
         if failed {
-            self.drop_line(&batch.pids);
+            self.drop_line(&batch.pids, 0);
         }
         batch.pending = batch.pids.len();
         batch.failed = failed;
         Outcome::Wait(batch, failed)
     }
 
-    /// A command of the line `conn` reported: started, or `failure`.
-    pub(super) fn line_reported(&mut self, conn: u64, failure: Option<&StartFailure<'_>>) {
-        let Some(server) = self.server.as_mut() else {
-            return;
-        };
-        let others = match failure {
-            Some(f) => server.reported(conn, Some(format_args!("{f}"))),
-            None => server.reported(conn, None),
-        };
-        self.drop_line(&others);
-    }
-
-    /// Stop the processes a failed line started (all or nothing).
-    fn drop_line(&mut self, pids: &[i32]) {
+    /// Stop the processes a failed line started (all or nothing), but
+    /// `except`.
+    fn drop_line(&mut self, pids: &[i32], except: i32) {
         let mut n = 0;
         for &pid in pids {
-            if self
-                .children
-                .table()
-                .get(pid)
-                .is_some_and(|p| p.is_managed())
+            if pid != except
+                && self
+                    .children
+                    .table()
+                    .get(pid)
+                    .is_some_and(|p| p.is_managed())
             {
                 self.machine.drop_process(pid, self.now, &mut self.actions);
                 n += 1;

@@ -37,8 +37,10 @@ struct Fake {
     /// The descriptors each child was given: its 0–2 (a `-wait` job's),
     /// the inherited ones.
     given: BTreeMap<i32, (Option<[i32; 3]>, Vec<i32>)>,
-    /// The next spawn fails with this.
+    /// The next spawn fails with this (after `fail_after` more that do
+    /// not).
     fail_spawn: Option<SpawnError>,
+    fail_after: usize,
     /// How often the children were listed.
     listings: usize,
 }
@@ -55,7 +57,9 @@ impl Os for Fake {
         watch: Watch<'_>,
         fds: ChildFds<'_>,
     ) -> Result<Spawned, SpawnError> {
-        if let Some(e) = self.fail_spawn.take() {
+        if self.fail_after > 0 {
+            self.fail_after -= 1;
+        } else if let Some(e) = self.fail_spawn.take() {
             return Err(e);
         }
         let (rd, wr) = rustix::pipe::pipe_with(
@@ -305,7 +309,12 @@ fn a_fork_failure_at_launch_is_an_event_of_the_next_turn() {
     let mut s = supervisor(&["-r", "a", "-r", "b"]);
     s.fake().fail_spawn = Some(SpawnError::Fork(11));
     s.execs(101);
-    // The failure was met in the event phase: the machine knows at once.
+    // The next command is forked where actions are performed, not in the
+    // handler of 101's report: the failure is the next turn's event.
+    assert!(s.fake().fail_spawn.is_none(), "no fork was tried");
+    assert!(s.machine.accepting());
+    assert!(s.again, "the next turn does not wait");
+    s.at(0);
     assert!(matches!(s.machine.state(), MachineState::Teardown(_)));
     assert_eq!(s.sent(101), [TERM, CONT]);
     s.exits(101, TERM);
@@ -771,4 +780,138 @@ fn waiting_clients_are_bounded_and_a_wait_needs_three_descriptors() {
     let pid = *s.spawned().last().unwrap();
     s.execs(pid);
     assert_eq!(next_line(&c), format!("ok {pid}"));
+}
+
+#[test]
+fn a_failed_line_is_answered_once_its_other_processes_can_run_no_more() {
+    // SPEC §5: a client is never told "error" while part of its line
+    // runs. The second command fails; the first runs (and ignores its
+    // stop signal), the third is still starting.
+    let (mut s, sock) = serving(&["-timeout", "10", "-r", "a"]);
+    s.execs(101);
+    let c = s.connect(&sock, "-r deaf -r missing -r slow\n", &[]);
+    assert_eq!(s.spawned(), [101, 102, 103, 104]);
+    s.execs(102);
+    s.exec_fails(103, ENOENT);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    assert_eq!(s.sent(104), [TERM, CONT]);
+    // Every command has reported now (104 never counts as started: it
+    // was stopped first), but 102 and 104 still run.
+    s.execs(104);
+    assert!(!has_reply(&c), "an error while 102 and 104 run");
+    s.exits(104, TERM);
+    assert!(!has_reply(&c), "an error while 102 runs");
+    s.at(9_999);
+    assert!(!has_reply(&c), "an error while 102 runs");
+    // Its SIGKILL after -timeout: it runs nothing more, reaped or not (a
+    // process stuck in the kernel may never be).
+    s.at(10_000);
+    assert_eq!(s.sent(102), [TERM, CONT, KILL]);
+    assert_eq!(
+        next_line(&c),
+        "error: unable to start [missing]: executable file not found"
+    );
+    assert_eq!(next_line(&c), "");
+    // Reaped before its deadline: answered then.
+    let c = s.connect(&sock, "-r quick -r missing\n", &[]);
+    s.execs(105);
+    s.exec_fails(106, ENOENT);
+    assert_eq!(s.sent(105), [TERM, CONT]);
+    assert!(!has_reply(&c), "an error while 105 runs");
+    s.exits(105, TERM);
+    assert!(next_line(&c).starts_with("error: unable to start [missing]"));
+}
+
+#[test]
+fn a_line_whose_fork_fails_is_answered_once_the_rest_is_gone() {
+    let (mut s, sock) = serving(&["-r", "a"]);
+    s.execs(101);
+    // The second fork fails; the first, forked, is stopped and waited for.
+    s.fake().fail_spawn = Some(SpawnError::Fork(11));
+    s.fake().fail_after = 1;
+    let c = s.connect(&sock, "-r first -r second\n", &[]);
+    assert_eq!(s.spawned(), [101, 102]);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    s.execs(102);
+    assert!(!has_reply(&c), "an error while 102 runs");
+    s.exits(102, TERM);
+    let reply = next_line(&c);
+    assert!(
+        reply.starts_with("error: unable to fork for [second]"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn a_process_stopped_while_starting_never_counts_as_started() {
+    // Its report pipe closes without an errno after dinit signalled it:
+    // it may have died of the signal before its exec. Neither its line nor
+    // its -wait client is told `ok`.
+    let (mut s, sock) = serving(&["-r", "a"]);
+    s.execs(101);
+    let c = s.connect(&sock, "-r b\n", &[]);
+    let (_rds, wrs) = stdio_pipes();
+    let w = s.connect(&sock, "-wait -r job\n", &wrs);
+    assert_eq!(s.spawned(), [101, 102, 103]);
+    s.signal(TERM);
+    assert_eq!(s.sent(102), [TERM, CONT]);
+    assert_eq!(s.sent(103), [TERM, CONT]);
+    s.execs(102);
+    // The line waits until 102 can run no more; then its error.
+    assert!(!has_reply(&c));
+    s.exits(102, TERM);
+    assert_eq!(next_line(&c), "error: [b] stopped before it started");
+    // Reaped before its report was read: the same.
+    s.exits(103, TERM);
+    assert_eq!(next_line(&w), "error: [job] stopped before it started");
+    assert_eq!(next_line(&w), "");
+}
+
+#[test]
+fn list_shows_processes_in_the_order_they_started() {
+    let (mut s, sock) = serving(&["-r", "a", "-r", "b"]);
+    s.execs(101);
+    s.execs(102);
+    let c = s.connect(&sock, "-r c\n", &[]);
+    s.execs(103);
+    assert_eq!(next_line(&c), "ok 103");
+    // 101's table slot is free, and taken by the next one.
+    s.exits(101, EXIT_0);
+    let c = s.connect(&sock, "-r d\n", &[]);
+    s.execs(104);
+    assert_eq!(next_line(&c), "ok 104");
+    let c = s.connect(&sock, "-list\n", &[]);
+    let mut pids = Vec::new();
+    loop {
+        let line = next_line(&c);
+        if line.is_empty() {
+            break;
+        }
+        pids.push(line.split(' ').nth(1).unwrap().to_string());
+    }
+    assert_eq!(pids, ["102", "103", "104"]);
+}
+
+#[test]
+fn the_last_line_never_counts_processes_it_cannot_list() {
+    assert_eq!(
+        Left::default().to_string(),
+        "gave up waiting for orphaned processes that cannot be listed; exiting"
+    );
+}
+
+#[test]
+fn a_primary_exit_seen_with_its_report_ends_the_launch() {
+    // `-primary`: b execs and exits at once; its report and its exit come
+    // in one turn. The teardown has begun when the next launch is
+    // performed: c is never started (as after a stop request).
+    let mut s = supervisor(&["-primary", "-r", "a", "-r", "b", "-r", "c"]);
+    s.execs(101);
+    s.fake().kids.get_mut(&102).unwrap().report = None;
+    s.exits(102, 6 << 8);
+    assert_eq!(s.spawned(), [101, 102]);
+    assert_eq!(s.sent(101), [TERM, CONT]);
+    s.exits(101, TERM);
+    assert!(s.machine.is_done());
+    assert_eq!(s.machine.exit_code(), 6);
 }

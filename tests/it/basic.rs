@@ -860,7 +860,10 @@ fn success_codes() {
 }
 
 /// SPEC §3: with `-primary`, the first process to exit decides the status
-/// and the others are torn down.
+/// and the others are torn down. (It exits a moment after its start, so
+/// the command after it has started: a primary whose exit dinit sees
+/// before it launches the next command ends the launch, as a stop request
+/// does.)
 #[test]
 fn primary_all_first_exit_decides() {
     let out = Dinit::new("primary-all")
@@ -874,12 +877,12 @@ fn primary_all_first_exit_decides() {
             "-r",
             "/bin/sh",
             "-c",
-            "exit 6",
+            "sleep 0.3; exit 6",
         ])
         .args(["-r", "/bin/sleep", "101"])
         .run();
     assert_eq!(out.code, 6, "{}", out.dump());
-    let sh = out.pid_of("started: [/bin/sh -c exit 6]");
+    let sh = out.pid_of("started: [/bin/sh -c sleep 0.3; exit 6]");
     assert!(
         out.messages()
             .contains(&format!("pid {sh} was primary, signalling other processes")),

@@ -155,6 +155,18 @@ fn escapees_are_stopped_after_sigterm() {
     let ended = now();
     check(&out, 3, begun, ended, &dir);
     assert_gone(&pids, &out);
+    // Logged in the order they were sent: the managed process first,
+    // then the daemon it had left (SPEC §11: orphans last).
+    let msgs = out.messages();
+    let managed = msgs.iter().position(|m| m == "sent SIGTERM to 1 process");
+    let orphans = msgs
+        .iter()
+        .position(|m| m.starts_with("sent SIGTERM to ") && m.contains(" orphaned process"));
+    assert!(
+        matches!((managed, orphans), (Some(a), Some(b)) if a < b),
+        "{}",
+        out.dump()
+    );
 }
 
 /// SPEC §10: the same as PID 1 (there the kernel would kill what is left

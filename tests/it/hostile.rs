@@ -10,7 +10,10 @@
 //!   request, as a pending SIGTERM is (SPEC §9; issue 14 §4).
 //! * (e) Orphan summaries keep one line a second in teardown (SPEC §6).
 //! * (f) With another PID namespace's `/proc`, dinit signals its own
-//!   children only, and warns once (SPEC §10).
+//!   children only, and warns once (SPEC §10); not as PID 1, the orphans
+//!   it cannot list are not counted as stuck in its last line (SPEC §6).
+//! * (g) A submitted program stopped by a teardown while its exec hangs
+//!   is never logged as started, nor answered `ok` (SPEC §5).
 //!
 //! Nothing here waits without a bound, and nothing waits for a process
 //! that may be stuck on the hung file system before the file system is
@@ -171,8 +174,9 @@ fn submit_whose_lookup_hangs_stalls_only_itself() {
 ///   SIGKILL is the '5 s at most' case"), with the primary's status (§3);
 /// * "its client gets `error: ...` or `ok PID` when the kernel answers":
 ///   the kernel never answers before the file system is torn down, so the
-///   client never gets `ok`; it exits 1 (§5) once nothing holds its
-///   connection any more (the stuck child may, until the server dies).
+///   client never gets `ok`; it exits 1 (§5) as dinit leaves, the file
+///   system still hung: nothing else holds its connection (the stuck child
+///   closed dinit's descriptors before its exec).
 fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
     let timeout = Duration::from_secs(2);
     let d = Dinit::new(name);
@@ -272,14 +276,73 @@ fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
         out.dump()
     );
 
-    hung.teardown();
+    // Bounded; on a panic the guard tears the file system down.
     let c = client.wait();
+    hung.teardown();
     assert!(
         !c.stdout.starts_with("ok"),
         "the client got ok, but its program never started: {}",
         c.dump()
     );
     assert_eq!(c.code, 1, "{}\n--- dinit\n{}", c.dump(), out.stderr);
+}
+
+/// (g) `-r HUNG/prog`, its OPEN unanswered, and a SIGTERM to dinit: the
+/// hung child gets its stop signal while it is still starting. When the
+/// file system dies (its server killed), the exec fails and the child
+/// dies of that signal on its way out, before it can write its report:
+/// the pipe closes with nothing in it, as after an exec. SPEC §5 and §6:
+/// that is no start. The log never says `pid N started: [HUNG/prog]`, and
+/// the client is never told `ok` (it gets the error and exits 1).
+#[test]
+fn submit_stopped_while_its_exec_hangs_never_started() {
+    let d = Dinit::new("hostile-stopped");
+    let dir = d.dir.clone();
+    let mut hung = HungFs::mount(&dir);
+    let sock = d.sock();
+    // Exits 0 on SIGTERM.
+    let rec = recorder(&dir, "main", &["x15"]);
+    let mut d = d
+        .args(["-socket", &sock, "-timeout", "20"])
+        .args(r(&rec))
+        .spawn();
+    let _kill = KillOnPanic(vec![d.pid()]);
+    d.wait_file("main.ready", "ready");
+    let prog = hung.path("prog");
+    let client = Bg::spawn(
+        client_cmd(&bin(), &["-submit", "-socket", &sock, "-r", &prog], &[]),
+        &dir,
+        "client",
+    );
+    hung.wait_hung("OPEN", "prog");
+    d.signal(SIGTERM);
+    d.wait_log("sent SIGTERM to 2 processes");
+    hung.teardown();
+    let out = exit_within(d, AT_ONCE, &mut hung);
+    assert_eq!(out.code, 0, "the primary's status\n{}", out.dump());
+    assert_eq!(
+        find_pid(&out.messages(), &format!("started: [{prog}]")),
+        None,
+        "a program that never ran is logged as started\n{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("stopped before it started: [{prog}]"))
+            && !out.stderr.contains("a line that did not start in full"),
+        "{}",
+        out.dump()
+    );
+    let c = client.wait();
+    assert!(
+        !c.stdout.starts_with("ok")
+            && c.stderr
+                .contains(&format!("[{prog}] stopped before it started")),
+        "{}\n--- dinit\n{}",
+        c.dump(),
+        out.stderr
+    );
+    assert_eq!(c.code, 1, "{}", c.dump());
 }
 
 // ---------------------------------------------------------------------------
@@ -507,6 +570,72 @@ for k in range({ORPHANS}):
     );
 }
 
+/// (e) The same limit at exit: dinit (PID 1) logs a summary for the
+/// orphan reaped just after a wall-clock second S (S+0.05) while running;
+/// its primary exits at S+0.3 and the teardown reaps the other orphan at
+/// once, so dinit leaves within the same second. SPEC §6: the summary at
+/// exit keeps the one-line-a-second limit too (its count goes unsaid):
+/// no two `reaped N orphaned process` lines carry the same second.
+#[test]
+fn orphan_summary_at_exit_keeps_the_interval() {
+    let d = Dinit::new("hostile-orphans-exit").as_pid1();
+    let primary = d.dir.join("primary.py");
+    fs::write(
+        &primary,
+        format!(
+            r#"#!{}
+import os, time
+def orphan(secs):
+    if os.fork() == 0:
+        if os.fork() == 0:
+            time.sleep(secs)
+            os._exit(0)
+        os._exit(0)
+    os.wait()
+now = time.time()
+second = int(now) + (1 if now % 1 < 0.5 else 2)
+time.sleep(second + 0.05 - time.time())
+orphan(0)
+orphan(60)
+time.sleep(second + 0.3 - time.time())
+"#,
+            python()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&primary, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = d
+        .args(["-socket", "", "-timeout", "20", "-r", &path(&primary)])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.dump());
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" reaped ") && l.contains(" orphaned process"))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "no orphan summary
+{}",
+        out.dump()
+    );
+    let mut seconds: Vec<&str> = lines.iter().map(|l| &l[..19]).collect();
+    seconds.dedup();
+    assert_eq!(
+        seconds.len(),
+        lines.len(),
+        "two orphan summaries in one second:
+{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("sent SIGTERM to 1 orphaned process"),
+        "the teardown did not reach the second orphan
+{}",
+        out.dump()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // (f): another PID namespace's /proc
 
@@ -569,6 +698,51 @@ fn foreign_proc_never_makes_dinit_signal_a_stranger() {
             assert_eq!(warnings, 1, "not one warning about /proc\n{}", t.out.dump());
         }
     }
+}
+
+/// (f) Not as PID 1 (`unshare --pid --fork` without `--mount-proc`, a
+/// shell as the namespace's init): the orphan the primary leaves behind
+/// cannot be listed, so it gets no signal (README), and dinit gives up on
+/// it after `-timeout` and its 5 s. SPEC §6, the last line says what is
+/// true: it counts no "0 processes stuck after SIGKILL" (nothing was
+/// SIGKILLed), it says that orphans it cannot list are left.
+#[test]
+fn foreign_proc_not_pid1_says_what_it_left() {
+    if skip_if_emulated(QEMU_SUBREAPER) {
+        return;
+    }
+    let d = Dinit::new("hostile-proc-left");
+    let mut d = d
+        .under([
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "/bin/sh",
+            "-c",
+            "\"$@\"; exit $?",
+            "sh",
+        ])
+        .args(["-socket", "", "-timeout", "1"])
+        .args(["-r", "/bin/sh", "-c", "(sleep 60 &) ; sleep 0.2"])
+        .spawn();
+    let _kill = KillOnPanic(vec![d.child.id() as i32]);
+    d.wait_log("finished: [/bin/sh -c");
+    let out = d.wait_for(Duration::from_secs(1) + KILL_WAIT + SLACK);
+    assert_eq!(out.code, 0, "the primary's status\n{}", out.dump());
+    let msgs = out.messages();
+    assert_eq!(
+        msgs.iter().filter(|m| m.contains("/proc")).count(),
+        1,
+        "not one warning about /proc\n{}",
+        out.dump()
+    );
+    assert_eq!(
+        msgs.last().map(String::as_str),
+        Some("gave up waiting for orphaned processes that cannot be listed; exiting"),
+        "{}",
+        out.dump()
+    );
 }
 
 /// What `traced_teardown` saw.
