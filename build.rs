@@ -29,13 +29,16 @@ fn main() {
     // The dinit binary never unwinds (panic = "abort"): drop the unwind
     // tables and the RELRO page padding; and let lld fold functions whose
     // code is identical (monomorphizations that differ only in type).
-    // Binaries only: the test harness does unwind.
+    // The kernel starts it at its own entry, `dinit_start` (src/main.rs
+    // says why musl's start-up is left out). Binaries only: the test
+    // harness does unwind, and starts through std.
     if target.ends_with("-linux-musl") {
         let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
         println!("cargo:rustc-link-arg-bins=-T{dir}/link/discard-eh-frame.ld");
         println!("cargo:rustc-link-arg-bins=--no-eh-frame-hdr");
         println!("cargo:rustc-link-arg-bins=-znorelro");
         println!("cargo:rustc-link-arg-bins=--icf=all");
+        println!("cargo:rustc-link-arg-bins=--entry=dinit_start");
         println!("cargo:rerun-if-changed=link/discard-eh-frame.ld");
     }
     // dockerd reads COMMIT from `- git.COMMIT` as one word without a dot

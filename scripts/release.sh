@@ -125,14 +125,17 @@ export SOURCE_DATE_EPOCH=$epoch
 target_dir="$root/target/release-build"
 
 # RUSTFLAGS (and CARGO_ENCODED_RUSTFLAGS) replace, not extend, the
-# `[target.*] rustflags` of .cargo/config.toml, so the flag set there
-# (`-C relocation-model=static`: plain static, not static-pie) is repeated
-# here; check-static.sh below catches it if it ever goes missing.
+# `[target.*] rustflags` of .cargo/config.toml, so the flags set there
+# (`-C relocation-model=static`: plain static, not static-pie; the inline
+# threshold, .cargo/config.toml says why) are repeated here; check-static.sh
+# below catches the first if it ever goes missing, the size check the
+# second.
 # CARGO_ENCODED_RUSTFLAGS (flags separated by 0x1f) keeps paths with spaces
 # intact. Later remaps win in rustc, so the more specific ones come last.
 sep=$'\x1f'
 flags=(
     "-Crelocation-model=static"
+    "-Cllvm-args=-inline-threshold=28"
     "--remap-path-prefix=$root=/build"
     "--remap-path-prefix=$cargo_home/registry/src=/cargo/registry/src"
     "--remap-path-prefix=$cargo_home/git/checkouts=/cargo/git/checkouts"

@@ -118,7 +118,7 @@ const REWRITES_STOP_SIGNAL: &str = "-rewrite cannot rewrite the -stopsignal";
 
 /// What an option sets. `-maxproc` and `-core-fraction` set the same thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Setting {
+pub enum Setting {
     Timeout,
     Primary,
     Start,
@@ -233,26 +233,21 @@ impl<'a> Iterator for Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn lex(&mut self, word: &'a [u8]) -> Result<Flag<'a>, Error<'a>> {
-        // `-` is Go's "not a flag": an unexpected argument. (`--`, Go's
-        // terminator, never gets here: it ends the options, see `parse`.)
-        if word.first() != Some(&b'-') || word == b"-" {
+        // A word without a dash, or `-` (Go's "not a flag"): an unexpected
+        // argument. (`--`, Go's terminator, never gets here: it ends the
+        // options, see `parse`.)
+        let Some(FlagWord {
+            name,
+            written,
+            value,
+        }) = split_flag(word).filter(|_| word != b"-")
+        else {
             return Err(Error::Usage {
                 what: UNEXPECTED,
                 word,
             });
-        }
-        let dashes = if word.starts_with(b"--") { 2 } else { 1 };
-        let body = &word[dashes..];
-        let (name, value) = match body.iter().position(|&c| c == b'=') {
-            Some(i) => (&body[..i], Some(&body[i + 1..])),
-            None => (body, None),
         };
         // `-=x`, `---x` and the like name no option either.
-        let written = if name.is_empty() {
-            word
-        } else {
-            &word[..dashes + name.len()]
-        };
         let Some(spec) = OPTIONS.iter().find(|o| o.name() == name) else {
             return Err(Error::Usage {
                 what: UNKNOWN,
@@ -435,17 +430,7 @@ fn parse_codes<'a>(text: &'a [u8], set: &mut CodeSet) -> Result<(), Refusal<'a>>
 
 /// One exit code 0–255 (see `parse_codes`).
 fn parse_code(text: &[u8]) -> Option<u8> {
-    let digits = text.strip_prefix(b"+").unwrap_or(text);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut n: u16 = 0;
-    for &d in digits {
-        n = n * 10 + u16::from(d - b'0');
-        if n > 255 {
-            return None;
-        }
-    }
+    let n = crate::error::parse_decimal(text.strip_prefix(b"+").unwrap_or(text))?;
     u8::try_from(n).ok()
 }
 
@@ -703,11 +688,49 @@ pub fn parse_duration_ms(text: &[u8]) -> Option<u64> {
     Some(total.div_ceil(MILLI_NS))
 }
 
+/// A word in Go-flag form, `-name`, `--name`, `-name=value` or
+/// `--name=value`, taken apart (the name not yet looked up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlagWord<'a> {
+    /// Without dashes: `socket`.
+    pub name: &'a [u8],
+    /// The option as written, without any `=value`: `--socket` (the whole
+    /// word when the name is empty: `-=x`).
+    pub written: &'a [u8],
+    /// The text after the first `=`, if any.
+    pub value: Option<&'a [u8]>,
+}
+
+/// Take a flag word apart; `None` for a word without a leading dash. The
+/// one reader of the Go-flag form: the lexer, [`option_word`] and the
+/// submit client's own flags all ask here.
+pub fn split_flag(word: &[u8]) -> Option<FlagWord<'_>> {
+    let body = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))?;
+    let (name, value) = match body.iter().position(|&c| c == b'=') {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let written = if name.is_empty() {
+        word
+    } else {
+        &word[..word.len() - body.len() + name.len()]
+    };
+    Some(FlagWord {
+        name,
+        written,
+        value,
+    })
+}
+
 /// One of the init role's option words, read the way the lexer reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionWord<'a> {
     /// The option's name without dashes: `socket`.
     pub name: &'static [u8],
+    /// What it sets.
+    pub setting: Setting,
     /// The option as written, without any `=value`: `--socket`.
     pub written: &'a [u8],
     /// The text after `=`, if any.
@@ -721,17 +744,16 @@ pub struct OptionWord<'a> {
 /// which step over option values exactly as `parse` does: in
 /// `-start -submit -r x`, `-submit` is the start command (Go semantics).
 pub fn option_word(word: &[u8]) -> Option<OptionWord<'_>> {
-    let body = word
-        .strip_prefix(b"--")
-        .or_else(|| word.strip_prefix(b"-"))?;
-    let (name, value) = match body.iter().position(|&c| c == b'=') {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
+    let FlagWord {
+        name,
+        written,
+        value,
+    } = split_flag(word)?;
     let spec = OPTIONS.iter().find(|o| o.name() == name)?;
     Some(OptionWord {
         name: spec.name(),
-        written: &word[..word.len() - body.len() + name.len()],
+        setting: spec.setting,
+        written,
         value,
         takes_next: value.is_none() && !spec.setting.is_bool(),
     })

@@ -305,61 +305,61 @@ impl fmt::Display for SigName {
 // Linux errno values: the kernel's numbers live with the syscalls.
 pub use crate::sys::errno::*;
 
-/// The errnos [`Errno`] names: number, name, meaning (strerror's, in
-/// lower case). Any other errno is shown as `errno N`. Listed are those
-/// dinit's own calls, a fork, an exec or a socket can plausibly return,
-/// including an exec from a hung or dead FUSE server (ECONNABORTED,
-/// ENOTCONN), an NFS mount (ESTALE, ETIMEDOUT, EHOSTUNREACH), a seccomp
-/// profile that filters a call (ENOSYS, EOPNOTSUPP) and passing descriptors
-/// (ETOOMANYREFS): a client's `error:` line should name what it got.
-const ERRNO_NAMES: &[(i32, &str, &str)] = &[
-    (EPERM, "EPERM", "operation not permitted"),
-    (ENOENT, "ENOENT", "no such file or directory"),
-    (ESRCH, "ESRCH", "no such process"),
-    (EINTR, "EINTR", "interrupted system call"),
-    (EIO, "EIO", "input/output error"),
-    (E2BIG, "E2BIG", "argument list too long"),
-    (ENOEXEC, "ENOEXEC", "exec format error"),
-    (EBADF, "EBADF", "bad file descriptor"),
-    (ECHILD, "ECHILD", "no child processes"),
-    (EAGAIN, "EAGAIN", "resource temporarily unavailable"),
-    (ENOMEM, "ENOMEM", "cannot allocate memory"),
-    (EACCES, "EACCES", "permission denied"),
-    (EEXIST, "EEXIST", "file exists"),
-    (ENOTDIR, "ENOTDIR", "not a directory"),
-    (EISDIR, "EISDIR", "is a directory"),
-    (EINVAL, "EINVAL", "invalid argument"),
-    (ENFILE, "ENFILE", "too many open files in system"),
-    (EMFILE, "EMFILE", "too many open files"),
-    (ETXTBSY, "ETXTBSY", "text file busy"),
-    (ENOSPC, "ENOSPC", "no space left on device"),
-    (EROFS, "EROFS", "read-only file system"),
-    (EPIPE, "EPIPE", "broken pipe"),
-    (ENAMETOOLONG, "ENAMETOOLONG", "file name too long"),
-    (ENOSYS, "ENOSYS", "function not implemented"),
-    (ELOOP, "ELOOP", "too many levels of symbolic links"),
-    (EPROTO, "EPROTO", "protocol error"),
-    (ELIBBAD, "ELIBBAD", "accessing a corrupted shared library"),
-    (ENOTSOCK, "ENOTSOCK", "socket operation on non-socket"),
-    (EOPNOTSUPP, "EOPNOTSUPP", "operation not supported"),
-    (EADDRINUSE, "EADDRINUSE", "address already in use"),
+/// The errnos [`Errno`] names, each with the text it is shown as: its
+/// meaning (strerror's, in lower case) and its name, kept as one string
+/// (a name and a meaning apart cost a second 16-byte pointer a row). Any
+/// other errno is shown as `errno N`. Listed are those dinit's own calls,
+/// a fork, an exec or a socket can plausibly return, including an exec
+/// from a hung or dead FUSE server (ECONNABORTED, ENOTCONN), an NFS mount
+/// (ESTALE, ETIMEDOUT, EHOSTUNREACH), a seccomp profile that filters a call
+/// (ENOSYS, EOPNOTSUPP) and passing descriptors (ETOOMANYREFS): a client's
+/// `error:` line should name what it got.
+const ERRNO_TEXT: &[(i32, &str)] = &[
+    (EPERM, "operation not permitted (EPERM)"),
+    (ENOENT, "no such file or directory (ENOENT)"),
+    (ESRCH, "no such process (ESRCH)"),
+    (EINTR, "interrupted system call (EINTR)"),
+    (EIO, "input/output error (EIO)"),
+    (E2BIG, "argument list too long (E2BIG)"),
+    (ENOEXEC, "exec format error (ENOEXEC)"),
+    (EBADF, "bad file descriptor (EBADF)"),
+    (ECHILD, "no child processes (ECHILD)"),
+    (EAGAIN, "resource temporarily unavailable (EAGAIN)"),
+    (ENOMEM, "cannot allocate memory (ENOMEM)"),
+    (EACCES, "permission denied (EACCES)"),
+    (EEXIST, "file exists (EEXIST)"),
+    (ENOTDIR, "not a directory (ENOTDIR)"),
+    (EISDIR, "is a directory (EISDIR)"),
+    (EINVAL, "invalid argument (EINVAL)"),
+    (ENFILE, "too many open files in system (ENFILE)"),
+    (EMFILE, "too many open files (EMFILE)"),
+    (ETXTBSY, "text file busy (ETXTBSY)"),
+    (ENOSPC, "no space left on device (ENOSPC)"),
+    (EROFS, "read-only file system (EROFS)"),
+    (EPIPE, "broken pipe (EPIPE)"),
+    (ENAMETOOLONG, "file name too long (ENAMETOOLONG)"),
+    (ENOSYS, "function not implemented (ENOSYS)"),
+    (ELOOP, "too many levels of symbolic links (ELOOP)"),
+    (EPROTO, "protocol error (EPROTO)"),
+    (ELIBBAD, "accessing a corrupted shared library (ELIBBAD)"),
+    (ENOTSOCK, "socket operation on non-socket (ENOTSOCK)"),
+    (EOPNOTSUPP, "operation not supported (EOPNOTSUPP)"),
+    (EADDRINUSE, "address already in use (EADDRINUSE)"),
     (
         ECONNABORTED,
-        "ECONNABORTED",
-        "software caused connection abort",
+        "software caused connection abort (ECONNABORTED)",
     ),
-    (ECONNRESET, "ECONNRESET", "connection reset by peer"),
-    (ENOBUFS, "ENOBUFS", "no buffer space available"),
-    (ENOTCONN, "ENOTCONN", "transport endpoint is not connected"),
+    (ECONNRESET, "connection reset by peer (ECONNRESET)"),
+    (ENOBUFS, "no buffer space available (ENOBUFS)"),
+    (ENOTCONN, "transport endpoint is not connected (ENOTCONN)"),
     (
         ETOOMANYREFS,
-        "ETOOMANYREFS",
-        "too many references: cannot splice",
+        "too many references: cannot splice (ETOOMANYREFS)",
     ),
-    (ETIMEDOUT, "ETIMEDOUT", "connection timed out"),
-    (ECONNREFUSED, "ECONNREFUSED", "connection refused"),
-    (EHOSTUNREACH, "EHOSTUNREACH", "no route to host"),
-    (ESTALE, "ESTALE", "stale file handle"),
+    (ETIMEDOUT, "connection timed out (ETIMEDOUT)"),
+    (ECONNREFUSED, "connection refused (ECONNREFUSED)"),
+    (EHOSTUNREACH, "no route to host (EHOSTUNREACH)"),
+    (ESTALE, "stale file handle (ESTALE)"),
 ];
 
 /// An errno shown as its meaning and name: `no such file or directory
@@ -369,8 +369,8 @@ pub struct Errno(pub i32);
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match ERRNO_NAMES.iter().find(|&&(n, _, _)| n == self.0) {
-            Some((_, name, meaning)) => write!(f, "{meaning} ({name})"),
+        match ERRNO_TEXT.iter().find(|&&(n, _)| n == self.0) {
+            Some((_, text)) => f.write_str(text),
             None => write!(f, "errno {}", Num(self.0)),
         }
     }
@@ -447,6 +447,21 @@ impl<T: Int> fmt::Display for Num<T> {
         let (neg, abs) = self.0.sign_abs();
         decimal(f, neg, abs, 0)
     }
+}
+
+/// A decimal number of digits only (at least one): the one reader of
+/// numbers, as [`decimal`] is the one writer. A sign, a length limit or a
+/// range is the caller's. `None` for any other byte, or past `u64::MAX`.
+pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// `abs` in decimal, after a `-` when `neg`, with zeros in front to make
@@ -548,6 +563,27 @@ mod tests {
     }
 
     #[test]
+    fn decimal_numbers_read_back() {
+        for (text, want) in [
+            (&b"0"[..], Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"", None),
+            (b"+1", None),
+            (b"-1", None),
+            (b"1a", None),
+            (b" 1", None),
+        ] {
+            assert_eq!(parse_decimal(text), want, "{:?}", Bytes(text).to_string());
+        }
+        for n in [0, 9, 10, 255, 65_536, u64::MAX] {
+            let text = Num(n).to_string();
+            assert_eq!(parse_decimal(text.as_bytes()), Some(n));
+        }
+    }
+
+    #[test]
     fn error_codes() {
         assert_eq!(Error::from_exec_errno(b"x", ENOENT).exit_code(), 127);
         assert_eq!(Error::from_exec_errno(b"x", EACCES).exit_code(), 126);
@@ -616,9 +652,22 @@ mod tests {
         assert_eq!(Errno(116).to_string(), "stale file handle (ESTALE)");
         assert_eq!(Errno(38).to_string(), "function not implemented (ENOSYS)");
         // Every row is shown as `meaning (NAME)`, and no errno is listed twice.
-        for (i, &(n, name, meaning)) in ERRNO_NAMES.iter().enumerate() {
-            assert_eq!(Errno(n).to_string(), format!("{meaning} ({name})"));
-            assert!(ERRNO_NAMES[..i].iter().all(|r| r.0 != n), "{name}");
+        for (i, &(n, text)) in ERRNO_TEXT.iter().enumerate() {
+            assert_eq!(Errno(n).to_string(), text);
+            let (meaning, name) = text.rsplit_once(" (").unwrap();
+            assert!(
+                !meaning.is_empty() && meaning == meaning.to_lowercase(),
+                "{text}"
+            );
+            let name = name.strip_suffix(')').unwrap();
+            assert!(
+                name.starts_with('E')
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                "{text}"
+            );
+            assert!(ERRNO_TEXT[..i].iter().all(|r| r.0 != n), "{text}");
         }
         assert_eq!(Bytes(b"a\xffb\n").to_string(), "a\\xffb\\x0a");
     }

@@ -90,13 +90,10 @@ impl Inherited {
 /// Whether socket activation was meant for dinit: `LISTEN_PID` is its own
 /// pid, in decimal (digits only, as `sd_listen_fds` parses it).
 pub fn activated(listen_pid: Option<&[u8]>, own_pid: i32) -> bool {
-    let Some(text) = listen_pid.filter(|t| !t.is_empty() && t.len() <= 10) else {
+    let Some(text) = listen_pid.filter(|t| t.len() <= 10) else {
         return false;
     };
-    let value = text.iter().try_fold(0u64, |n, &d| {
-        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-    });
-    value == Some(own_pid as u64)
+    crate::error::parse_decimal(text) == Some(own_pid as u64)
 }
 
 /// Which command gets the inherited descriptors: the last primary, by its

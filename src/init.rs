@@ -9,7 +9,7 @@ use crate::arena::Bump;
 use crate::cli::{self, Config};
 use crate::command::Program;
 use crate::command::{self, Builder, Lookup};
-use crate::error::{Errno, Error, Num};
+use crate::error::{Errno, Error, Num, parse_decimal};
 use crate::inherit::{self, Inherited};
 use crate::supervisor::{Plan, Supervisor};
 use crate::sys::TakeOnce;
@@ -234,7 +234,7 @@ fn gomaxprocs(fraction: f64, b: &mut Builder<'static>) -> Result<&'static [u8], 
         cpus = cpus.min(q);
     }
     let n = gomaxprocs_for(cpus, fraction);
-    let mut text: heapless::String<32> = heapless::String::new();
+    let mut text = crate::log::LogLine::new();
     let _ = write!(text, "GOMAXPROCS={}", Num(n));
     let entry = b.bytes.cstr(text.as_bytes()).ok_or(ENV_TOO_BIG)?;
     info!(
@@ -261,26 +261,23 @@ pub fn gomaxprocs_for(cpus: u32, fraction: f64) -> u32 {
 /// up, or `None` when there is no limit or no cgroup v2.
 #[inline(never)] // cold path: keep its buffers out of the event loop's stack frame
 fn cgroup_cpu_limit() -> Option<u32> {
-    let mut buf = [0u8; 512];
-    let mut path: heapless::Vec<u8, 600> = heapless::Vec::new();
-    let _ = path.extend_from_slice(b"/sys/fs/cgroup");
-    let n = read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
-    if let Some(rel) = buf[..n]
+    let mut cgroup = [0u8; 512];
+    let n = read_file(c"/proc/self/cgroup", &mut cgroup).unwrap_or(0);
+    // dinit's own cgroup (the cgroup v2 line is `0::/PATH`), then the root
+    // of the hierarchy (what a cgroup namespace shows as dinit's own).
+    let own = cgroup[..n]
         .split(|&c| c == b'\n')
         .find_map(|l| l.strip_prefix(b"0::"))
-        && rel != b"/"
-    {
-        let _ = path.extend_from_slice(rel);
-    }
-    for candidate in [&path[..], b"/sys/fs/cgroup"] {
-        let mut p: heapless::Vec<u8, 640> = heapless::Vec::new();
-        if p.extend_from_slice(candidate)
-            .and_then(|_| p.extend_from_slice(b"/cpu.max\0"))
-            .is_err()
-        {
-            continue;
-        }
-        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&p) else {
+        .unwrap_or_default();
+    let mut path: heapless::Vec<u8, 640> = heapless::Vec::new();
+    let mut buf = [0u8; 512];
+    for dir in [own, b""] {
+        path.clear();
+        // A path too long for the buffer is left without its NUL: skipped.
+        let _ = [&b"/sys/fs/cgroup"[..], dir, b"/cpu.max\0"]
+            .iter()
+            .try_for_each(|part| path.extend_from_slice(part));
+        let Ok(c) = core::ffi::CStr::from_bytes_with_nul(&path) else {
             continue;
         };
         if let Some(n) = read_file(c, &mut buf) {
@@ -328,16 +325,7 @@ pub fn parse_cpu_max(text: &[u8]) -> Option<u32> {
 /// A decimal number as `str::parse::<u64>` reads one: an optional `+`,
 /// then digits only, no overflow.
 fn parse_u64(word: &[u8]) -> Option<u64> {
-    let digits = word.strip_prefix(b"+").unwrap_or(word);
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    parse_decimal(word.strip_prefix(b"+").unwrap_or(word))
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ pub enum Level {
     Warn,
 }
 
-/// A log line under construction.
+/// A line of text under construction: a log line, a socket reply, the
+/// submit client's messages and requests. Text past `LINE_MAX` is cut
+/// with a marker, never an error.
 pub struct LogLine {
     buf: [u8; LINE_MAX],
     len: usize,
@@ -134,48 +136,36 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
 /// separated. ("lines" even for one: the phrase stays the same for anyone
 /// searching a log for it.)
 pub fn drop_notice(buf: &mut [u8], secs: i64, dropped: u64) -> usize {
-    let mut out = Cursor { buf, len: 0 };
-    write_stamp(&mut out, secs);
+    let mut line = LogLine::new();
+    line.stamp(secs);
     let _ = fmt::Write::write_fmt(
-        &mut out,
-        format_args!("dinit: {} log lines dropped\n", Num(dropped)),
+        &mut line,
+        format_args!("dinit: {} log lines dropped", Num(dropped)),
     );
-    out.len
-}
-
-/// `fmt::Write` into a byte slice, cutting what does not fit.
-struct Cursor<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl fmt::Write for Cursor<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
+    let text = line.finish();
+    let n = text.len().min(buf.len());
+    buf[..n].copy_from_slice(&text[..n]);
+    n
 }
 
 /// `YYYY/MM/DD HH:MM:SS ` for `secs` since the epoch, UTC.
-fn write_stamp(out: &mut dyn fmt::Write, secs: i64) {
+fn write_stamp(out: &mut LogLine, secs: i64) {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400) as u64;
     let (y, m, d) = civil_from_days(days);
     let fields = [
-        (y.unsigned_abs(), 4, '/'),
-        (m.into(), 2, '/'),
-        (d.into(), 2, ' '),
-        (tod / 3600, 2, ':'),
-        (tod / 60 % 60, 2, ':'),
-        (tod % 60, 2, ' '),
+        (y.unsigned_abs(), 4, b'/'),
+        (m.into(), 2, b'/'),
+        (d.into(), 2, b' '),
+        (tod / 3600, 2, b':'),
+        (tod / 60 % 60, 2, b':'),
+        (tod % 60, 2, b' '),
     ];
     // `{:04}` of the year: a year before 0 keeps its sign.
     let mut neg = y < 0;
     for (n, width, sep) in fields {
         let _ = decimal(out, neg, n, width);
-        let _ = out.write_char(sep);
+        out.push(&[sep]);
         neg = false;
     }
 }

@@ -283,6 +283,8 @@ pub const ACTIONS_MAX: usize = 2 * PROC_MAX + ONE_OFF_MAX;
 pub type Actions = Vec<Action, ACTIONS_MAX>;
 
 /// Push a one-off action: there is always room for these (`ONE_OFF_MAX`).
+/// One call at each of its twenty callers, not a copy of the push.
+#[inline(never)]
 fn push(out: &mut Actions, a: Action) {
     let pushed = out.push(a);
     debug_assert!(pushed.is_ok(), "more one-off actions than ONE_OFF_MAX");

@@ -157,9 +157,7 @@ impl<'t> Target<'t> {
         if word.is_empty() || !word.iter().all(u8::is_ascii_digit) {
             return Target::Name(word);
         }
-        Target::Pid(word.iter().try_fold(0i32, |n, &d| {
-            n.checked_mul(10)?.checked_add(i32::from(d - b'0'))
-        }))
+        Target::Pid(crate::error::parse_decimal(word).and_then(|n| i32::try_from(n).ok()))
     }
 
     /// Whether the managed process `pid` is this target: `program` is its

@@ -43,6 +43,10 @@ pub fn basename(path: &[u8]) -> &[u8] {
     }
 }
 
+/// The spellings that ask for the usage, and for the version line.
+const HELP: [&[u8]; 3] = [b"-h", b"-help", b"--help"];
+const VERSION: [&[u8]; 3] = [b"-version", b"--version", b"-V"];
+
 /// Whether `word` ends the leading options (see the module doc).
 fn ends_options(word: &[u8]) -> bool {
     crate::words::is_run_flag(word)
@@ -62,15 +66,14 @@ pub fn select(args: &[&[u8]]) -> Role {
         if ends_options(word) {
             break;
         }
-        match word {
-            b"-h" | b"-help" | b"--help" => return Role::Help,
-            b"-version" | b"--version" | b"-V" => version = true,
-            _ => {}
+        if HELP.contains(&word) {
+            return Role::Help;
         }
+        version |= VERSION.contains(&word);
         let Some(opt) = cli::option_word(word) else {
             continue;
         };
-        if opt.name == b"submit" {
+        if opt.setting == cli::Setting::Submit {
             submit = opt.value.map_or(Some(true), cli::parse_bool) == Some(true);
         }
         if opt.takes_next {

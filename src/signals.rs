@@ -159,10 +159,10 @@ pub fn parse(text: &[u8]) -> Option<i32> {
 
 /// Digits only, at most three of them (no signal number needs more).
 fn decimal(text: &[u8]) -> Option<i32> {
-    if text.is_empty() || text.len() > 3 || !text.iter().all(u8::is_ascii_digit) {
+    if text.len() > 3 {
         return None;
     }
-    Some(text.iter().fold(0, |n, &d| n * 10 + i32::from(d - b'0')))
+    crate::error::parse_decimal(text).map(|n| n as i32)
 }
 
 /// `-rewrite FROM:TO`: what each forwarded signal is sent as, 0 for

@@ -12,6 +12,7 @@
 //! `-wait` (the job's exit status is the client's) is the one long-lived
 //! exchange: see [`wait_for_job`].
 
+use crate::cli::Setting;
 use crate::error::{EACCES, ECONNREFUSED, EINTR, ENOENT, Errno, Error, Num};
 use crate::sys::signals::{self, SigSet};
 use crate::words::{self, LINE_MAX};
@@ -51,24 +52,26 @@ pub struct Request<'a> {
 /// Message for an option of the init role given to the client.
 const NOT_SUBMIT_OPTION: &str = "not an option of -submit (it takes -socket PATH, -list, -wait, -signal SIG and -r CMD [ARGS...])";
 
+/// The client's own flags.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Own {
+    List,
+    Wait,
+    Signal,
+}
+
 /// The client's own flags, `-list`, `-wait` and `-signal`, in Go-flag
-/// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): the name
+/// spellings (`-wait`, `--wait`, `-wait=true`, `-signal=HUP`): which one,
 /// and the value after `=`, if any.
-fn own_flag(word: &[u8]) -> Option<(&'static [u8], Option<&[u8]>)> {
-    let body = word
-        .strip_prefix(b"--")
-        .or_else(|| word.strip_prefix(b"-"))?;
-    let (name, value) = match body.iter().position(|&c| c == b'=') {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let name: &'static [u8] = match name {
-        b"list" => b"list",
-        b"wait" => b"wait",
-        b"signal" => b"signal",
+fn own_flag(word: &[u8]) -> Option<(Own, Option<&[u8]>)> {
+    let crate::cli::FlagWord { name, value, .. } = crate::cli::split_flag(word)?;
+    let own = match name {
+        b"list" => Own::List,
+        b"wait" => Own::Wait,
+        b"signal" => Own::Signal,
         _ => return None,
     };
-    Some((name, value))
+    Some((own, value))
 }
 
 fn usage<'a>(what: &'static str, word: &'a [u8]) -> Error<'a> {
@@ -109,16 +112,16 @@ pub fn parse<'a>(
             req.words = &args[i - 1..];
             break;
         }
-        if let Some((name, value)) = own_flag(a) {
-            let verb = match (name, value) {
-                (b"signal", Some(sig)) => Verb::Signal(sig),
-                (b"signal", None) => {
+        if let Some((own, value)) = own_flag(a) {
+            let verb = match (own, value) {
+                (Own::Signal, Some(sig)) => Verb::Signal(sig),
+                (Own::Signal, None) => {
                     let sig = args.get(i).ok_or(usage("option needs a value", a))?;
                     i += 1;
                     Verb::Signal(sig)
                 }
                 (_, value) => {
-                    let verb = if name == b"list" {
+                    let verb = if own == Own::List {
                         Verb::List
                     } else {
                         Verb::Wait
@@ -155,11 +158,11 @@ pub fn parse<'a>(
                 }
                 None => b"true",
             };
-            match opt.name {
-                b"socket" => req.socket = value,
-                b"submit" if crate::cli::parse_bool(value).is_some() => {}
-                b"submit" => return Err(usage("invalid value for -submit", value)),
-                b"h" | b"help" => match crate::cli::parse_bool(value) {
+            match opt.setting {
+                Setting::Socket => req.socket = value,
+                Setting::Submit if crate::cli::parse_bool(value).is_some() => {}
+                Setting::Submit => return Err(usage("invalid value for -submit", value)),
+                Setting::Help => match crate::cli::parse_bool(value) {
                     Some(true) => return Err(Error::Help),
                     Some(false) => {}
                     None => return Err(usage("invalid value for -h", value)),
@@ -237,35 +240,31 @@ pub fn line(req: &Request<'_>, out: &mut [u8]) -> usize {
         }
         n += 1;
     };
-    let words_of = |put: &mut dyn FnMut(u8)| {
-        for (i, w) in req.words.iter().enumerate() {
-            if i > 0 {
-                put(b' ');
-            }
-            if words::is_run_flag(w) {
-                // `-r` or `-r:SIG`, as given.
-                w.iter().for_each(|&b| put(b));
-            } else {
-                words::quote(w, &mut |b| put(b));
-            }
-        }
+    // The line is its parts, one space apart: the verb (none for `-r`),
+    // `-signal`'s signal, the `-r` the symlinked client may leave out,
+    // then the words. Each but the verb and the group starters (`-r`,
+    // `-r:SIG`, as given) is quoted.
+    let (verb, sig): (Option<&[u8]>, _) = match req.verb {
+        Verb::List => (Some(b"-list"), None),
+        Verb::Signal(sig) => (Some(b"-signal"), Some(sig)),
+        Verb::Wait => (Some(b"-wait"), None),
+        Verb::Run => (None, None),
     };
-    match req.verb {
-        Verb::List => b"-list".iter().for_each(|&b| put(b)),
-        Verb::Signal(sig) => {
-            b"-signal ".iter().for_each(|&b| put(b));
-            words::quote(sig, &mut put);
+    let implied_r: Option<&[u8]> = req.implied_r.then_some(b"-r");
+    let parts = verb
+        .map(|v| (v, false))
+        .into_iter()
+        .chain(sig.map(|s| (s, true)))
+        .chain(implied_r.map(|r| (r, false)))
+        .chain(req.words.iter().map(|&w| (w, !words::is_run_flag(w))));
+    for (i, (part, quoted)) in parts.enumerate() {
+        if i > 0 {
             put(b' ');
-            words_of(&mut put);
         }
-        Verb::Run | Verb::Wait => {
-            if req.verb == Verb::Wait {
-                b"-wait ".iter().for_each(|&b| put(b));
-            }
-            if req.implied_r {
-                b"-r ".iter().for_each(|&b| put(b));
-            }
-            words_of(&mut put);
+        if quoted {
+            words::quote(part, &mut put);
+        } else {
+            part.iter().for_each(|&b| put(b));
         }
     }
     put(b'\n');
@@ -380,7 +379,7 @@ fn connect_trusted(path: &[u8]) -> Result<OwnedFd, ()> {
 }
 
 /// Connect, send the line, relay the reply. Errors are printed here.
-#[inline(never)] // its 1 KiB reply buffer stays out of `main`'s frame
+#[inline(never)] // its reply buffer stays out of `main`'s frame
 fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     let p = crate::error::Bytes(path);
     let fd = connect_trusted(path)?;
@@ -390,56 +389,36 @@ fn exchange(path: &[u8], line: &[u8], list: bool) -> Result<(), ()> {
     let send_error = crate::sys::out::send_all(fd.as_fd(), line, net::SendFlags::NOSIGNAL).err();
     // Relay the reply line by line: `ok ...` and list lines to stdout,
     // `error: ...` lines to stderr.
-    let mut buf = [0u8; 1024];
-    let mut have = 0;
+    let mut lines = Lines::new();
     let mut got_any = false;
     let mut failed = false;
     loop {
-        let n = match rustix::io::read(&fd, &mut buf[have..]) {
-            Ok(n) => n,
-            Err(e) if e.raw_os_error() == EINTR => continue,
-            Err(e) if e == rustix::io::Errno::AGAIN => {
-                return fail(format_args!("timed out waiting for dinit's reply"));
+        let e = match lines.next(fd.as_fd()) {
+            Ok(Some(piece)) => {
+                failed |= relay(piece);
+                got_any = true;
+                continue;
             }
-            // The server closed without reading everything we sent (it
-            // refused us): what it wrote before is the whole reply.
-            Err(_) if got_any || have > 0 => 0,
-            Err(e) => {
-                return match send_error {
-                    Some(errno) => fail(format_args!("I/O error sending to {p}: {}", Errno(errno))),
-                    None => fail(format_args!(
-                        "I/O error reading the reply: {}",
-                        Errno(e.raw_os_error())
-                    )),
-                };
-            }
+            Ok(None) => break,
+            Err(e) => e,
         };
-        have += n;
-        let eof = n == 0;
-        // Hand on every complete line (and, at the end, a last partial one).
-        let mut start = 0;
-        while let Some(nl) = buf[start..have]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| start + i)
-        {
-            failed |= relay(&buf[start..=nl]);
-            got_any = true;
-            start = nl + 1;
+        if e == crate::error::EAGAIN {
+            return fail(format_args!("timed out waiting for dinit's reply"));
         }
-        if eof || (start == 0 && have == buf.len()) {
-            if start < have {
-                failed |= relay(&buf[start..have]);
+        // The server closed without reading everything we sent (it refused
+        // us): what it wrote before is the whole reply.
+        let rest = lines.unread();
+        if got_any || !rest.is_empty() {
+            if !rest.is_empty() {
+                failed |= relay(rest);
                 got_any = true;
             }
-            have = 0;
-        } else {
-            buf.copy_within(start..have, 0);
-            have -= start;
-        }
-        if eof {
             break;
         }
+        return match send_error {
+            Some(errno) => fail(format_args!("I/O error sending to {p}: {}", Errno(errno))),
+            None => fail(format_args!("I/O error reading the reply: {}", Errno(e))),
+        };
     }
     if !got_any && !list {
         return fail(format_args!("dinit closed the connection without a reply"));
@@ -506,13 +485,10 @@ pub enum WaitReply {
 /// Read one reply line (without its newline).
 pub fn wait_reply(line: &[u8]) -> WaitReply {
     fn number(digits: &[u8], max: u64) -> Option<u64> {
-        if digits.is_empty() || digits.len() > 10 {
+        if digits.len() > 10 {
             return None;
         }
-        let n = digits.iter().try_fold(0u64, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-        })?;
-        (n <= max).then_some(n)
+        crate::error::parse_decimal(digits).filter(|&n| n <= max)
     }
     if line.starts_with(b"error: ") {
         return WaitReply::Refused;
@@ -530,54 +506,73 @@ pub fn wait_reply(line: &[u8]) -> WaitReply {
     }
 }
 
+/// The longest piece of a reply [`Lines`] hands out at once: every
+/// reply line of dinit's is shorter.
+const REPLY_PIECE: usize = 1024;
+
 /// Reply lines from a socket, read into a fixed buffer.
 struct Lines {
-    buf: [u8; LINE_MAX + 64],
-    /// Bytes in `buf`: the unread rest after the last line taken.
+    buf: [u8; REPLY_PIECE],
+    /// Bytes in `buf`: the unread rest after the piece taken last.
     have: usize,
-    /// Length (with its newline) of the line `next` handed out last,
-    /// removed on the following call.
+    /// Length of the piece `next` handed out last, removed on the
+    /// following call.
     taken: usize,
 }
 
 impl Lines {
     const fn new() -> Lines {
         Lines {
-            buf: [0; LINE_MAX + 64],
+            buf: [0; REPLY_PIECE],
             have: 0,
             taken: 0,
         }
     }
 
-    /// The next complete line, without its newline; `Ok(None)` at end of
-    /// stream (a last line without a newline is not a reply). Reads as
-    /// needed, blocking as the socket does.
+    /// The next piece of the reply: a line with its newline; or, without
+    /// one, what there is when the buffer is full or the stream ended.
+    /// `Ok(None)` at the end of the stream. Reads as needed, blocking as
+    /// the socket does.
     fn next(&mut self, fd: BorrowedFd<'_>) -> Result<Option<&[u8]>, i32> {
         self.buf.copy_within(self.taken..self.have, 0);
         self.have -= self.taken;
         self.taken = 0;
         loop {
-            if let Some(nl) = self.buf[..self.have].iter().position(|&b| b == b'\n') {
-                self.taken = nl + 1;
-                return Ok(Some(&self.buf[..nl]));
-            }
-            if self.have == self.buf.len() {
-                // No dinit reply is that long.
-                return Ok(None);
-            }
-            match rustix::io::read(fd, &mut self.buf[self.have..]) {
-                Ok(0) => return Ok(None),
-                Ok(n) => self.have += n,
-                Err(e) if e.raw_os_error() == EINTR => {}
-                Err(e) => return Err(e.raw_os_error()),
-            }
+            let end = match self.buf[..self.have].iter().position(|&b| b == b'\n') {
+                Some(nl) => nl + 1,
+                None if self.have == self.buf.len() => self.have,
+                None => match rustix::io::read(fd, &mut self.buf[self.have..]) {
+                    Ok(0) if self.have == 0 => return Ok(None),
+                    Ok(0) => self.have,
+                    Ok(n) => {
+                        self.have += n;
+                        continue;
+                    }
+                    Err(e) if e.raw_os_error() == EINTR => continue,
+                    Err(e) => return Err(e.raw_os_error()),
+                },
+            };
+            self.taken = end;
+            return Ok(Some(&self.buf[..end]));
         }
+    }
+
+    /// The next reply line, without its newline; `Ok(None)` at the end of
+    /// the stream, and for a piece without a newline (a last line cut
+    /// short, or one longer than any reply), which is no reply.
+    fn next_line(&mut self, fd: BorrowedFd<'_>) -> Result<Option<&[u8]>, i32> {
+        Ok(self.next(fd)?.and_then(|piece| piece.strip_suffix(b"\n")))
+    }
+
+    /// What was read but not handed out yet.
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.taken..self.have]
     }
 
     /// Whether a complete line is waiting unread (so there is no need to
     /// wait for the socket before asking `next`).
     fn ready(&self) -> bool {
-        self.buf[self.taken..self.have].contains(&b'\n')
+        self.unread().contains(&b'\n')
     }
 }
 
@@ -619,7 +614,7 @@ fn wait_for_job(path: &[u8], line: &[u8]) -> u8 {
     // before the line is sent: its reply, if any, is the better message.
     let send_error = send_with_stdio(sock.as_fd(), line).err();
     let mut lines = Lines::new();
-    let first = lines.next(sock.as_fd());
+    let first = lines.next_line(sock.as_fd());
     if let Some(errno) = send_error
         && !matches!(first, Ok(Some(l)) if l.starts_with(b"error: "))
     {
@@ -678,7 +673,7 @@ fn wait_for_job(path: &[u8], line: &[u8]) -> u8 {
                 continue;
             }
         }
-        let end = match lines.next(sock.as_fd()) {
+        let end = match lines.next_line(sock.as_fd()) {
             Ok(Some(l)) => match wait_reply(l) {
                 WaitReply::Exited(code) => return code,
                 WaitReply::Refused => {
@@ -734,13 +729,13 @@ fn forward_pending(sigfd: BorrowedFd<'_>, path: &[u8], pid: i32) {
 /// process matches") is not worth a word: its `exit` line is on its way.
 /// Other failures are said, and the wait goes on.
 fn forward(path: &[u8], sig: i32, pid: i32) {
-    let mut text: heapless::String<40> = heapless::String::new();
-    let _ = writeln!(text, "-signal {} {}", Num(sig), Num(pid));
+    let mut text = crate::log::LogLine::new();
+    let _ = write!(text, "-signal {} {}", Num(sig), Num(pid));
     let Ok(sock) = connect_trusted(path) else {
         return;
     };
     if let Err(errno) =
-        crate::sys::out::send_all(sock.as_fd(), text.as_bytes(), net::SendFlags::NOSIGNAL)
+        crate::sys::out::send_all(sock.as_fd(), text.finish(), net::SendFlags::NOSIGNAL)
     {
         say(format_args!(
             "unable to pass {} on to job {}: {}",
@@ -751,7 +746,7 @@ fn forward(path: &[u8], sig: i32, pid: i32) {
         return;
     }
     let mut lines = Lines::new();
-    if let Ok(Some(l)) = lines.next(sock.as_fd())
+    if let Ok(Some(l)) = lines.next_line(sock.as_fd())
         && l.starts_with(b"error: ")
         && !l.starts_with(b"error: no managed process matches")
     {
@@ -1126,11 +1121,42 @@ mod tests {
         rustix::io::write(&a, b"ok 7\nexit 3\npartial").unwrap();
         drop(a);
         let mut l = Lines::new();
-        assert_eq!(l.next(b.as_fd()).unwrap(), Some(&b"ok 7"[..]));
+        assert_eq!(l.next_line(b.as_fd()).unwrap(), Some(&b"ok 7"[..]));
         assert!(l.ready());
-        assert_eq!(l.next(b.as_fd()).unwrap(), Some(&b"exit 3"[..]));
+        assert_eq!(l.next_line(b.as_fd()).unwrap(), Some(&b"exit 3"[..]));
         assert!(!l.ready());
         // A last line without its newline is no reply.
-        assert_eq!(l.next(b.as_fd()).unwrap(), None);
+        assert_eq!(l.next_line(b.as_fd()).unwrap(), None);
+    }
+
+    #[test]
+    fn pieces_keep_every_byte() {
+        // What `exchange` relays: lines with their newlines, a line longer
+        // than the buffer in pieces, and a last line without a newline.
+        let (a, b) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let long = vec![b'x'; REPLY_PIECE + 10];
+        let mut sent = b"pid 1\n".to_vec();
+        sent.extend_from_slice(&long);
+        sent.extend_from_slice(b"\nerror: no\nlast");
+        crate::sys::write_all(rustix::fd::AsRawFd::as_raw_fd(&a), &sent).unwrap();
+        drop(a);
+        let mut l = Lines::new();
+        let mut pieces = Vec::new();
+        while let Some(p) = l.next(b.as_fd()).unwrap() {
+            pieces.push(p.to_vec());
+        }
+        assert_eq!(pieces.concat(), sent);
+        assert_eq!(pieces[0], b"pid 1\n");
+        assert_eq!(pieces[1].len(), REPLY_PIECE);
+        assert_eq!(pieces[2].len(), 11);
+        assert_eq!(pieces[3], b"error: no\n");
+        assert_eq!(pieces[4], b"last");
+        assert_eq!(pieces.len(), 5);
     }
 }

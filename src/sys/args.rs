@@ -1,5 +1,6 @@
 //! argv and envp as byte slices, in place: the strings are the kernel's,
-//! only the slice headers are stored, in fixed static storage.
+//! only the slice headers are stored, in fixed static storage. Also the
+//! auxiliary vector, for the page size.
 
 use super::Static;
 use core::mem::MaybeUninit;
@@ -12,6 +13,8 @@ pub const ARGS_MAX: usize = 16384;
 static ARGS: Static<[MaybeUninit<&'static [u8]>; ARGS_MAX + 1]> =
     Static::new([const { MaybeUninit::uninit() }; ARGS_MAX + 1]);
 static ENVP: Static<*const *const u8> = Static::new(core::ptr::null());
+/// The auxiliary vector: (key, value) pairs up to the key `AT_NULL` (0).
+static AUXV: Static<*const usize> = Static::new(core::ptr::null());
 
 /// The length of a NUL-terminated string.
 ///
@@ -29,34 +32,91 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(p, n) }
 }
 
-/// Turn `main`'s argv into `&[&[u8]]` and remember envp. Returns `None` when
-/// there are more than `ARGS_MAX` arguments after argv[0]. Call once, from
-/// `main`.
+/// Read what the kernel put on the initial stack at `sp` (the System V ABI
+/// process start, the same on x86_64 and aarch64): `argc`, the `argc`
+/// pointers of argv and a NULL, the environment's pointers and a NULL,
+/// then the auxiliary vector. Returns argv as `&[&[u8]]`, or `None` when
+/// there are more than `ARGS_MAX` arguments after argv[0] (then the
+/// number); remembers envp and the auxiliary vector. Call once, from the
+/// entry point.
 ///
 /// # Safety
 ///
-/// `argv` must hold `argc` valid pointers to NUL-terminated strings and
-/// `envp` a NULL-terminated array of them, all living for the process
-/// (as `__libc_start_main` passes them), and this must be called only once.
-pub unsafe fn init(
-    argc: i32,
-    argv: *const *const u8,
-    envp: *const *const u8,
-) -> Option<&'static [&'static [u8]]> {
-    // SAFETY: called once (contract), so no other reference to ENVP/ARGS exists.
-    unsafe { *ENVP.get() = envp };
-    let n = usize::try_from(argc).unwrap_or(0);
+/// `sp` must be the stack pointer the kernel started the process with, and
+/// this must be called only once.
+pub unsafe fn init(sp: *const usize) -> Result<&'static [&'static [u8]], usize> {
+    // SAFETY: the kernel's layout (contract): argc, then argv and its NULL.
+    let (n, argv) = unsafe { (*sp, sp.add(1) as *const *const u8) };
+    // SAFETY: the environment follows argv's NULL, and the auxiliary
+    // vector follows the environment's NULL.
+    let envp = unsafe { argv.add(n + 1) };
+    let mut end = envp;
+    // SAFETY: the environment is NULL-terminated (the kernel's layout).
+    while !unsafe { *end }.is_null() {
+        // SAFETY: before the NULL, so within the array.
+        end = unsafe { end.add(1) };
+    }
+    // SAFETY: called once (contract), so no other reference to ENVP, AUXV
+    // or ARGS exists; the auxiliary vector starts after the NULL.
+    unsafe {
+        *ENVP.get() = envp;
+        *AUXV.get() = end.add(1) as *const usize;
+    }
     if n > ARGS_MAX + 1 {
-        return None;
+        return Err(n);
     }
     // SAFETY: called once (contract), no other reference to ARGS exists.
     let store = unsafe { ARGS.get() };
     for (i, slot) in store.iter_mut().take(n).enumerate() {
-        // SAFETY: i < argc, and each argv[i] is a valid string (contract).
+        // SAFETY: i < argc, and each argv[i] is a valid string (the
+        // kernel's layout).
         slot.write(unsafe { cstr(*argv.add(i)) });
     }
     // SAFETY: the first `n` elements were just initialized.
-    Some(unsafe { core::slice::from_raw_parts(store.as_ptr() as *const &'static [u8], n) })
+    Ok(unsafe { core::slice::from_raw_parts(store.as_ptr() as *const &'static [u8], n) })
+}
+
+/// `getauxval(key)`: the value the kernel gave for `key` (`AT_PAGESZ`,
+/// ...) in the auxiliary vector; `None` when it gave none.
+pub fn auxv(key: usize) -> Option<usize> {
+    // SAFETY: AUXV is written once in `init`, before any reader runs; it is
+    // null or the kernel's vector.
+    let found = unsafe { aux_value(*AUXV.get(), key) };
+    // The unit tests start through std and libc, not through dinit's
+    // entry, so `init` never ran there: libc kept the vector.
+    #[cfg(test)]
+    let found = found.or_else(|| {
+        unsafe extern "C" {
+            fn getauxval(key: core::ffi::c_ulong) -> core::ffi::c_ulong;
+        }
+        // SAFETY: libc's getauxval takes an integer and reads the vector
+        // its start-up saved.
+        let v = unsafe { getauxval(key as core::ffi::c_ulong) };
+        (v != 0).then_some(v as usize)
+    });
+    found
+}
+
+/// The value for `key` in the auxiliary vector at `p`, if `p` is not null.
+///
+/// # Safety
+///
+/// `p` is null or points to (key, value) pairs ending with key 0.
+unsafe fn aux_value(mut p: *const usize, key: usize) -> Option<usize> {
+    if p.is_null() {
+        return None;
+    }
+    loop {
+        // SAFETY: `p` walks the (key, value) pairs, which end at key 0
+        // (AT_NULL), and stops there.
+        let (k, v) = unsafe { (*p, *p.add(1)) };
+        match k {
+            0 => return None,
+            _ if k == key => return Some(v),
+            // SAFETY: not the last pair, so the next one is in the vector.
+            _ => p = unsafe { p.add(2) },
+        }
+    }
 }
 
 /// The environment dinit was given, as the raw NULL-terminated array, for
@@ -110,4 +170,22 @@ pub fn getenv(name: &[u8]) -> Option<&'static [u8]> {
         Some([b'=', value @ ..]) => Some(value),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aux_values_are_found_by_key() {
+        const AT_PAGESZ: usize = 6;
+        let v: [usize; 6] = [3, 7, AT_PAGESZ, 4096, 0, 0];
+        // SAFETY: `v` is a vector of pairs that ends with key 0.
+        unsafe {
+            assert_eq!(aux_value(v.as_ptr(), AT_PAGESZ), Some(4096));
+            assert_eq!(aux_value(v.as_ptr(), 3), Some(7));
+            assert_eq!(aux_value(v.as_ptr(), 25), None);
+            assert_eq!(aux_value(core::ptr::null(), AT_PAGESZ), None);
+        }
+    }
 }

@@ -18,8 +18,10 @@
 //!   parent's memory after a raw `clone`; libc's fork bookkeeping never ran,
 //!   so it makes raw syscalls only, touches only data prepared before the
 //!   fork, and leaves through `execve` or `exit_group`.
-//! * **argv and envp** come from the kernel via musl's `__libc_start_main`:
-//!   NUL-terminated strings that live, unchanged, for the whole process.
+//! * **argv, envp and the auxiliary vector** are read from the kernel's
+//!   initial stack at dinit's own entry point (`main.rs`): NUL-terminated
+//!   strings and NULL- or `AT_NULL`-terminated arrays that live, unchanged,
+//!   for the whole process.
 #![allow(unsafe_code)]
 
 pub mod args;
@@ -29,8 +31,7 @@ pub mod out;
 pub mod signals;
 pub mod spawn;
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::cell::{Cell, UnsafeCell};
 use errno::{EINTR, EIO};
 
 /// Decode a raw syscall return: `-4095..=-1` is `-errno`, anything else the
@@ -347,20 +348,25 @@ pub fn cpus_allowed() -> Option<u32> {
 /// TakeOnce::new(...)`, and takes the one `&'static mut` at startup. It
 /// lives in `.bss`: it costs neither binary size nor memory until a page of
 /// it is touched.
+///
+/// The flag is a plain `Cell`, not an atomic: dinit has one thread (module
+/// Safety), and an atomic swap on aarch64 links compiler-rt's run-time
+/// check for LSE atomics (a constructor reading the CPU's feature
+/// registers at every start, about 0.9 KiB) for a flag read at startup.
 pub struct TakeOnce<T> {
-    taken: AtomicBool,
+    taken: Cell<bool>,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the value is reachable only through the one reference `take`
-// hands out (the atomic flag makes that so even across threads), and dinit
-// has one thread (module Safety).
+// SAFETY: dinit has one thread (module Safety), so `taken` is never read
+// and written at once; the value is reachable only through the one
+// reference `take` hands out.
 unsafe impl<T> Sync for TakeOnce<T> {}
 
 impl<T> TakeOnce<T> {
     pub const fn new(value: T) -> Self {
         TakeOnce {
-            taken: AtomicBool::new(false),
+            taken: Cell::new(false),
             value: UnsafeCell::new(value),
         }
     }
@@ -368,7 +374,7 @@ impl<T> TakeOnce<T> {
     /// The storage, the first time; `None` after that.
     #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self) -> Option<&'static mut T> {
-        if self.taken.swap(true, Ordering::AcqRel) {
+        if self.taken.replace(true) {
             return None;
         }
         // SAFETY: the flag was false, so no reference to the value exists,

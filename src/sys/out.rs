@@ -519,15 +519,10 @@ pub fn room_for(unread: usize, size: usize, page: usize) -> bool {
 /// The page size (`getauxval(AT_PAGESZ)`), 64 KiB if unknown: the safe
 /// side for [`room_for`].
 fn page_size() -> usize {
-    const AT_PAGESZ: core::ffi::c_ulong = 6;
-    unsafe extern "C" {
-        fn getauxval(kind: core::ffi::c_ulong) -> core::ffi::c_ulong;
-    }
-    // SAFETY: musl's getauxval reads the auxiliary vector saved at startup;
-    // it takes an integer and touches no caller memory.
-    match unsafe { getauxval(AT_PAGESZ) } {
-        0 => 65_536,
-        p => p as usize,
+    const AT_PAGESZ: usize = 6;
+    match super::args::auxv(AT_PAGESZ) {
+        None | Some(0) => 65_536,
+        Some(p) => p,
     }
 }
 
