@@ -211,7 +211,7 @@ impl Tally {
     }
 
     /// One event, counted only: it is logged with the next line that is
-    /// due, or by `take`.
+    /// due (a teardown counts orphans without waking for their line).
     pub fn count(&mut self) {
         self.pending = self.pending.saturating_add(1);
     }
@@ -243,11 +243,6 @@ impl Tally {
             (_, Some(last)) => Some(last + self.interval_ms.max(ORPHAN_LOG_MS)),
             (_, None) => Some(0),
         }
-    }
-
-    /// Whatever is pending, regardless of time (at exit).
-    pub fn take(&mut self) -> Option<u32> {
-        (self.pending > 0).then(|| core::mem::take(&mut self.pending))
     }
 }
 
@@ -367,9 +362,12 @@ mod tests {
         assert_eq!(o.flush(1099), None);
         assert_eq!(o.flush(1100), Some(499));
         assert_eq!(o.deadline(), None);
+        // The storm went on: the next line comes two intervals later.
         assert_eq!(o.add(1200), None);
-        assert_eq!(o.take(), Some(1));
-        assert_eq!(o.take(), None);
+        assert_eq!(o.deadline(), Some(3100));
+        assert_eq!(o.flush(3099), None);
+        assert_eq!(o.flush(3100), Some(1));
+        assert_eq!(o.flush(9000), None);
     }
 
     #[test]

@@ -519,6 +519,28 @@ fn failures_logged(log: &str, what: &str) -> (usize, u64) {
     (lines.len(), lines.iter().map(|l| count(l)).sum())
 }
 
+/// Wait until the rate-limited warnings containing `what` account for `n`
+/// failures. A count not yet due when dinit leaves goes unsaid (SPEC §6:
+/// summaries keep their interval to the end), so a test that counts every
+/// failure lets the last summary come before it stops dinit; bounded by
+/// the longest interval (60 s) and then some.
+fn wait_failures_logged(run: &mut Running, what: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(75);
+    loop {
+        let (_, logged) = failures_logged(&run.stderr(), what);
+        if logged >= n {
+            return;
+        }
+        assert!(run.is_running(), "dinit exited\n{}", run.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "{logged} of {n} failures logged:\n{}",
+            run.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Issue 9's fork exhaustion: dinit as an unprivileged uid of its own
 /// under RLIMIT_NPROC; its primary forks until EAGAIN. Submissions get an
 /// error reply at once, signals are still forwarded, the fork failures are
@@ -553,6 +575,7 @@ fn fork_exhaustion_is_survived() {
     }
     run.signal(SIGHUP);
     wait_hups(&mut run, "forker", 1);
+    wait_failures_logged(&mut run, "unable to fork", SUBMITS);
 
     run.signal(SIGTERM);
     let out = run.wait();
@@ -703,7 +726,7 @@ fn fd_exhaustion_is_survived() {
 /// failures, while every submission still gets its own `error:` reply.
 #[test]
 fn spawn_failures_at_emfile_are_rate_limited() {
-    let (run, sock, _cleanup) = recorder_dinit("nofile-storm");
+    let (mut run, sock, _cleanup) = recorder_dinit("nofile-storm");
     let pid = run.pid();
     let idle = fds_of(pid);
     set_nofile(pid, nofile_leaving(pid, 1));
@@ -715,6 +738,7 @@ fn spawn_failures_at_emfile_are_rate_limited() {
         wait_fds(pid, &idle);
     }
     set_nofile(pid, 1024);
+    wait_failures_logged(&mut run, "unable to start", N);
     run.signal(SIGTERM);
     let out = run.wait();
     let window = storm.elapsed();
@@ -725,6 +749,49 @@ fn spawn_failures_at_emfile_are_rate_limited() {
     assert!(
         lines <= allowed,
         "{lines} lines for {N} spawn failures in {window:?} (at most {allowed})\n{}",
+        out.dump()
+    );
+}
+
+/// SPEC §6: the spawn failures' summary keeps its one-a-second limit to
+/// the end. Two failures at the start of a second, then SIGTERM: the first
+/// is logged at once, the second is not due when dinit leaves, so it goes
+/// unsaid rather than making a second line in the same second.
+#[test]
+fn spawn_failure_summary_at_exit_keeps_the_interval() {
+    let (run, sock, _cleanup) = recorder_dinit("nofile-exit");
+    let pid = run.pid();
+    let idle = fds_of(pid);
+    // Start early in a second, so the whole run fits in it.
+    let frac = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    if frac > 300 {
+        std::thread::sleep(Duration::from_millis(u64::from(1050 - frac)));
+    }
+    set_nofile(pid, nofile_leaving(pid, 1));
+    for _ in 0..2 {
+        let reply = raw(&sock, b"-r /bin/true\n");
+        assert!(error_reason(&reply).contains("EMFILE"), "reply {reply:?}");
+        wait_fds(pid, &idle);
+    }
+    set_nofile(pid, 1024);
+    run.signal(SIGTERM);
+    let out = run.wait();
+    assert_eq!(out.code, 143, "{}", out.dump());
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("unable to start"))
+        .collect();
+    assert!(!lines.is_empty(), "no failure logged\n{}", out.dump());
+    let mut seconds: Vec<&str> = lines.iter().map(|l| &l[..19]).collect();
+    seconds.dedup();
+    assert_eq!(
+        seconds.len(),
+        lines.len(),
+        "two spawn-failure lines in one second\n{}",
         out.dump()
     );
 }
