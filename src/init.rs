@@ -197,8 +197,14 @@ fn prepare_and_run(args: &'static [&'static [u8]]) -> Result<u8, Error<'static>>
         listen_pid,
     };
     let table = TABLE.take().ok_or(TWICE)?;
-    let sup = Supervisor::new(cfg, plan, table, sigfd, crate::children::System)?;
-    Ok(sup.run())
+    // The supervisor (some 23 KiB: the machine, its action queue, the
+    // children's maps) runs where `new` put it: moving it out of the
+    // Result would give this frame a second copy, and every page of a
+    // stack frame is touched (the stack probe), so each copy is resident.
+    match &mut Supervisor::new(cfg, plan, table, sigfd, crate::children::System) {
+        Ok(sup) => Ok(sup.run()),
+        Err(e) => Err(*e),
+    }
 }
 
 /// `-pdeathsig SIG`: ask the kernel for SIG when dinit's parent exits;

@@ -220,7 +220,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
     }
 
     /// Run until the machine says done; returns dinit's exit code.
-    pub fn run(mut self) -> u8 {
+    pub fn run(&mut self) -> u8 {
         self.begin();
         while !self.machine.is_done() {
             self.turn(true);
@@ -301,17 +301,24 @@ impl<'a, O: Os> Supervisor<'a, O> {
             }
         });
         let room = events.len();
-        let n = match epoll::wait(&self.epoll, events, ts.as_ref()) {
-            Ok(n) => {
-                self.wait_errors = 0;
-                n.min(room)
-            }
-            // epoll waits are never restarted (a ptrace attach, for one,
-            // interrupts them): nothing happened; the turn goes on.
-            Err(e) if e.raw_os_error() == EINTR => 0,
-            Err(e) => {
-                self.wait_failed(e.raw_os_error(), timeout_ms);
-                0
+        let n = loop {
+            match epoll::wait(&self.epoll, &mut *events, ts.as_ref()) {
+                Ok(n) => {
+                    self.wait_errors = 0;
+                    break n.min(room);
+                }
+                // epoll waits are never restarted (a ptrace attach or a
+                // SIGSTOP/SIGCONT interrupts them): nothing happened.
+                // Without a deadline, wait again at once, so that an idle
+                // dinit makes no other system call (not even the clock
+                // read); with one, the turn goes on and the clock says
+                // what is due.
+                Err(e) if e.raw_os_error() == EINTR && ts.is_none() => continue,
+                Err(e) if e.raw_os_error() == EINTR => break 0,
+                Err(e) => {
+                    self.wait_failed(e.raw_os_error(), timeout_ms);
+                    break 0;
+                }
             }
         };
         self.now = self.children.os.now();
@@ -358,7 +365,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
     }
 
     /// Leave: the last lines, the socket file removed; the exit code.
-    fn finish(mut self) -> u8 {
+    fn finish(&mut self) -> u8 {
         // Summaries keep their interval to the end (SPEC §6): a count that
         // is not due yet goes unsaid.
         log_orphans(self.orphans.flush(self.now));
