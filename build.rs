@@ -40,6 +40,21 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=--icf=all");
         println!("cargo:rustc-link-arg-bins=--entry=dinit_start");
         println!("cargo:rerun-if-changed=link/discard-eh-frame.ld");
+        // `dinit_start` does not relocate the binary (musl's static-pie
+        // start-up would): a static-pie dinit would crash at its first
+        // pointer. .cargo/config.toml asks for plain static, but RUSTFLAGS
+        // replaces that table's flags: refuse rather than build it.
+        let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+        if !flags
+            .split('\x1f')
+            .any(|f| f.ends_with("relocation-model=static"))
+        {
+            panic!(
+                "dinit for {target} must be built with -C relocation-model=static \
+                 (.cargo/config.toml sets it; RUSTFLAGS replaces it: add it there too)"
+            );
+        }
+        println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     }
     // dockerd reads COMMIT from `- git.COMMIT` as one word without a dot
     // (src/version.rs): a commit that could not be read back is refused

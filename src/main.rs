@@ -10,7 +10,13 @@
 //! libc's `errno`; of musl it links only memcpy and its kin, which need no
 //! set-up. argv, envp and the auxiliary vector are read straight from the
 //! initial stack (`sys::args::init`). This saves about 1.5 KiB of
-//! start-up code that did nothing for dinit.
+//! start-up code that did nothing for dinit. Two things musl's start-up
+//! did are left out on purpose: self-relocation (dinit is linked plain
+//! static, never static-pie; build.rs refuses a build without
+//! `relocation-model=static`), and the secure-exec check that reopens a
+//! closed fd 0-2 on `/dev/null` for a setuid program (dinit is never
+//! installed setuid or with file capabilities; as PID 1 it is started by
+//! the runtime with 0-2 open).
 // The entry points and the panic handler are exported symbols, which the
 // unsafe_code lint counts as unsafe.
 #![allow(unsafe_code)]
@@ -26,6 +32,8 @@ unsafe extern "C" {}
 // at a call, and no return address or frame to unwind into.
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
     ".globl dinit_start",
     ".type dinit_start, @function",
     "dinit_start:",
@@ -34,10 +42,13 @@ core::arch::global_asm!(
     "and rsp, -16",
     "call {start}",
     "ud2",
+    ".size dinit_start, . - dinit_start",
     start = sym start,
 );
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
+    ".text",
+    ".p2align 2",
     ".globl dinit_start",
     ".type dinit_start, %function",
     "dinit_start:",
@@ -47,6 +58,7 @@ core::arch::global_asm!(
     "and sp, x0, #-16",
     "bl {start}",
     "brk #0",
+    ".size dinit_start, . - dinit_start",
     start = sym start,
 );
 

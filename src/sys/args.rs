@@ -35,9 +35,9 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
 /// Read what the kernel put on the initial stack at `sp` (the System V ABI
 /// process start, the same on x86_64 and aarch64): `argc`, the `argc`
 /// pointers of argv and a NULL, the environment's pointers and a NULL,
-/// then the auxiliary vector. Returns argv as `&[&[u8]]`, or `None` when
-/// there are more than `ARGS_MAX` arguments after argv[0] (then the
-/// number); remembers envp and the auxiliary vector. Call once, from the
+/// then the auxiliary vector. Returns argv as `&[&[u8]]`, or `Err(argc)`
+/// when there are more than `ARGS_MAX` arguments after argv[0]; remembers
+/// envp and the auxiliary vector. Call once, from the
 /// entry point.
 ///
 /// # Safety
