@@ -74,8 +74,12 @@ stress: build
 	python3 scripts/stress.py $(BIN)
 
 # Side-by-side figures against tini, dumb-init and catatonit (writes BENCHMARKS.md).
+# The before/after table (issue 14) runs the dinit of this commit, the last
+# before the loop was rebuilt, beside today's (scripts/bench-before.sh).
+BENCH_BEFORE ?= aaeca9e
+
 bench: build
-	python3 scripts/bench.py $(BIN)
+	python3 scripts/bench.py $(BIN) --before "$$(scripts/bench-before.sh $(BENCH_BEFORE))" --before-ref $(BENCH_BEFORE)
 
 # Every release file in dist/, reproducibly: plain binaries, tarballs, the
 # image archive, the SBOM, SHA256SUMS (see scripts/release.sh). The release

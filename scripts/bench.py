@@ -107,9 +107,15 @@ DEFAULT_SIGS = [signal.SIGPIPE, signal.SIGXFSZ]
 
 
 class Init:
-    def __init__(self, name, path):
+    """An init under test. `name` says how it is run (dinit, tini, ...);
+    `key` names its column (an earlier dinit for the before/after table is
+    run as dinit under the key "dinit-before")."""
+
+    def __init__(self, name, path, key=None, label=None):
         self.name = name
         self.path = path
+        self.key = key or name
+        self._label = label
 
     def argv(self, cmd, pid1=False):
         if self.name == "dinit":
@@ -123,7 +129,7 @@ class Init:
         raise ValueError(self.name)
 
     def label(self):
-        return {"dinit": "dinit", "tini": "tini-static"}.get(self.name, self.name)
+        return self._label or {"dinit": "dinit", "tini": "tini-static"}.get(self.name, self.name)
 
 
 def spawn(argv, stderr="/dev/null", stdout="/dev/null"):
@@ -328,7 +334,7 @@ def blocked_term(init, bound, trace=False):
     the SIGTERM to its exit (`strace -p`, the init only; attached before the
     SIGTERM, the wait it interrupts counted too), or None."""
     rd, wr = os.pipe()
-    pidfile = os.path.join(ERRDIR, f"filler-{init.name}.pid")
+    pidfile = os.path.join(ERRDIR, f"filler-{init.key}.pid")
     if os.path.exists(pidfile):
         os.unlink(pidfile)
     pid = spawn(init.argv([sys.executable, "-c", P.FILLER_SCRIPT, pidfile]), stderr=wr)
@@ -379,13 +385,13 @@ def traced_term(pid, bound):
 def bench_blocked_stderr(inits, runs, bound):
     """SIGTERM -> exit with stderr blocked, interleaved (see blocked_term);
     then one traced run each for the system calls."""
-    res = {i.name: [] for i in inits}
+    res = {i.key: [] for i in inits}
     order = list(inits)
     for _ in range(runs):
         random.shuffle(order)
         for i in order:
-            res[i.name].append(blocked_term(i, bound))
-    syscalls = {i.name: blocked_term(i, bound, trace=True) for i in inits}
+            res[i.key].append(blocked_term(i, bound))
+    syscalls = {i.key: blocked_term(i, bound, trace=True) for i in inits}
     return res, syscalls
 
 
@@ -493,12 +499,12 @@ def parse_strace_c(text):
 
 
 def bench_storm(inits, runs, total, burst, hold):
-    res = {i.name: [] for i in inits}
+    res = {i.key: [] for i in inits}
     order = list(inits)
     for _ in range(runs):
         random.shuffle(order)
         for i in order:
-            res[i.name].append(run_storm(i, total, burst, hold))
+            res[i.key].append(run_storm(i, total, burst, hold))
     return res
 
 
@@ -803,40 +809,14 @@ def build_table(inits, R):
         f"child SIGKILLed → init exited, median of {len(sg['dinit']['kill'])} (exit status)",
         lambda n: f"{fmt_ms(median(sg[n]['kill']))} ms ({'/'.join(map(str, sorted(sg[n]['kill_code'])))})",
     )
-    bs = R["blocked_stderr"]
-    bsys = R["blocked_syscalls"]
-
-    def blocked(n):
-        hung = sum(1 for ms, _ in bs[n] if ms is None)
-        if hung:
-            return f"hung ({hung} of {len(bs[n])} runs not exited after {R['blocked_bound']:g} s)"
-        codes = "/".join(map(str, sorted({c for _, c in bs[n]})))
-        calls = "?" if bsys.get(n) is None else str(bsys[n])
-        return f"{fmt_ms(median([ms for ms, _ in bs[n]]))} ms ({codes}); {calls} syscalls"
-
-    row(
-        f"SIGTERM → exit with stderr blocked (a full pipe nobody reads, child blocked on it), median of {len(bs['dinit'])} (exit status); system calls from SIGTERM to exit (`strace -p`, init only, one run)",
-        blocked,
-    )
+    row(BLOCKED_LABEL.format(runs=len(R["blocked_stderr"]["dinit"])), lambda n: blocked_cell(R, n))
     es = R["escapes"]
     row(
         f"processes left running after a non-PID-1 init exits (a double-forked and a setsid'd `sleep`; max of {len(es['dinit'])})",
         lambda n: f"{max(k for k, _ in es[n])} of 2 (exit {'/'.join(map(str, sorted({c for _, c in es[n]})))})",
     )
-    so = R["storm"]
-    sp = R["storm_params"]
-    tag = f"{sp['total']:,} orphans, bursts of {sp['burst']}, median of {sp['runs']}"
-    row(
-        f"PID 1 orphan storm ({tag}): wall until all reaped",
-        lambda n: f"{median([r['elapsed'] for r in so[n]]) * 1000:.0f} ms",
-    )
-    row(
-        "… init CPU (schedstat; utime+stime)",
-        lambda n: f"{median([r['cpu_ns'] for r in so[n]]) / 1e6:.2f} ms; "
-        f"{median([r['cpu_ticks'] for r in so[n]]) * 1000 / P.CLK_TCK:.0f} ms",
-    )
-    row("… zombies left (max)", lambda n: str(max(r["zombies"] + r["live"] for r in so[n])))
-    row("… init log lines (max)", lambda n: str(max(r["log_lines"] for r in so[n])))
+    for label, cell in storm_rows(R):
+        row(label, cell)
     sk = R["socket"]
     sub_rate = sk["n"] / sk["sub_s"] if sk["sub_s"] else 0
     raw_rate = sk["n"] / sk["raw_s"] if sk["raw_s"] else 0
@@ -853,6 +833,71 @@ def build_table(inits, R):
     out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out), sub_rate, raw_rate
+
+
+BLOCKED_LABEL = (
+    "SIGTERM → exit with stderr blocked (a full pipe nobody reads, child blocked on it), "
+    "median of {runs} (exit status); system calls from SIGTERM to exit (`strace -p`, init only, one run)"
+)
+
+
+def blocked_cell(R, n):
+    """The stderr-blocked figure of init `n` (a key of R["blocked_stderr"])."""
+    bs = R["blocked_stderr"][n]
+    hung = sum(1 for ms, _ in bs if ms is None)
+    if hung:
+        return f"hung ({hung} of {len(bs)} runs not exited after {R['blocked_bound']:g} s)"
+    codes = "/".join(map(str, sorted({c for _, c in bs})))
+    calls = R["blocked_syscalls"].get(n)
+    return f"{fmt_ms(median([ms for ms, _ in bs]))} ms ({codes}); {'?' if calls is None else calls} syscalls"
+
+
+def storm_rows(R):
+    """The orphan storm's rows: [(label, cell(init key))]."""
+    so = R["storm"]
+    sp = R["storm_params"]
+    tag = f"{sp['total']:,} orphans, bursts of {sp['burst']}, median of {sp['runs']}"
+    return [
+        (
+            f"PID 1 orphan storm ({tag}): wall until all reaped",
+            lambda n: f"{median([r['elapsed'] for r in so[n]]) * 1000:.0f} ms",
+        ),
+        (
+            "… init CPU (schedstat; utime+stime)",
+            lambda n: f"{median([r['cpu_ns'] for r in so[n]]) / 1e6:.2f} ms; "
+            f"{median([r['cpu_ticks'] for r in so[n]]) * 1000 / P.CLK_TCK:.0f} ms",
+        ),
+        ("… zombies left (max)", lambda n: str(max(r["zombies"] + r["live"] for r in so[n]))),
+        ("… init log lines (max)", lambda n: str(max(r["log_lines"] for r in so[n]))),
+    ]
+
+
+def before_after_table(inits, before, R):
+    """The rows issue 14 asked to see before and after its rework (the
+    orphan storm, SIGTERM with stderr blocked), the earlier dinit in its own
+    column beside today's and the peers, all from the same interleaved runs."""
+    keys = [before.key] + [i.key for i in inits]
+    cols = [before.label()] + [i.label() for i in inits]
+    rows = [(BLOCKED_LABEL.format(runs=len(R["blocked_stderr"]["dinit"])), lambda n: blocked_cell(R, n))]
+    rows += storm_rows(R)
+    rows.append(("version", lambda n: R["version"][n]))
+    out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    out += ["| " + " | ".join([label] + [cell(k) for k in keys]) + " |" for label, cell in rows]
+    return "\n".join(out)
+
+
+def before_after_section(before, table):
+    """The before/after table with what it compares."""
+    return f"""
+## Before and after issue 14
+
+The orphan storm and the stderr-blocked figure of {before.label()} (the
+last commit before issue 14 rebuilt the loop; `scripts/bench-before.sh`
+builds it from this repository's history with that commit's own lock file
+and flags), run in the same interleaved rounds as the table above:
+
+{table}
+"""
 
 
 def median_se(xs):
@@ -946,17 +991,27 @@ def main():
         help="run one figure only and print it (BENCHMARKS.md is not written): "
         "stops = requests lost per graceful stop",
     )
+    ap.add_argument(
+        "--before",
+        metavar="PATH",
+        help="an earlier dinit binary (scripts/bench-before.sh builds one): run beside the others "
+        "in the orphan storm and the stderr-blocked figure, shown in a before/after table",
+    )
+    ap.add_argument("--before-ref", default="before", metavar="REF", help="the commit --before was built from")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: needs root (PID namespaces, strace of other processes)")
     dinit = os.path.abspath(args.dinit)
     inits = [Init("dinit", dinit)] + [Init(n, p) for n, p in PEERS.items()]
+    before = None
+    if args.before:
+        before = Init("dinit", os.path.abspath(args.before), key="dinit-before", label=f"dinit at {args.before_ref}")
     if args.only == "stops":
         inits = [i for i in inits if i.name in ("dinit", "tini")]
         tools = ("unshare", "mmdebstrap")
     else:
         tools = ("strace", "unshare", "readelf", "mmdebstrap")
-    missing = [i.path for i in inits if not os.access(i.path, os.X_OK)]
+    missing = [i.path for i in inits + ([before] if before else []) if not os.access(i.path, os.X_OK)]
     missing += [t for t in tools if not shutil.which(t)]
     if missing:
         sys.exit(f"bench.py: missing {', '.join(missing)} (run: make bench)")
@@ -994,7 +1049,8 @@ def main():
     load0 = (P.read("/proc/loadavg") or "?").split()[:3]
     R = {"idle_secs": 2.0, "storm_params": storm}
     t_begin = time.monotonic()
-    R["version"] = {i.name: version(i) for i in inits}
+    both = inits + ([before] if before else [])
+    R["version"] = {i.key: version(i) for i in both}
     R["size"] = {i.name: os.stat(i.path).st_size for i in inits}
     R["linkage"] = {i.name: linkage(i.path) for i in inits}
     log(f"bench: start-to-exit, {rounds} interleaved rounds")
@@ -1006,12 +1062,12 @@ def main():
     R["blocked_bound"] = 5.0
     log(f"bench: SIGTERM with stderr blocked, {blocked_runs} interleaved runs")
     R["blocked_stderr"], R["blocked_syscalls"] = bench_blocked_stderr(
-        inits, blocked_runs, R["blocked_bound"]
+        both, blocked_runs, R["blocked_bound"]
     )
     log(f"bench: processes escaping a non-PID-1 init, {blocked_runs} interleaved runs")
     R["escapes"] = bench_escapes(inits, blocked_runs)
     log(f"bench: orphan storms as PID 1, {storm['runs']} interleaved runs")
-    R["storm"] = bench_storm(inits, storm["runs"], storm["total"], storm["burst"], storm["hold"])
+    R["storm"] = bench_storm(both, storm["runs"], storm["total"], storm["burst"], storm["hold"])
     log(f"bench: {sock_n} socket submissions vs raw fork+exec")
     R["socket"] = bench_socket(dinit, sock_n, 200)
     log(f"bench: graceful stops of nginx + php-fpm under load, {stop_runs} interleaved runs")
@@ -1029,6 +1085,12 @@ def main():
     m = machine()
     rel = os.path.relpath(dinit, os.getcwd()) if dinit.startswith(os.getcwd()) else dinit
     cmd = "make bench  # = python3 scripts/bench.py " + rel + (" --quick" if q else "")
+    if before:
+        brel = os.path.relpath(before.path, os.getcwd()) if before.path.startswith(os.getcwd()) else before.path
+        cmd += f" --before {brel} --before-ref {args.before_ref}"
+        ba = before_after_table(inits, before, R)
+        print(ba)
+        print()
     tlines = [f"- {verdict}: {label} — {detail}" for label, verdict, detail in tg]
     print(table)
     print()
@@ -1051,7 +1113,7 @@ dinit, runs `scripts/bench.py`, rewrites this file).
   machine was shared; interleaving spreads any load over all inits alike; {niced}
 
 {table}
-
+{before_after_section(before, ba) if before else ""}
 How each figure is taken (see the docstring of `scripts/bench.py`):
 every init runs with its default flags — `dinit -socket "" -r CMD`,
 `tini-static -s -- CMD` (`-s` only when not PID 1), `dumb-init CMD`,
