@@ -415,6 +415,57 @@ fn second_sigterm_kills_at_once() {
     );
 }
 
+/// Issue 14 §2, black-box: SIGTERM while `-start` runs, and the start
+/// command leaves a TERM-ignoring orphan behind as it dies; the second
+/// SIGTERM kills it at once (a request after the first kills), rather
+/// than a third or the 30 s `-timeout`.
+#[test]
+fn second_sigterm_during_start_kills_its_orphans() {
+    if skip_if_emulated(QEMU_SUBREAPER) {
+        return;
+    }
+    let d = dinit("start-orphan");
+    let start = script(
+        &d.dir,
+        "start.sh",
+        "(trap '' TERM; exec sh -c 'echo $$ > orphan; exec sleep 60') &\necho ready > ready\nsleep 30\n",
+    );
+    let mut d = d
+        .args([
+            "-timeout",
+            "30",
+            "-start",
+            &path(&start),
+            "-r",
+            "sleep",
+            "100",
+        ])
+        .spawn();
+    d.wait_file("ready", "ready");
+    d.wait_file("orphan", "\n");
+    let orphan = read_pid(&d.dir, "orphan");
+    d.signal(SIGTERM);
+    d.wait_log("orphaned process");
+    assert!(
+        matches!(proc_state(orphan), 'S' | 'R'),
+        "the orphan ignores SIGTERM: it still runs"
+    );
+    d.signal(SIGTERM);
+    // Far below the 30 s timeout: the second request killed the orphan.
+    let out = d.wait_for(Duration::from_secs(15));
+    assert_eq!(out.code, 143, "{}", out.dump());
+    assert!(
+        out.stderr.contains("sent SIGKILL to 1 orphaned process"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        out.stderr.contains("all processes exited, goodbye!"),
+        "{}",
+        out.dump()
+    );
+}
+
 /// SPEC §3: each stop signal is followed by SIGCONT, so a stopped child still
 /// acts on it.
 #[test]
