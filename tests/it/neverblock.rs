@@ -780,20 +780,7 @@ fn spawn_failure_summary_at_exit_keeps_the_interval() {
     run.signal(SIGTERM);
     let out = run.wait();
     assert_eq!(out.code, 143, "{}", out.dump());
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("unable to start"))
-        .collect();
-    assert!(!lines.is_empty(), "no failure logged\n{}", out.dump());
-    let mut seconds: Vec<&str> = lines.iter().map(|l| &l[..19]).collect();
-    seconds.dedup();
-    assert_eq!(
-        seconds.len(),
-        lines.len(),
-        "two spawn-failure lines in one second\n{}",
-        out.dump()
-    );
+    out.one_a_second("spawn-failure", |l| l.contains("unable to start"));
 }
 
 /// The most summary lines the rate limit of dinit's warnings (`Tally` in

@@ -246,6 +246,23 @@ impl Output {
         messages_of(&self.stderr)
     }
 
+    /// The log lines for which `is` holds, at least one and no two in the
+    /// same wall-clock second (their stamps differ): what SPEC §6 promises
+    /// of rate-limited summaries. Fails the test, naming `what`, otherwise.
+    pub fn one_a_second(&self, what: &str, is: impl Fn(&str) -> bool) -> Vec<&str> {
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| is(l)).collect();
+        assert!(!lines.is_empty(), "no {what} line\n{}", self.dump());
+        let mut seconds: Vec<&str> = lines.iter().map(|l| &l[..19]).collect();
+        seconds.dedup();
+        assert_eq!(
+            seconds.len(),
+            lines.len(),
+            "two {what} lines in one second\n{}",
+            self.dump()
+        );
+        lines
+    }
+
     /// N from the message `pid N <rest>`; fails the test, showing
     /// everything dinit wrote, when there is none.
     pub fn pid_of(&self, rest: &str) -> i32 {
