@@ -846,9 +846,15 @@ def build_table(inits, R):
     )
     for label, cells in stop_rows(R):
         row(label, lambda n: cells.get(n, "—"))
+    return markdown_table(cols, rows), sub_rate, raw_rate
+
+
+def markdown_table(cols, rows):
+    """A markdown table: a "figure" column, then one per init in `cols`;
+    each row is [label, cell, cell, ...]."""
     out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out), sub_rate, raw_rate
+    return "\n".join(out)
 
 
 BLOCKED_LABEL = (
@@ -897,9 +903,7 @@ def before_after_table(inits, before, R):
     rows = [(BLOCKED_LABEL.format(runs=len(R["blocked_stderr"]["dinit"])), lambda n: blocked_cell(R, n))]
     rows += storm_rows(R)
     rows.append(("version", lambda n: R["version"][n]))
-    out = ["| figure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    out += ["| " + " | ".join([label] + [cell(k) for k in keys]) + " |" for label, cell in rows]
-    return "\n".join(out)
+    return markdown_table(cols, [[label] + [cell(k) for k in keys] for label, cell in rows])
 
 
 def before_after_section(before, table):
@@ -1027,7 +1031,9 @@ def main():
         tools = ("unshare", "mmdebstrap")
     else:
         tools = ("strace", "unshare", "readelf", "mmdebstrap")
-    missing = [i.path for i in inits + ([before] if before else []) if not os.access(i.path, os.X_OK)]
+    # The inits of the figures that also run the earlier dinit.
+    both = inits + ([before] if before else [])
+    missing = [i.path for i in both if not os.access(i.path, os.X_OK)]
     missing += [t for t in tools if not shutil.which(t)]
     if missing:
         sys.exit(f"bench.py: missing {', '.join(missing)} (run: make bench)")
@@ -1057,15 +1063,12 @@ def main():
         log(f"bench: graceful stops of nginx + php-fpm under load, {stop_runs} interleaved runs")
         R = {"stops": bench_stops(dinit, PEERS["tini"], stop_runs)}
         cols = ["dinit", "tini"]
-        print("| figure | " + " | ".join(Init(n, "").label() for n in cols) + " |")
-        print("|---" * (len(cols) + 1) + "|")
-        for label, cells in stop_rows(R):
-            print("| " + " | ".join([label] + [cells.get(n, "—") for n in cols]) + " |")
+        labels = [Init(n, "").label() for n in cols]
+        print(markdown_table(labels, [[label] + [cells.get(n, "—") for n in cols] for label, cells in stop_rows(R)]))
         return
     load0 = (P.read("/proc/loadavg") or "?").split()[:3]
     R = {"idle_secs": 2.0, "storm_params": storm}
     t_begin = time.monotonic()
-    both = inits + ([before] if before else [])
     R["version"] = {i.key: version(i) for i in both}
     R["size"] = {i.name: os.stat(i.path).st_size for i in inits}
     R["linkage"] = {i.name: linkage(i.path) for i in inits}
