@@ -138,6 +138,10 @@ pub struct Supervisor<'a, O: Os> {
     /// Reap in this turn: a SIGCHLD came, or draining looks for the last
     /// child (no SIGCHLD would say there is none).
     reap: bool,
+    /// Look at the adopted orphans at the end of this turn's actions
+    /// (a reap, `StopOrphans`, `Drain`): after the managed processes'
+    /// signals, and once per turn however many asked.
+    sweep: bool,
     /// Start the next turn without waiting: something is due now.
     again: bool,
     /// The monotonic time, read once per loop turn (after the wait): every
@@ -214,6 +218,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             wait_failures: Tally::default(),
             wait_errors: 0,
             reap: false,
+            sweep: false,
             again: false,
             now,
         })
@@ -559,9 +564,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                 Gone::Helper(which, state) => self.helper_exited(which, pid, state, status),
             }
         }
-        if reaped && self.machine.sweep(self.now) != Sweep::Nothing {
-            self.sweep();
-        }
+        self.sweep |= reaped;
     }
 
     /// A managed process was reaped.
@@ -630,9 +633,6 @@ impl<'a, O: Os> Supervisor<'a, O> {
     /// calls into the machine or reaps; what an action finds is deferred to
     /// the next turn.
     fn perform(&mut self) {
-        if self.actions.is_empty() {
-            return;
-        }
         // Stop signals sent together are logged one line per signal.
         let mut sent = [0u16; SIGMAX as usize + 1];
         for i in 0..self.actions.len() {
@@ -641,6 +641,10 @@ impl<'a, O: Os> Supervisor<'a, O> {
         }
         self.actions.clear();
         log_sent(&mut sent);
+        // The orphans after the managed processes (their line first).
+        if core::mem::take(&mut self.sweep) {
+            self.sweep();
+        }
     }
 
     fn act(&mut self, act: Action, sent: &mut [u16; SIGMAX as usize + 1]) {
@@ -689,11 +693,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
                     let _ = self.children.signal(pid, SIGCONT);
                 }
             }
-            // After the managed processes' (their line first).
-            Action::StopOrphans => {
-                log_sent(sent);
-                self.sweep();
-            }
+            Action::StopOrphans => self.sweep = true,
             Action::KillAll(why) => {
                 let n = self.children.kill_managed();
                 if let Some(pid) = self.children.helper(Helper::Start) {
@@ -721,7 +721,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             Action::KillLeftovers => self.kill_leftovers(),
             // Look for "no child left" next, at once: no SIGCHLD would come.
             Action::Drain => {
-                self.sweep();
+                self.sweep = true;
                 self.reap = true;
                 self.again = true;
             }

@@ -291,6 +291,23 @@ fn commands_start_in_order_each_once_the_previous_one_has_exec_d() {
 }
 
 #[test]
+fn a_primary_exit_stops_the_managed_processes_before_the_orphans() {
+    let mut s = supervisor(&["-r", "a", "-r", "b"]);
+    s.execs(101);
+    s.execs(102);
+    let orphan = s.adopt();
+    // The primary exits: a gets its stop signal, then the orphan (SPEC
+    // §11: adopted orphans after the managed processes), each once, and
+    // the children are listed once for it.
+    let listings = s.fake().listings;
+    s.exits(102, EXIT_0);
+    let order: Vec<i32> = s.fake().kills.iter().map(|k| k.0).collect();
+    assert_eq!(order, [101, 101, orphan, orphan]);
+    assert_eq!(s.sent(orphan), [TERM, CONT]);
+    assert_eq!(s.fake().listings, listings + 1);
+}
+
+#[test]
 fn a_command_that_cannot_exec_tears_down_the_ones_before_it() {
     let mut s = supervisor(&["-r", "a", "-r", "missing", "-r", "c"]);
     s.execs(101);
