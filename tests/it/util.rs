@@ -297,6 +297,19 @@ pub struct Running {
     pid1: bool,
 }
 
+/// A test that fails while dinit still runs leaves nothing behind: dinit
+/// (or `unshare` with dinit under it) and all it runs are killed, as
+/// `KillOnPanic` does for other processes. A passing test has waited for
+/// dinit or let it go on purpose: nothing is killed then.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if std::thread::panicking() && matches!(self.child.try_wait(), Ok(None)) {
+            kill_tree(self.child.id() as i32);
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Running {
     /// The pid of dinit itself (as seen from the test), also when it runs
     /// as PID 1 under `unshare`.
