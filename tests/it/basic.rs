@@ -914,7 +914,6 @@ fn non_primary_exit_carries_on() {
             ready.display()
         )])
         .spawn();
-    let _cleanup = KillOnPanic(vec![r.pid()]);
     r.wait_log("finished: [/bin/sh -c exit 1] with error: exit status 1");
     wait_exists(&ready);
     r.signal(libc::SIGHUP);

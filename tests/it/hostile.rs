@@ -306,7 +306,6 @@ fn submit_stopped_while_its_exec_hangs_never_started() {
         .args(["-socket", &sock, "-timeout", "20"])
         .args(r(&rec))
         .spawn();
-    let _kill = KillOnPanic(vec![d.pid()]);
     d.wait_file("main.ready", "ready");
     let prog = hung.path("prog");
     let client = Bg::spawn(
@@ -371,7 +370,6 @@ fn process_stuck_after_sigkill_is_named_in_the_last_line() {
         ])
         .args(r(&rec))
         .spawn();
-    let _kill = KillOnPanic(vec![d.pid()]);
     d.wait_file("main.ready", "ready");
     let started = format!("started: [/bin/sh -c {holder}]");
     d.wait_log(&started);
@@ -463,7 +461,6 @@ fn stop_signal_pending_across_exec_is_a_stop_request() {
             .args(opts)
             .args(["-r", "/bin/sleep", "100"])
             .spawn();
-        let _kill = KillOnPanic(vec![d.pid()]);
         d.wait_log("started: [/bin/sleep 100]");
         let _ = kill(d.pid(), SIGRTMIN);
         let out = d.wait_for(AT_ONCE);
@@ -699,7 +696,6 @@ fn foreign_proc_not_pid1_says_what_it_left() {
         .args(["-socket", "", "-timeout", "1"])
         .args(["-r", "/bin/sh", "-c", "(sleep 60 &) ; sleep 0.2"])
         .spawn();
-    let _kill = KillOnPanic(vec![d.child.id() as i32]);
     d.wait_log("finished: [/bin/sh -c");
     let out = d.wait_for(Duration::from_secs(1) + KILL_WAIT + SLACK);
     assert_eq!(out.code, 0, "the primary's status\n{}", out.dump());
@@ -765,7 +761,6 @@ fn traced_teardown(own_proc: bool) -> Traced {
         .under(wrapper)
         .args(["-socket", "", "-timeout", "5", "-r", &path(&primary)])
         .spawn();
-    let _kill = KillOnPanic(vec![d.child.id() as i32]);
     let out = d.wait();
     let mut children: Vec<i32> = out
         .messages()

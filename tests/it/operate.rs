@@ -258,7 +258,6 @@ fn signal_by_name_reaches_every_match_and_only_them() {
     let beta = named_recorder(&dir, "beta", &["1", "10"]);
     let sock = d.sock();
     let mut r = up(d.args(["-socket", &sock, "-r", s(&alpha), "-r", s(&beta)]));
-    let _guard = KillOnPanic(vec![r.pid()]);
     wait_exists(&dir.join("alpha.ready"));
     wait_exists(&dir.join("beta.ready"));
     // A second alpha, another path with the same last component, through
@@ -308,7 +307,6 @@ fn signal_by_pid_and_all_or_nothing() {
     let alpha = named_recorder(&dir, "alpha", &["1", "10", "12"]);
     let sock = d.sock();
     let mut r = up(d.args(["-socket", &sock, "-r", s(&alpha)]));
-    let _guard = KillOnPanic(vec![r.pid()]);
     wait_exists(&dir.join("alpha.ready"));
     let pid = read_pid(&dir, "alpha.pid");
     assert_eq!(list(&sock)[0].0, pid, "-list shows the pid -signal takes");
@@ -448,7 +446,6 @@ fn signal_never_reaches_helper_commands() {
         "-r",
         s(&alpha),
     ]));
-    let _guard = KillOnPanic(vec![r.pid()]);
     wait_exists(&dir.join("alpha.ready"));
     r.signal(SIGTERM);
     wait_exists(&dir.join("helper.ready"));
@@ -518,7 +515,6 @@ fn signal_usage_errors_before_connecting() {
 #[test]
 fn wait_relays_output_and_exit_status() {
     let (mut r, sock, dir) = operate("op-waitout", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let job = script(&dir, "job.sh", "echo out; echo err >&2; exit 7\n");
     let c = finish_client(
         spawn_client(&sock, &["-wait", "-r", s(&job), "a b"], None),
@@ -567,7 +563,6 @@ fn wait_relays_output_and_exit_status() {
 #[test]
 fn wait_passes_stdin() {
     let (r, sock, _dir) = operate("op-waitin", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let input: Vec<u8> = (0..2000)
         .map(|i| format!("line {i}\n"))
         .collect::<String>()
@@ -591,7 +586,6 @@ fn wait_passes_stdin() {
 #[test]
 fn wait_job_is_listed_and_signalled() {
     let (r, sock, dir) = operate("op-waitlist", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let job = named_recorder(&dir, "waitjob", &["x10"]);
     let client = spawn_client(&sock, &["-wait", "-r", s(&job)], None);
     let _cguard = KillOnPanic(vec![client.id() as i32]);
@@ -614,7 +608,6 @@ fn wait_job_is_listed_and_signalled() {
 #[test]
 fn wait_forwards_signals_to_the_job() {
     let (mut r, sock, dir) = operate("op-waitsig", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let job = named_recorder(&dir, "fwd", &["1", "3", "10", "12", "15", "28", "x2"]);
     let client = spawn_client(&sock, &["-wait", "-r", s(&job)], None);
     let cpid = client.id() as i32;
@@ -644,7 +637,6 @@ fn wait_forwards_signals_to_the_job() {
 #[test]
 fn killed_client_leaves_its_job_a_sighup() {
     let (mut r, sock, dir) = operate("op-waitkill", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let job = named_recorder(&dir, "orphan", &["1", "x15"]);
     let mut client = spawn_client(&sock, &["-wait", "-r", s(&job)], None);
     wait_exists(&dir.join("orphan.ready"));
@@ -735,7 +727,6 @@ fn waiting_clients_are_bounded() {
 #[test]
 fn wait_takes_exactly_one_group() {
     let (r, sock, dir) = operate("op-waitgroups", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let mark = script(&dir, "mark.sh", "touch \"marker-$1\"\n");
     let c = submit(&sock, &["-wait", "-r", s(&mark), "a", "-r", s(&mark), "b"]);
     assert_eq!(c.code, 2, "{c:?}");
@@ -767,7 +758,6 @@ fn wait_takes_exactly_one_group() {
 #[test]
 fn passed_descriptors_are_checked_and_never_kept() {
     let (r, sock, dir) = operate("op-fds", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let mark = script(&dir, "mark.sh", "touch \"marker-$1\"\n");
     // No descriptors at all.
     let reply = raw(&sock, format!("-wait -r {} nofds\n", s(&mark)).as_bytes());
@@ -824,7 +814,6 @@ fn no_descriptor_leaks_under_an_fd_limit() {
         "/bin/sleep",
         "1000",
     ]));
-    let _guard = KillOnPanic(vec![r.pid()]);
     let dinit = r.pid();
     let settle = |want: Option<usize>| {
         let deadline = Instant::now() + WAIT;
@@ -946,7 +935,6 @@ fn inherit_case(name: &str, env: &[(&str, &str)], under: &[&str]) -> Inherit {
             });
         }
     });
-    let _guard = KillOnPanic(vec![r.child.id() as i32]);
     let [(rd3, w3), (rd4, w4)] = pipes;
     drop((w3, w4));
     let release = Release(dir.join("release"));
@@ -1136,7 +1124,6 @@ fn concurrent_waiting_clients_each_get_their_own_status() {
     const CLIENTS: usize = 12;
     const ROUNDS: usize = 20;
     let (r, sock, dir) = operate("op-waitmany", &["-r", "/bin/sleep", "1000"]);
-    let _guard = KillOnPanic(vec![r.pid()]);
     let job = script(&dir, "job.sh", "exit \"$1\"\n");
     let job = s(&job).to_string();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -145,7 +145,6 @@ fn an_exec_that_hangs_delays_only_its_own_start() {
     args.extend(main);
     let mut d = d.args(args).spawn();
     d.wait_file("main.ready", "ready");
-    let _cleanup = KillOnPanic(vec![d.pid()]);
     let _strace = DelayedExecs::attach(d.pid(), 6, &dir.join("strace.log"));
 
     let slow_sock = sock.clone();

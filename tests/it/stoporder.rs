@@ -85,7 +85,6 @@ fn reverse_stops_the_last_started_first_and_orphans_last() {
     ];
     let mut d = d.args(args.concat()).spawn();
     // A failure must not leave the orphan behind: it is dinit's child.
-    let _cleanup = KillOnPanic(vec![d.pid()]);
     wait_ready(&mut d, &["a", "b", "c"]);
     if orphan {
         wait_ready(&mut d, &["orphan"]);
