@@ -564,10 +564,24 @@ fn is_orphan_summary(l: &str) -> bool {
 /// its primary exits at S+0.3 and the teardown reaps the other orphan at
 /// once, so dinit leaves within the same second. SPEC §6: the summary at
 /// exit keeps the one-line-a-second limit too (its count goes unsaid):
-/// no two `reaped N orphaned process` lines carry the same second.
+/// no two `reaped N orphaned process` lines carry the same second. Only a
+/// run that fits in that second proves it (a count said whole at exit
+/// would then share the first summary's second): one that did not fit
+/// (a slow start) is tried again.
 #[test]
 fn orphan_summary_at_exit_keeps_the_interval() {
-    let d = Dinit::new("hostile-orphans-exit").as_pid1();
+    for n in 0..3 {
+        if orphans_then_exit_within_a_second(n) {
+            return;
+        }
+    }
+    panic!("no run fitted in one wall-clock second in 3 tries");
+}
+
+/// One run of the test above; whether its first orphan summary and
+/// dinit's last line carry the same second.
+fn orphans_then_exit_within_a_second(n: usize) -> bool {
+    let d = Dinit::new(&format!("hostile-orphans-exit-{n}")).as_pid1();
     let primary = d.dir.join("primary.py");
     fs::write(
         &primary,
@@ -597,13 +611,15 @@ time.sleep(second + 0.3 - time.time())
         .args(["-socket", "", "-timeout", "20", "-r", &path(&primary)])
         .run();
     assert_eq!(out.code, 0, "{}", out.dump());
-    out.one_a_second("orphan summary", is_orphan_summary);
+    let lines = out.one_a_second("orphan summary", is_orphan_summary);
     assert!(
         out.stderr.contains("sent SIGTERM to 1 orphaned process"),
         "the teardown did not reach the second orphan
 {}",
         out.dump()
     );
+    let last = out.stderr.lines().last().unwrap_or_default();
+    lines[0].get(..19) == last.get(..19)
 }
 
 // ---------------------------------------------------------------------------

@@ -755,13 +755,26 @@ fn spawn_failures_at_emfile_are_rate_limited() {
 /// SPEC §6: the spawn failures' summary keeps its one-a-second limit to
 /// the end. Two failures at the start of a second, then SIGTERM: the first
 /// is logged at once, the second is not due when dinit leaves, so it goes
-/// unsaid rather than making a second line in the same second.
+/// unsaid rather than making a second line in the same second. Only a run
+/// that fits in one wall-clock second proves it (a count said whole at
+/// exit would then share the first line's second): each run starts early
+/// in a second, and one that did not fit is tried again.
 #[test]
 fn spawn_failure_summary_at_exit_keeps_the_interval() {
+    for _ in 0..3 {
+        if failures_then_exit_within_a_second() {
+            return;
+        }
+    }
+    panic!("no run fitted in one wall-clock second in 3 tries");
+}
+
+/// One run of the test above; whether its first failure line and dinit's
+/// last line carry the same second.
+fn failures_then_exit_within_a_second() -> bool {
     let (run, sock, _cleanup) = recorder_dinit("nofile-exit");
     let pid = run.pid();
     let idle = fds_of(pid);
-    // Start early in a second, so the whole run fits in it.
     let frac = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -779,7 +792,9 @@ fn spawn_failure_summary_at_exit_keeps_the_interval() {
     run.signal(SIGTERM);
     let out = run.wait();
     assert_eq!(out.code, 143, "{}", out.dump());
-    out.one_a_second("spawn-failure", |l| l.contains("unable to start"));
+    let lines = out.one_a_second("spawn-failure", |l| l.contains("unable to start"));
+    let last = out.stderr.lines().last().unwrap_or_default();
+    lines[0].get(..19) == last.get(..19)
 }
 
 /// The most summary lines the rate limit of dinit's warnings (`Tally` in
