@@ -449,20 +449,9 @@ impl<T: Int> fmt::Display for Num<T> {
     }
 }
 
-/// A decimal number of digits only (at least one): the one reader of
-/// numbers, as [`decimal`] is the one writer. A sign, a length limit or a
-/// range is the caller's. `None` for any other byte, or past `u64::MAX`.
-pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
+/// The one reader of numbers lives in `sys` (which imports nothing from
+/// above), as [`decimal`] is the one writer.
+pub use crate::sys::{parse_decimal, parse_i32};
 
 /// `abs` in decimal, after a `-` when `neg`, with zeros in front to make
 /// `width` characters in all (as `{:0width$}` pads: the sign counts).

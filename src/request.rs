@@ -157,7 +157,7 @@ impl<'t> Target<'t> {
         if word.is_empty() || !word.iter().all(u8::is_ascii_digit) {
             return Target::Name(word);
         }
-        Target::Pid(crate::error::parse_decimal(word).and_then(|n| i32::try_from(n).ok()))
+        Target::Pid(crate::error::parse_i32(word))
     }
 
     /// Whether the managed process `pid` is this target: `program` is its

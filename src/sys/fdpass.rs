@@ -17,7 +17,7 @@
 //! Nothing here allocates.
 
 use super::check;
-use crate::error::{EINTR, EINVAL};
+use super::errno::{EINTR, EINVAL};
 use core::mem::size_of;
 use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -166,7 +166,7 @@ pub fn send_with_fds(
 /// order; EBADF when one is closed (see [`open_closed_stdio`]).
 pub fn send_with_stdio(sock: BorrowedFd<'_>, bytes: &[u8]) -> Result<usize, i32> {
     if !(0..3).all(is_open) {
-        return Err(crate::error::EBADF);
+        return Err(crate::sys::errno::EBADF);
     }
     // SAFETY: 0, 1 and 2 are open (just checked) and stay so for this
     // call: one thread, and nothing here closes them.
@@ -339,24 +339,11 @@ fn each_open_fd(f: &mut impl FnMut(i32)) -> Result<(), i32> {
     while let Some(entry) = entries.next() {
         let entry = entry.map_err(|e| e.raw_os_error())?;
         // "." and ".." are not numbers and are skipped.
-        if let Some(fd) = decimal(entry.file_name().to_bytes()) {
+        if let Some(fd) = super::parse_i32(entry.file_name().to_bytes()) {
             f(fd);
         }
     }
     Ok(())
-}
-
-/// A descriptor number as `/proc/self/fd` names it: digits only.
-fn decimal(name: &[u8]) -> Option<i32> {
-    if name.is_empty() {
-        return None;
-    }
-    name.iter().try_fold(0i32, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(i32::from(d - b'0'))
-    })
 }
 
 /// Clear FD_CLOEXEC on each of `fds`, so they survive `execve`: in the
@@ -547,7 +534,7 @@ mod tests {
         let mut fds = heapless::Vec::new();
         assert_eq!(
             recv_with_fds(b.as_fd(), &mut buf, &mut fds, true),
-            Err(RecvError::Sys(crate::error::EAGAIN))
+            Err(RecvError::Sys(crate::sys::errno::EAGAIN))
         );
     }
 
@@ -616,7 +603,7 @@ mod tests {
         let borrowed: Vec<BorrowedFd<'_>> = wrs.iter().map(|w| w.as_fd()).collect();
         assert_eq!(
             send_with_fds(a.as_fd(), b"x", &borrowed),
-            Err(crate::error::EINVAL)
+            Err(crate::sys::errno::EINVAL)
         );
     }
 
@@ -642,17 +629,17 @@ mod tests {
         assert!(!seen.contains(&wr.as_raw_fd()), "{seen:?}");
         let raw = rd.into_raw_fd();
         close_all(&[raw]);
-        assert_eq!(fd_flags(raw), Err(crate::error::EBADF));
+        assert_eq!(fd_flags(raw), Err(crate::sys::errno::EBADF));
     }
 
     #[test]
     fn descriptor_names() {
-        assert_eq!(decimal(b"3"), Some(3));
-        assert_eq!(decimal(b"1023"), Some(1023));
-        assert_eq!(decimal(b"."), None);
-        assert_eq!(decimal(b".."), None);
-        assert_eq!(decimal(b""), None);
-        assert_eq!(decimal(b"99999999999"), None);
+        assert_eq!(crate::sys::parse_i32(b"3"), Some(3));
+        assert_eq!(crate::sys::parse_i32(b"1023"), Some(1023));
+        assert_eq!(crate::sys::parse_i32(b"."), None);
+        assert_eq!(crate::sys::parse_i32(b".."), None);
+        assert_eq!(crate::sys::parse_i32(b""), None);
+        assert_eq!(crate::sys::parse_i32(b"99999999999"), None);
     }
 
     #[test]

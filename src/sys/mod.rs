@@ -274,15 +274,28 @@ pub fn proc_self_pid() -> Option<i32> {
         )
     };
     let n = check(r).ok()?;
-    let digits = &buf[..n.min(buf.len())];
-    let mut pid: i32 = 0;
-    for &d in digits {
+    parse_i32(&buf[..n.min(buf.len())])
+}
+
+/// A decimal number of digits only (at least one): the one reader of
+/// numbers (`error::decimal` is the one writer). A sign, a length limit or
+/// a range is the caller's. `None` for any other byte, or past `u64::MAX`.
+pub fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
         if !d.is_ascii_digit() {
             return None;
         }
-        pid = pid.checked_mul(10)?.checked_add(i32::from(d - b'0'))?;
-    }
-    (!digits.is_empty()).then_some(pid)
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// [`parse_decimal`] as an `i32` (a pid, a descriptor number): `None`
+/// past `i32::MAX`.
+pub fn parse_i32(digits: &[u8]) -> Option<i32> {
+    parse_decimal(digits).and_then(|n| i32::try_from(n).ok())
 }
 
 /// Sleep `ms` milliseconds (`nanosleep`), for the loop's back-off when
