@@ -419,31 +419,12 @@ impl<'s> PidSlot<'s> {
         // SAFETY: getpid takes nothing.
         let pid = unsafe { sc::syscall!(GETPID) } as u32;
         let mut digits = [0u8; 11];
-        let n = pid_digits(pid, &mut digits);
+        let at = super::decimal_digits(pid, &mut digits[..10]).start;
         // SAFETY: `value` has room for ten digits and a NUL (`new`), and
-        // `n` <= 10; the child owns its copy of the page (contract).
-        unsafe { core::ptr::copy_nonoverlapping(digits.as_ptr(), self.value, n + 1) };
+        // the digits and the NUL are at most 11 bytes; the child owns its
+        // copy of the page (contract).
+        unsafe { core::ptr::copy_nonoverlapping(digits[at..].as_ptr(), self.value, 11 - at) };
     }
-}
-
-/// `pid` in decimal followed by a NUL, into `out`; returns the number of
-/// digits. By hand: the fork child may not format (no `core::fmt`).
-pub fn pid_digits(mut pid: u32, out: &mut [u8; 11]) -> usize {
-    let mut rev = [0u8; 10];
-    let mut n = 0;
-    loop {
-        rev[n] = b'0' + (pid % 10) as u8;
-        n += 1;
-        pid /= 10;
-        if pid == 0 {
-            break;
-        }
-    }
-    for i in 0..n {
-        out[i] = rev[n - 1 - i];
-    }
-    out[n] = 0;
-    n
 }
 
 /// Whether descriptor `fd` is open (`fcntl(F_GETFD)`).
@@ -643,12 +624,11 @@ mod tests {
     }
 
     #[test]
-    fn pid_digits_by_hand() {
+    fn decimal_digits_by_hand() {
         for pid in [0u32, 1, 9, 10, 42, 4194304, 2147483647, u32::MAX] {
-            let mut out = [0xffu8; 11];
-            let n = pid_digits(pid, &mut out);
-            assert_eq!(&out[..n], pid.to_string().as_bytes());
-            assert_eq!(out[n], 0);
+            let mut out = [0xffu8; 10];
+            let r = crate::sys::decimal_digits(pid, &mut out);
+            assert_eq!(&out[r], pid.to_string().as_bytes());
         }
     }
 

@@ -298,6 +298,20 @@ pub fn parse_i32(digits: &[u8]) -> Option<i32> {
     parse_decimal(digits).and_then(|n| i32::try_from(n).ok())
 }
 
+/// `n` in decimal at the end of `out`; returns where the digits are. By
+/// hand, not `core::fmt`: the fork child uses it too.
+pub fn decimal_digits(mut n: u32, out: &mut [u8]) -> core::ops::Range<usize> {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            return i..out.len();
+        }
+    }
+}
+
 /// Sleep `ms` milliseconds (`nanosleep`), for the loop's back-off when
 /// `epoll_wait` keeps failing: a persistent error must not spin.
 pub fn sleep_ms(ms: u64) {

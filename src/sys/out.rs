@@ -372,7 +372,7 @@ fn is_tty(fd: i32) -> bool {
 fn own_open(fd: i32) -> Option<i32> {
     use rustix::fs::OFlags;
     let mut path = *b"/proc/self/fd/0000000000\0";
-    let digits = decimal(fd.unsigned_abs(), &mut path[14..24]);
+    let digits = super::decimal_digits(fd.unsigned_abs(), &mut path[14..24]);
     path.copy_within(14 + digits.start..25, 14);
     let path = core::ffi::CStr::from_bytes_until_nul(&path).ok()?;
     let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
@@ -382,19 +382,6 @@ fn own_open(fd: i32) -> Option<i32> {
         rustix::fs::fstat(borrow(fd)).ok()?,
     );
     (a.st_dev == b.st_dev && a.st_ino == b.st_ino).then(|| into_raw(own))
-}
-
-/// `n` in decimal at the end of `out`; returns where the digits are.
-fn decimal(mut n: u32, out: &mut [u8]) -> core::ops::Range<usize> {
-    let mut i = out.len();
-    loop {
-        i -= 1;
-        out[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || i == 0 {
-            return i..out.len();
-        }
-    }
 }
 
 /// One write of `bytes` the way `sink` says, retrying EINTR.
