@@ -44,15 +44,6 @@ pub trait Os {
     fn pgid(&mut self, pid: i32) -> Option<i32>;
 }
 
-/// Take a report pipe out of the epoll set, then close it. epoll forgets
-/// a descriptor only when the last copy of its file is closed, and a fork
-/// child holds a copy of each of dinit's until it has closed them (see
-/// `sys::spawn`): meanwhile a new pipe given the same number would get
-/// the old one's end of file under its token.
-fn unwatch(epoll: BorrowedFd<'_>, pipe: OwnedFd) {
-    let _ = rustix::event::epoll::delete(epoll, &pipe);
-}
-
 /// The real system.
 pub struct System;
 
@@ -308,7 +299,7 @@ impl<'a, O: Os> Children<'a, O> {
             return None;
         }
         let (pipe, pid) = self.starting.swap_remove(i);
-        unwatch(epoll, pipe);
+        sys::unwatch(epoll, pipe);
         // Record what it said.
         let mut signalled = false;
         if let Some(state) = self.state_mut(pid) {
@@ -374,7 +365,7 @@ impl<'a, O: Os> Children<'a, O> {
         };
         let (fd, _) = self.starting.swap_remove(i);
         let report = read_report(fd.as_fd());
-        unwatch(epoll, fd);
+        sys::unwatch(epoll, fd);
         match report {
             Report::Pending => Report::Execed,
             r => r,

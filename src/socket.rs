@@ -259,7 +259,7 @@ impl Server {
             .position(|c| matches!(c.phase, Phase::Reading) && now >= c.since_ms + CLIENT_IDLE_MS)
         {
             let c = self.conns.swap_remove(i);
-            unwatch(epoll, &c.fd);
+            sys::unwatch(epoll, &c.fd);
             reply_line(
                 c.fd.as_fd(),
                 format_args!("error: timed out waiting for a line"),
@@ -366,7 +366,7 @@ impl Server {
             return false;
         };
         let c = self.conns.swap_remove(i);
-        unwatch(epoll, &c.fd);
+        sys::unwatch(epoll, &c.fd);
         reply_line(c.fd.as_fd(), format_args!("error: too many clients"));
         true
     }
@@ -421,7 +421,7 @@ impl Server {
                     return None;
                 }
                 Err(RecvError::Sys(_)) => {
-                    unwatch(epoll, &self.conns.swap_remove(i).fd);
+                    sys::unwatch(epoll, &self.conns.swap_remove(i).fd);
                     return None;
                 }
             }
@@ -463,7 +463,7 @@ impl Server {
     /// Answer the client in `slot` and close it.
     pub fn answer(&mut self, slot: usize, epoll: &OwnedFd, write: &mut dyn FnMut(&mut Reply<'_>)) {
         let c = self.conns.swap_remove(slot);
-        unwatch(epoll, &c.fd);
+        sys::unwatch(epoll, &c.fd);
         answer_and_close(c.fd, write);
     }
 
@@ -601,7 +601,7 @@ impl Server {
     pub fn client_gone(&mut self, i: usize, epoll: &OwnedFd) -> Option<i32> {
         let w = &mut self.waiters[i];
         if let Some(fd) = w.fd.take() {
-            unwatch(epoll, &fd);
+            sys::unwatch(epoll, &fd);
         }
         if !w.started {
             return None;
@@ -639,7 +639,7 @@ impl Server {
             return false;
         }
         self.waiters.swap_remove(i);
-        unwatch(epoll, &fd);
+        sys::unwatch(epoll, &fd);
         true
     }
 
@@ -657,7 +657,7 @@ impl Server {
 
 /// Send a waiter its last line and close its connection.
 fn hang_up(epoll: &OwnedFd, fd: OwnedFd, last: fmt::Arguments<'_>) {
-    unwatch(epoll, &fd);
+    sys::unwatch(epoll, &fd);
     answer_and_close(fd, &mut |r| r.line(last));
 }
 
@@ -667,16 +667,6 @@ fn answer_and_close(fd: OwnedFd, write: &mut dyn FnMut(&mut Reply<'_>)) {
     write(&mut reply);
     reply.finish();
     drain(fd.as_fd());
-}
-
-/// Take a connection out of the epoll set before it is closed. epoll
-/// forgets a descriptor only when the last copy of its file is closed,
-/// and a fork child holds a copy of each of dinit's until it has closed
-/// them (see `sys::spawn`): meanwhile a new connection given the same
-/// number would get the old one's events (its hang-up, say) under its
-/// token.
-fn unwatch(epoll: &OwnedFd, fd: &OwnedFd) {
-    let _ = epoll::delete(epoll, fd);
 }
 
 /// The connection slots: the static storage, taken once. (Each unit test

@@ -312,6 +312,16 @@ pub fn decimal_digits(mut n: u32, out: &mut [u8]) -> core::ops::Range<usize> {
     }
 }
 
+/// Take `fd` (a report pipe, a client connection) out of the epoll set
+/// before it is closed. epoll forgets a descriptor only when the last copy
+/// of its file is closed, and a fork child holds a copy of each of dinit's
+/// until it has closed them (see `spawn`): meanwhile a new descriptor given
+/// the same number would get the old one's events (an end of file, a
+/// hang-up) under its token.
+pub fn unwatch(epoll: impl rustix::fd::AsFd, fd: impl rustix::fd::AsFd) {
+    let _ = rustix::event::epoll::delete(epoll, fd);
+}
+
 /// Sleep `ms` milliseconds (`nanosleep`), for the loop's back-off when
 /// `epoll_wait` keeps failing: a persistent error must not spin.
 pub fn sleep_ms(ms: u64) {

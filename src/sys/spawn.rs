@@ -249,7 +249,7 @@ pub fn spawn(
     let r = unsafe { sc::syscall!(CLONE, CLONE_EXIT_SIGCHLD, 0, 0, 0, 0) };
     let pid = match check(r) {
         Err(e) => {
-            let _ = epoll::delete(watch.epoll, &rd);
+            super::unwatch(watch.epoll, &rd);
             return Err(SpawnError::Fork(e));
         }
         // SAFETY: we are the child of a raw clone; `exec`'s pointers are
