@@ -88,6 +88,9 @@ pub enum Helper {
 }
 
 impl Helper {
+    /// Each, in the order of `Children`'s helper slots.
+    const ALL: [Helper; 3] = [Helper::Start, Helper::Prestop, Helper::Stop];
+
     pub fn name(self) -> &'static str {
         match self {
             Helper::Start => "start",
@@ -95,6 +98,13 @@ impl Helper {
             Helper::Stop => "stop",
         }
     }
+}
+
+/// Whether the child `pid` is a managed process or a helper command (what
+/// is neither is an adopted orphan). A free function: the callers hold
+/// other parts of `Children` mutably.
+fn ours(table: &Table, helpers: &[Option<Aux>; 3], pid: i32) -> bool {
+    table.get(pid).is_some() || helpers.iter().flatten().any(|a| a.pid == pid)
 }
 
 /// A running helper command.
@@ -111,7 +121,6 @@ struct Aux {
 pub enum Who {
     Managed(Proc),
     Helper(Helper),
-    Orphan,
 }
 
 /// Who a reaped child was ([`Children::forget`]). (Large by design, as
@@ -347,7 +356,7 @@ impl<'a, O: Os> Children<'a, O> {
             .iter()
             .position(|a| a.is_some_and(|a| a.pid == pid))
         {
-            let which = [Helper::Start, Helper::Prestop, Helper::Stop][i];
+            let which = Helper::ALL[i];
             let state = self.helpers[i].take().map_or(State::Running, |a| a.state);
             return Gone::Helper(which, state);
         }
@@ -459,8 +468,7 @@ impl<'a, O: Os> Children<'a, O> {
         let mut found: heapless::Vec<i32, SWEEP_MAX> = heapless::Vec::new();
         let (table, helpers, orphans) = (&*self.table, &self.helpers, &mut self.orphans);
         let listed = self.os.children(&mut |pid| {
-            let ours = table.get(pid).is_some() || helpers.iter().flatten().any(|a| a.pid == pid);
-            if !ours && !found.is_full() && orphans.mark(pid, kill) {
+            if !ours(table, helpers, pid) && !found.is_full() && orphans.mark(pid, kill) {
                 let _ = found.push(pid);
             }
         });
@@ -517,9 +525,7 @@ impl<'a, O: Os> Children<'a, O> {
             .helpers
             .iter()
             .position(|a| a.is_some_and(|a| a.pid == pid))?;
-        Some(Who::Helper(
-            [Helper::Start, Helper::Prestop, Helper::Stop][i],
-        ))
+        Some(Who::Helper(Helper::ALL[i]))
     }
 
     /// Call `f` with every child still there (for the last line, when
@@ -536,7 +542,7 @@ impl<'a, O: Os> Children<'a, O> {
         if self.listing != Listing::Foreign {
             let (table, helpers) = (&*self.table, &self.helpers);
             let _ = self.os.children(&mut |pid| {
-                if table.get(pid).is_none() && !helpers.iter().flatten().any(|a| a.pid == pid) {
+                if !ours(table, helpers, pid) {
                     f(pid, None);
                 }
             });

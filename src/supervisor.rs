@@ -464,7 +464,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
         match self.children.who(pid) {
             Some(Who::Managed(p)) => self.managed_reported(&p, report, signalled),
             Some(Who::Helper(which)) => self.helper_reported(which, pid, report, signalled),
-            _ => {}
+            None => {}
         }
     }
 
