@@ -44,9 +44,9 @@ enum Outcome {
     List,
     /// Answer `ok` and these pids (a `-signal`: up to a whole table).
     Signalled(heapless::Vec<i32, PROC_MAX>),
-    /// Wait for the line's commands to report; `failed`: the line written
-    /// is the reply already (a fork failed).
-    Wait(Batch, bool),
+    /// Wait for the line's commands to report (when `failed`, a fork
+    /// failed and the line written is the reply already).
+    Wait(Batch),
     /// The client waits for its `-wait` job, this pid.
     Job(i32),
 }
@@ -100,8 +100,8 @@ impl<O: Os> Supervisor<'_, O> {
             Outcome::Signalled(pids) => server.answer(slot, &self.epoll, &mut |r| {
                 r.line(format_args!("ok{}", Pids(&pids)))
             }),
-            Outcome::Wait(batch, failed) => {
-                let failure = failed.then(|| text.as_bytes());
+            Outcome::Wait(batch) => {
+                let failure = batch.failed.then(|| text.as_bytes());
                 server.wait(slot, &self.epoll, batch, failure);
             }
             Outcome::Job(pid) => server.wait_for_job(slot, &self.epoll, pid),
@@ -226,8 +226,8 @@ impl<O: Os> Supervisor<'_, O> {
             return Outcome::Answer;
         }
         match self.submit_with(words, 0, Some(&passed), text) {
-            Outcome::Wait(batch, false) => Outcome::Job(batch.pids[0]),
-            Outcome::Wait(..) => {
+            Outcome::Wait(batch) if !batch.failed => Outcome::Job(batch.pids[0]),
+            Outcome::Wait(_) => {
                 // Its fork failed: the reply is written after `error: `.
                 let mut reply = LogLine::new();
                 let _ = write!(reply, "error: {}", Bytes(text.as_bytes()));
@@ -365,7 +365,7 @@ impl<O: Os> Supervisor<'_, O> {
         }
         batch.pending = batch.pids.len();
         batch.failed = failed;
-        Outcome::Wait(batch, failed)
+        Outcome::Wait(batch)
     }
 
     /// Stop the processes a failed line started (all or nothing), but
