@@ -237,48 +237,11 @@ impl fmt::Display for ExitStatus {
     }
 }
 
-/// Go's (and strsignal's) lower-case signal descriptions, as the original
-/// dinit printed them in "finished ... with error: signal: killed"; entry
-/// N-1 is signal N.
-const SIGNAL_DESCRIPTIONS: [&str; 31] = [
-    "hangup",                   // 1
-    "interrupt",                // 2
-    "quit",                     // 3
-    "illegal instruction",      // 4
-    "trace/breakpoint trap",    // 5
-    "aborted",                  // 6
-    "bus error",                // 7
-    "floating point exception", // 8
-    "killed",                   // 9
-    "user defined signal 1",    // 10
-    "segmentation fault",       // 11
-    "user defined signal 2",    // 12
-    "broken pipe",              // 13
-    "alarm clock",              // 14
-    "terminated",               // 15
-    "stack fault",              // 16
-    "child exited",             // 17
-    "continued",                // 18
-    "stopped (signal)",         // 19
-    "stopped",                  // 20
-    "stopped (tty input)",      // 21
-    "stopped (tty output)",     // 22
-    "urgent I/O condition",     // 23
-    "CPU time limit exceeded",  // 24
-    "file size limit exceeded", // 25
-    "virtual timer expired",    // 26
-    "profiling timer expired",  // 27
-    "window changed",           // 28
-    "I/O possible",             // 29
-    "power failure",            // 30
-    "bad system call",          // 31
-];
-
 /// The description of signal `n` (1..=31); `None` for the others, which
 /// Go calls `signal N`.
 pub fn signal_description(n: i32) -> Option<&'static str> {
     let i = usize::try_from(n.checked_sub(1)?).ok()?;
-    SIGNAL_DESCRIPTIONS.get(i).copied()
+    crate::signals::TABLE.get(i).map(|r| r.text)
 }
 
 /// A signal number displayed by name for log lines: `SIGHUP` from the

@@ -44,12 +44,16 @@ pub enum Handling {
 pub struct Row {
     pub name: &'static [u8],
     pub handling: Handling,
+    /// Go's (and strsignal's) lower-case description, as the original
+    /// dinit printed it in "finished ... with error: signal: killed".
+    pub text: &'static str,
 }
 
-const fn row(name: &'static str, handling: Handling) -> Row {
+const fn row(name: &'static str, handling: Handling, text: &'static str) -> Row {
     Row {
         name: name.as_bytes(),
         handling,
+        text,
     }
 }
 
@@ -61,37 +65,37 @@ use Handling::{Fault, Forward, JobControl, Reap, Stop, Uncatchable};
 /// forwarded. Parsing (`-stopsignal`, `-r:SIG`, `-rewrite`, `-pdeathsig`),
 /// the signal mask, forwarding and log lines all read it.
 pub static TABLE: [Row; 31] = [
-    row("HUP", Forward),      //  1
-    row("INT", Stop),         //  2
-    row("QUIT", Forward),     //  3
-    row("ILL", Fault),        //  4
-    row("TRAP", Fault),       //  5
-    row("ABRT", Fault),       //  6
-    row("BUS", Fault),        //  7
-    row("FPE", Fault),        //  8
-    row("KILL", Uncatchable), //  9
-    row("USR1", Forward),     // 10
-    row("SEGV", Fault),       // 11
-    row("USR2", Forward),     // 12
-    row("PIPE", Forward),     // 13
-    row("ALRM", Forward),     // 14
-    row("TERM", Stop),        // 15
-    row("STKFLT", Forward),   // 16
-    row("CHLD", Reap),        // 17
-    row("CONT", Forward),     // 18
-    row("STOP", Uncatchable), // 19
-    row("TSTP", JobControl),  // 20
-    row("TTIN", JobControl),  // 21
-    row("TTOU", JobControl),  // 22
-    row("URG", Forward),      // 23
-    row("XCPU", Forward),     // 24
-    row("XFSZ", Forward),     // 25
-    row("VTALRM", Forward),   // 26
-    row("PROF", Forward),     // 27
-    row("WINCH", Forward),    // 28
-    row("IO", Forward),       // 29
-    row("PWR", Forward),      // 30
-    row("SYS", Fault),        // 31
+    row("HUP", Forward, "hangup"),                    // 1
+    row("INT", Stop, "interrupt"),                    // 2
+    row("QUIT", Forward, "quit"),                     // 3
+    row("ILL", Fault, "illegal instruction"),         // 4
+    row("TRAP", Fault, "trace/breakpoint trap"),      // 5
+    row("ABRT", Fault, "aborted"),                    // 6
+    row("BUS", Fault, "bus error"),                   // 7
+    row("FPE", Fault, "floating point exception"),    // 8
+    row("KILL", Uncatchable, "killed"),               // 9
+    row("USR1", Forward, "user defined signal 1"),    // 10
+    row("SEGV", Fault, "segmentation fault"),         // 11
+    row("USR2", Forward, "user defined signal 2"),    // 12
+    row("PIPE", Forward, "broken pipe"),              // 13
+    row("ALRM", Forward, "alarm clock"),              // 14
+    row("TERM", Stop, "terminated"),                  // 15
+    row("STKFLT", Forward, "stack fault"),            // 16
+    row("CHLD", Reap, "child exited"),                // 17
+    row("CONT", Forward, "continued"),                // 18
+    row("STOP", Uncatchable, "stopped (signal)"),     // 19
+    row("TSTP", JobControl, "stopped"),               // 20
+    row("TTIN", JobControl, "stopped (tty input)"),   // 21
+    row("TTOU", JobControl, "stopped (tty output)"),  // 22
+    row("URG", Forward, "urgent I/O condition"),      // 23
+    row("XCPU", Forward, "CPU time limit exceeded"),  // 24
+    row("XFSZ", Forward, "file size limit exceeded"), // 25
+    row("VTALRM", Forward, "virtual timer expired"),  // 26
+    row("PROF", Forward, "profiling timer expired"),  // 27
+    row("WINCH", Forward, "window changed"),          // 28
+    row("IO", Forward, "I/O possible"),               // 29
+    row("PWR", Forward, "power failure"),             // 30
+    row("SYS", Fault, "bad system call"),             // 31
 ];
 
 /// What dinit does with signal `sig` by default; `None` for a number that
