@@ -179,11 +179,15 @@ fn build_words<'x>(
     let exec = if lookup == Lookup::InChild {
         in_child(program, path_env, argv, b)?
     } else {
+        // Resolved into the arena's spare room, which only `Now` keeps.
         let room = b.bytes.spare();
         let n = resolve::resolve(program, Some(path_env), &mut probe, room)?;
-        let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
         match lookup {
-            Lookup::Now => Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?,
+            Lookup::Now => {
+                let path: &'x [u8] = b.bytes.alloc(n + 1).ok_or(TOO_LONG)?;
+                Exec::new(path, argv, b.envp).ok_or(TOO_LONG)?
+            }
+            // Refused now if missing; the child looks it up again.
             _ => in_child(program, path_env, argv, b)?,
         }
     };
