@@ -72,12 +72,11 @@ impl Bg {
 
     /// Wait for it (bounded by `WAIT`).
     fn wait(mut self) -> Output {
-        use std::os::unix::process::ExitStatusExt;
         let start = Instant::now();
         let st = wait_child(self.child.as_mut().unwrap(), "the background process");
         self.child = None;
         Output {
-            code: st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+            code: code_of(st),
             stdout: fs::read_to_string(&self.out).unwrap_or_default(),
             stderr: fs::read_to_string(&self.err).unwrap_or_default(),
             elapsed: start.elapsed(),
@@ -98,12 +97,11 @@ impl Drop for Bg {
 /// goes first (so that nothing stays stuck on it), then dinit and all it
 /// runs, and the test fails saying where dinit waited.
 fn exit_within(mut d: Running, limit: Duration, hung: &mut HungFs) -> Output {
-    use std::os::unix::process::ExitStatusExt;
     let start = Instant::now();
     loop {
         if let Some(st) = d.child.try_wait().unwrap() {
             return Output {
-                code: st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+                code: code_of(st),
                 stdout: d.stdout(),
                 stderr: d.stderr(),
                 elapsed: start.elapsed(),
@@ -122,14 +120,6 @@ fn exit_within(mut d: Running, limit: Duration, hung: &mut HungFs) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The parent pid of `pid`.
-fn ppid(pid: i32) -> i32 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status_field(&status, "PPid")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Wait (bounded by `AT_ONCE`) until the recorder NAME has `sig`; fails
@@ -209,7 +199,7 @@ fn submitted_on_a_hung_fs(name: &str, op: &str, file: &str) {
     );
     assert_eq!(
         ppid(caller),
-        dinit,
+        Some(dinit),
         "the {op} of {prog} came from pid {caller}, not a child of dinit"
     );
     assert!(
@@ -786,11 +776,7 @@ fn traced_teardown(own_proc: bool) -> Traced {
             rest.starts_with("started: ").then(|| n.parse().ok())?
         })
         .collect();
-    let orphan: i32 = fs::read_to_string(dir.join("orphan.pid"))
-        .expect("orphan.pid")
-        .trim()
-        .parse()
-        .unwrap();
+    let orphan = crate::signals::read_pid(&dir, "orphan.pid");
     children.push(orphan);
     let traced = fs::read_to_string(&trace).unwrap_or_default();
     // dinit's host pid: the one that exec'd the binary (unshare's child).

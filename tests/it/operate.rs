@@ -110,10 +110,7 @@ fn finish_client(mut child: Child, what: &str) -> Client {
     let status = wait_child(&mut child, what);
     let stdout = read_to_end_bounded(child.stdout.take().unwrap(), "the client's stdout");
     let stderr = read_to_end_bounded(child.stderr.take().unwrap(), "the client's stderr");
-    use std::os::unix::process::ExitStatusExt;
-    let code = status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = code_of(status);
     Client {
         code,
         stdout,

@@ -25,11 +25,6 @@ fn pids_with_cmdline(argv: &[&str]) -> Vec<i32> {
 }
 
 /// The parent pid of `pid` from /proc, if it still exists.
-fn ppid(pid: i32) -> Option<i32> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status_field(&status, "PPid")?.parse().ok()
-}
-
 /// SPEC §1, §4: dinit runs as PID 1 and is the parent of its commands.
 #[test]
 fn dinit_is_pid1() {

@@ -200,8 +200,7 @@ impl Container {
         let child = self.run.as_mut().expect("container not started");
         loop {
             if let Some(st) = child.try_wait().unwrap() {
-                use std::os::unix::process::ExitStatusExt;
-                let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+                let code = code_of(st);
                 self.run = None;
                 return Output {
                     code,

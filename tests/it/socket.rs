@@ -122,10 +122,7 @@ pub(crate) fn run_bounded(mut cmd: Command) -> Client {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    let code = status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = code_of(status);
     Client {
         code,
         stdout,
@@ -188,10 +185,6 @@ fn proc_status_field(pid: i32, name: &str) -> String {
     status_field(&text, name)
         .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
         .to_string()
-}
-
-fn ppid(pid: i32) -> i32 {
-    proc_status_field(pid, "PPid").parse().unwrap()
 }
 
 /// VmRSS of `pid` in KiB.
@@ -358,7 +351,7 @@ fn submitted_command_is_a_child_of_dinit() {
     assert_eq!(pids.len(), 1);
     assert_eq!(
         ppid(pids[0]),
-        dinit,
+        Some(dinit),
         "the submitted sleep is not dinit's child"
     );
     d.wait_log(&format!("pid {} started: [/bin/sleep 61]", pids[0]));
@@ -367,7 +360,7 @@ fn submitted_command_is_a_child_of_dinit() {
     assert_eq!(pids.len(), 2, "two -r groups, two pids");
     assert_ne!(pids[0], pids[1]);
     for (pid, secs) in pids.iter().zip([62, 63]) {
-        assert_eq!(ppid(*pid), dinit);
+        assert_eq!(ppid(*pid), Some(dinit));
         d.wait_log(&format!("pid {pid} started: [/bin/sleep {secs}]"));
     }
 
@@ -377,7 +370,7 @@ fn submitted_command_is_a_child_of_dinit() {
     let pids = ok_pids(&c.stdout);
     assert_eq!(pids.len(), 2, "{c:?}");
     for (pid, secs) in pids.iter().zip([64, 65]) {
-        assert_eq!(ppid(*pid), dinit);
+        assert_eq!(ppid(*pid), Some(dinit));
         d.wait_log(&format!("pid {pid} started: [/bin/sleep {secs}]"));
     }
 
@@ -454,7 +447,7 @@ fn submitted_processes_are_never_primary() {
         .map(|l| list_entry(l).0)
         .find(|&p| p != sub)
         .unwrap();
-    assert_eq!(ppid(primary_pid), dinit);
+    assert_eq!(ppid(primary_pid), Some(dinit));
     let (_, p_primary, p_secs) = list_entry(by_pid(primary_pid));
     let (_, s_primary, s_secs) = list_entry(by_pid(sub));
     assert!(p_primary, "the command-line process is not primary: {c:?}");
@@ -1136,7 +1129,7 @@ fn hostile_clients_do_not_block_dinit() {
         took < Duration::from_secs(10),
         "a real submission took {took:?}"
     );
-    assert_eq!(ppid(pid), d.pid());
+    assert_eq!(ppid(pid), Some(d.pid()));
     let t = Instant::now();
     ok_pids(&raw(&sock, b"-r /bin/sleep 69\n"));
     assert!(t.elapsed() < Duration::from_secs(10));
@@ -1347,7 +1340,7 @@ fn own_uid_is_served() {
     );
     let c = submit_as_nobody(&sock, &["-r", "/bin/sleep", "80"]);
     assert_eq!(c.code, 0, "{c:?}");
-    assert_eq!(ppid(ok_pids(&c.stdout)[0]), dinit);
+    assert_eq!(ppid(ok_pids(&c.stdout)[0]), Some(dinit));
     // Root's client does not trust this listener (SPEC §10): uid 65534 is
     // neither root nor root's own uid, and it is not PID 1 here. It sends
     // nothing (the server would have served root: the server's rule is
@@ -1381,7 +1374,7 @@ fn symlink_client_and_list() {
     let c = run_bounded(client_cmd(&link, &["-socket", &sock, "sleep", "1"], &[]));
     assert_eq!(c.code, 0, "{c:?}");
     let a = ok_pids(&c.stdout)[0];
-    assert_eq!(ppid(a), dinit);
+    assert_eq!(ppid(a), Some(dinit));
     let c = run_bounded(client_cmd(
         &link,
         &["-socket", &sock, "-r", "/bin/sleep", "70"],
@@ -1389,7 +1382,7 @@ fn symlink_client_and_list() {
     ));
     assert_eq!(c.code, 0, "{c:?}");
     let b = ok_pids(&c.stdout)[0];
-    assert_eq!(ppid(b), dinit);
+    assert_eq!(ppid(b), Some(dinit));
     let c = run_bounded(client_cmd(
         &link,
         &["/bin/sleep", "71"],

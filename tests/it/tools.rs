@@ -265,11 +265,10 @@ fn run_on(hung: &mut HungFs, mut cmd: Command, dir: &Path) -> Output {
 /// signal N. On timeout the file system goes first, then the child, and
 /// the test fails.
 pub fn wait_bounded(child: &mut Child, hung: &mut HungFs, what: &str) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
     let deadline = Instant::now() + WAIT;
     loop {
         if let Some(st) = child.try_wait().unwrap() {
-            return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+            return code_of(st);
         }
         if Instant::now() > deadline {
             hung.teardown();

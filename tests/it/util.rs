@@ -396,8 +396,7 @@ impl Running {
         let start = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
-                use std::os::unix::process::ExitStatusExt;
-                let code = st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+                let code = code_of(st);
                 return Output {
                     code,
                     stdout: self.stdout(),
@@ -544,6 +543,20 @@ pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .map(str::trim)
+}
+
+/// An exit status as a shell reports it: the exit code, or 128+N when
+/// signal N killed the process.
+pub fn code_of(st: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+}
+
+/// The parent of `pid` (`PPid` in /proc/PID/status); `None` once it is
+/// gone.
+pub fn ppid(pid: i32) -> Option<i32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_field(&status, "PPid")?.parse().ok()
 }
 
 /// Creates the file when dropped: a command waiting for it ends even when
@@ -824,9 +837,8 @@ pub fn run_within(mut cmd: Command, dir: &Path, limit: Duration) -> Result<Outpu
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    use std::os::unix::process::ExitStatusExt;
     Ok(Output {
-        code: st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+        code: code_of(st),
         stdout: fs::read_to_string(&out_path).unwrap_or_default(),
         stderr: fs::read_to_string(&err_path).unwrap_or_default(),
         elapsed: start.elapsed(),

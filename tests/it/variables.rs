@@ -91,16 +91,8 @@ fn every_variable_at_once() {
     let mut d = d.spawn();
     d.wait_file("a.ready", "ready");
     d.wait_file("b.ready", "ready");
-    let a_pid: i32 = fs::read_to_string(dir.join("a.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let b_pid: i32 = fs::read_to_string(dir.join("b.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let a_pid = crate::signals::read_pid(&dir, "a.pid");
+    let b_pid = crate::signals::read_pid(&dir, "b.pid");
     let _guard = KillOnPanic(vec![a_pid, b_pid]);
 
     // DINIT_SOCKET, for dinit and for the client; DINIT_PRIMARY.
