@@ -565,7 +565,17 @@ fn image_archive_is_an_oci_layout_and_a_docker_archive() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    for line in String::from_utf8_lossy(&sums.stdout).lines() {
+    assert!(
+        sums.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sums.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&sums.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), blobs.len(), "one sum per blob");
+    for line in &lines {
         let (sum, name) = line.split_once("  ").unwrap();
         assert_eq!(sum, name, "a blob not named by its digest");
     }
