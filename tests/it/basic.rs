@@ -860,37 +860,34 @@ fn success_codes() {
 }
 
 /// SPEC §3: with `-primary`, the first process to exit decides the status
-/// and the others are torn down. (It exits a moment after its start, so
-/// the command after it has started: a primary whose exit dinit sees
+/// and the others are torn down. (It exits once the command after it has
+/// started, which says so with a file: a primary whose exit dinit sees
 /// before it launches the next command ends the launch, as a stop request
 /// does.)
 #[test]
 fn primary_all_first_exit_decides() {
-    let out = Dinit::new("primary-all")
-        .args([
-            "-socket",
-            "",
-            "-primary",
-            "-r",
-            "/bin/sleep",
-            "100",
-            "-r",
-            "/bin/sh",
-            "-c",
-            "sleep 0.3; exit 6",
-        ])
-        .args(["-r", "/bin/sleep", "101"])
+    let d = Dinit::new("primary-all");
+    let up = d.dir.join("up");
+    let first = format!(
+        "while [ ! -e {up} ]; do sleep 0.01; done; exit 6",
+        up = up.display()
+    );
+    let last = format!("touch {}; exec /bin/sleep 101", up.display());
+    let out = d
+        .args(["-socket", "", "-primary", "-r", "/bin/sleep", "100"])
+        .args(["-r", "/bin/sh", "-c", &first])
+        .args(["-r", "/bin/sh", "-c", &last])
         .run();
     assert_eq!(out.code, 6, "{}", out.dump());
-    let sh = out.pid_of("started: [/bin/sh -c sleep 0.3; exit 6]");
+    let sh = out.pid_of(&format!("started: [/bin/sh -c {first}]"));
     assert!(
         out.messages()
             .contains(&format!("pid {sh} was primary, signalling other processes")),
         "{}",
         out.dump()
     );
-    for arg in ["100", "101"] {
-        let pid = out.pid_of(&format!("started: [/bin/sleep {arg}]"));
+    for cmd in ["/bin/sleep 100".to_string(), format!("/bin/sh -c {last}")] {
+        let pid = out.pid_of(&format!("started: [{cmd}]"));
         assert_sleep_gone(pid, &out);
     }
 }
