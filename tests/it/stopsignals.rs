@@ -491,34 +491,3 @@ fn pdeathsig_as_pid1_replaces_a_harder_one() {
     assert_eq!(got_sigs(&dir, "main"), [SIGTERM], "{log}");
     assert!(log.contains("received SIGTERM, stopping"), "{log}");
 }
-
-/// Issue 14 §4: a `-stopsignal` left pending across the exec into dinit
-/// (blocked and queued by the process that became dinit, so its sender is
-/// dinit's own pid) is a stop request, as a pending SIGTERM is; only the
-/// signals dinit raises against itself (SIGPIPE, SIGXFSZ) are dropped as
-/// self-raised.
-#[test]
-fn a_stopsignal_pending_across_exec_is_honoured() {
-    let d = dinit("stopsig-pending");
-    let wrapper = d.dir.join("queue-quit.py");
-    fs::write(
-        &wrapper,
-        "import os, signal, sys\n\
-         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGQUIT])\n\
-         os.kill(os.getpid(), signal.SIGQUIT)\n\
-         os.execv(sys.argv[1], sys.argv[1:])\n",
-    )
-    .unwrap();
-    let out = d
-        .under([crate::signals::python(), &path(&wrapper)])
-        .args(["-stopsignal", "QUIT", "-r", "/bin/sleep", "100"])
-        .spawn()
-        .wait();
-    assert!(
-        out.stderr.contains("received SIGQUIT, stopping"),
-        "{}",
-        out.dump()
-    );
-    // The sleep got the stop signal, SIGQUIT, and died of it.
-    assert_eq!(out.code, 128 + SIGQUIT, "{}", out.dump());
-}
