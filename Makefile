@@ -83,8 +83,9 @@ bench: build
 
 # Every release file in dist/, reproducibly: plain binaries, tarballs, the
 # image archive, the SBOM, SHA256SUMS (see scripts/release.sh). The release
-# binaries are the ones `build` makes plus their dependency section; they
-# are held to the same size budget.
+# binaries are built again, in a build directory of their own, from the same
+# sources with the same flags plus their dependency section (`cargo
+# auditable`); they are held to the same size budget.
 release: setup
 	SIZE_MAX=$(SIZE_MAX) bash scripts/release.sh
 
