@@ -338,8 +338,7 @@ impl Server {
                 reply_line(fd.as_fd(), format_args!("error: too many clients"));
                 continue;
             }
-            let token = TOKEN_CONN_BASE + fd.as_raw_fd() as u64;
-            if watch(epoll, &fd, token).is_err() {
+            if watch(epoll, &fd, token(&fd)).is_err() {
                 continue;
             }
             let conn = Conn {
@@ -588,10 +587,9 @@ impl Server {
 
     /// The waiter whose connection is `token`, if any.
     pub fn waiter(&self, token: u64) -> Option<usize> {
-        self.waiters.iter().position(|w| {
-            w.fd.as_ref()
-                .is_some_and(|fd| TOKEN_CONN_BASE + fd.as_raw_fd() as u64 == token)
-        })
+        self.waiters
+            .iter()
+            .position(|w| w.fd.as_ref().is_some_and(|fd| self::token(fd) == token))
     }
 
     /// The connection of waiter `i` hung up or failed: its client is gone.
@@ -691,7 +689,12 @@ impl fmt::Display for Pids<'_> {
 
 /// A connection's epoll token.
 fn token_of(c: &Conn) -> u64 {
-    TOKEN_CONN_BASE + c.fd.as_raw_fd() as u64
+    token(&c.fd)
+}
+
+/// The epoll token of a client connection.
+fn token(fd: &OwnedFd) -> u64 {
+    TOKEN_CONN_BASE + fd.as_raw_fd() as u64
 }
 
 /// The reply buffer: lines are gathered and sent a buffer at a time.
