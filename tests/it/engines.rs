@@ -1991,14 +1991,7 @@ fn podman_preserve_fds_reach_the_command() {
     // SAFETY: only dup2 or fcntl runs between fork and exec (fd 3 for
     // podman).
     unsafe {
-        cmd.pre_exec(move || {
-            if wr_fd == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0);
-            } else if libc::dup2(wr_fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || dup_to(wr_fd, 3));
     }
     let out = run_within(cmd, &t.dir, ENGINE_WAIT).unwrap_or_else(|e| panic!("{e}"));
     drop(wr);

@@ -591,29 +591,6 @@ fn fork_exhaustion_is_survived() {
     );
 }
 
-/// The descriptor numbers `pid` has open.
-fn fds_of(pid: i32) -> std::collections::BTreeSet<u64> {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// Wait until `pid` has exactly the descriptors `want` open (a client's
-/// connection is closed a moment after the client has read its reply).
-fn wait_fds(pid: i32, want: &std::collections::BTreeSet<u64>) {
-    let deadline = Instant::now() + WAIT;
-    while fds_of(pid) != *want {
-        assert!(
-            Instant::now() < deadline,
-            "fds {:?}, not {want:?}",
-            fds_of(pid)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The lowest RLIMIT_NOFILE soft limit at which `pid` has `free` unused
 /// descriptor numbers (new descriptors take the lowest free number below
 /// the limit).

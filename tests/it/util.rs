@@ -545,6 +545,43 @@ pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// The descriptor numbers `pid` has open.
+pub fn fds_of(pid: i32) -> std::collections::BTreeSet<u64> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Wait until `pid` has exactly the descriptors `want` open (a client's
+/// connection is closed a moment after the client has read its reply).
+pub fn wait_fds(pid: i32, want: &std::collections::BTreeSet<u64>) {
+    let deadline = Instant::now() + WAIT;
+    while fds_of(pid) != *want {
+        assert!(
+            Instant::now() < deadline,
+            "fds {:?}, not {want:?}",
+            fds_of(pid)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Make `from` descriptor number `to` in the child, without
+/// close-on-exec (for `pre_exec`; only async-signal-safe calls).
+pub fn dup_to(from: std::os::fd::RawFd, to: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: dup2 and fcntl take integers.
+    unsafe {
+        if from == to {
+            libc::fcntl(to, libc::F_SETFD, 0);
+        } else if libc::dup2(from, to) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// An exit status as a shell reports it: the exit code, or 128+N when
 /// signal N killed the process.
 pub fn code_of(st: std::process::ExitStatus) -> i32 {
