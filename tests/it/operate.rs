@@ -22,16 +22,18 @@
 //! Shell bodies go into script files, never `-r` arguments, because dinit
 //! expands `$` in arguments.
 use crate::signals::{got_sigs, python, read_pid, recorder, wait_got};
-use crate::socket::{Client, client_cmd, error_reason, ok_pids, raw, read_reply, submit, up};
+use crate::socket::{
+    client_cmd, error_reason, finish_client, ok_pids, raw, read_reply, read_to_end_bounded, submit,
+    up,
+};
 use crate::util::*;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SIGHUP: i32 = 1;
@@ -87,35 +89,6 @@ fn spawn_client(sock: &str, args: &[&str], stdin: Option<&[u8]>) -> Child {
         si.write_all(data).unwrap();
     }
     child
-}
-
-/// Everything a pipe gives until every writer is gone, bounded by `WAIT`:
-/// a pipe still open after its client exited is held by someone else (a
-/// job, or dinit's leaked copy), which fails the test.
-fn read_to_end_bounded(mut pipe: impl Read + Send + 'static, what: &str) -> String {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = pipe.read_to_end(&mut s);
-        let _ = tx.send(s);
-    });
-    let bytes = rx.recv_timeout(WAIT).unwrap_or_else(|_| {
-        panic!("{what} still has a writer {WAIT:?} later (a leaked descriptor?)")
-    });
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// Wait for a client spawned by `spawn_client`; its code and output.
-fn finish_client(mut child: Child, what: &str) -> Client {
-    let status = wait_child(&mut child, what);
-    let stdout = read_to_end_bounded(child.stdout.take().unwrap(), "the client's stdout");
-    let stderr = read_to_end_bounded(child.stderr.take().unwrap(), "the client's stderr");
-    let code = code_of(status);
-    Client {
-        code,
-        stdout,
-        stderr,
-    }
 }
 
 /// `kill(pid, sig)`, asserted.

@@ -13,7 +13,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -104,24 +104,33 @@ pub(crate) fn run_bounded(mut cmd: Command) -> Client {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let status = wait_child(&mut child, &format!("client {cmd:?}"));
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    finish_client(child, &format!("client {cmd:?}"))
+}
+
+/// Everything a pipe gives until every writer is gone, bounded by `WAIT`:
+/// a pipe still open after its client exited is held by someone else (a
+/// job, or dinit's leaked copy), which fails the test.
+pub(crate) fn read_to_end_bounded(mut pipe: impl Read + Send + 'static, what: &str) -> String {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = pipe.read_to_end(&mut s);
+        let _ = tx.send(s);
+    });
+    let bytes = rx.recv_timeout(WAIT).unwrap_or_else(|_| {
+        panic!("{what} still has a writer {WAIT:?} later (a leaked descriptor?)")
+    });
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Wait for a client spawned by `spawn_client`; its code and output.
+pub(crate) fn finish_client(mut child: Child, what: &str) -> Client {
+    let status = wait_child(&mut child, what);
+    let stdout = read_to_end_bounded(child.stdout.take().unwrap(), "the client's stdout");
+    let stderr = read_to_end_bounded(child.stderr.take().unwrap(), "the client's stderr");
     let code = code_of(status);
     Client {
         code,
