@@ -143,7 +143,7 @@ fn build_app_image(t: &Case, kind: Kind) -> Result<(), String> {
 }
 
 /// The words of the JSON array after `key` in a Dockerfile (`ENTRYPOINT`),
-/// continuation lines joined; plain strings only (`\"` and `\\` unescaped).
+/// continuation lines joined.
 fn exec_form(dockerfile: &str, key: &str) -> Vec<String> {
     let joined = dockerfile.replace("\\\n", " ");
     let line = joined
@@ -155,23 +155,11 @@ fn exec_form(dockerfile: &str, key: &str) -> Vec<String> {
         body.starts_with('[') && body.ends_with(']'),
         "{key} is not in exec form: {body}"
     );
-    let mut words = Vec::new();
-    let mut chars = body[1..body.len() - 1].chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut w = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => w.push(chars.next().unwrap()),
-                c => w.push(c),
-            }
-        }
-        words.push(w);
-    }
-    words
+    crate::json::Json::parse(body.as_bytes())
+        .items()
+        .iter()
+        .map(|w| w.as_str().expect("a string").to_string())
+        .collect()
 }
 
 /// The tested recipe's lines: STOPSIGNAL and ENTRYPOINT of
