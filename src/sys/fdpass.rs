@@ -288,9 +288,6 @@ pub fn recv_with_fds(
 /// made close-on-exec like the rest, and never passed on.
 pub const INHERITED_MAX: usize = 256;
 
-/// Without `/proc`, inherited descriptors are looked for below this number.
-const PROBE_MAX: i32 = 1024;
-
 /// Call `f` with every descriptor above 2 that is open and not
 /// close-on-exec, then make every descriptor above 2 close-on-exec
 /// ([`super::cloexec_inherited_fds`]). Called at startup, before dinit's
@@ -301,7 +298,7 @@ const PROBE_MAX: i32 = 1024;
 ///
 /// The list comes from `/proc/self/fd` (its own descriptor is
 /// close-on-exec, so it is not listed); without `/proc`, descriptors
-/// `3..1024` are probed one by one with `fcntl(F_GETFD)`.
+/// below `FD_WALK_MAX` are probed one by one with `fcntl(F_GETFD)`.
 pub fn take_inherited(mut f: impl FnMut(i32)) {
     let mut keep = |fd: i32| {
         if fd > 2 && matches!(fd_flags(fd), Ok(flags) if flags & FD_CLOEXEC == 0) {
@@ -309,14 +306,12 @@ pub fn take_inherited(mut f: impl FnMut(i32)) {
         }
     };
     if each_open_fd(&mut keep).is_err() {
-        (3..PROBE_MAX).for_each(keep);
+        (3..super::FD_WALK_MAX).for_each(keep);
     }
     super::cloexec_inherited_fds();
 }
 
-const F_GETFD: usize = 1;
-const F_SETFD: usize = 2;
-const FD_CLOEXEC: usize = 1;
+use super::{F_GETFD, FD_CLOEXEC};
 
 /// `fcntl(fd, F_GETFD)`: the descriptor flags, EBADF when it is not open.
 fn fd_flags(fd: i32) -> Result<usize, i32> {
@@ -351,8 +346,7 @@ fn each_open_fd(f: &mut impl FnMut(i32)) -> Result<(), i32> {
 /// module Safety in `sys`). A descriptor that is gone is skipped.
 pub fn keep_on_exec(fds: &[i32]) {
     for &fd in fds {
-        // SAFETY: fcntl(F_SETFD) takes integers and touches no memory.
-        let _ = unsafe { sc::syscall!(FCNTL, fd, F_SETFD, 0) };
+        super::set_fd_flags(fd, 0);
     }
 }
 

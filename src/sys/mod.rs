@@ -169,20 +169,33 @@ pub fn exit(code: u8) -> ! {
     loop {}
 }
 
+/// Where `/proc` or `close_range` is missing, descriptors are walked one by
+/// one below this number (the usual soft `RLIMIT_NOFILE`; dinit's own stay
+/// far below).
+const FD_WALK_MAX: i32 = 1024;
+
+const F_GETFD: usize = 1;
+const F_SETFD: usize = 2;
+const FD_CLOEXEC: usize = 1;
+
+/// `fcntl(fd, F_SETFD, flags)`: raw, for the fork child too; EBADF for a
+/// descriptor that is not open is ignored.
+fn set_fd_flags(fd: i32, flags: usize) {
+    // SAFETY: fcntl(F_SETFD) takes integers and touches no memory.
+    let _ = unsafe { sc::syscall!(FCNTL, fd, F_SETFD, flags) };
+}
+
 /// Mark every inherited descriptor above stderr close-on-exec, so children
 /// get only fds 0–2 (dinit opens everything of its own with CLOEXEC).
 /// `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)` (Linux 5.11); on older kernels
-/// `fcntl(F_SETFD)` on the first 1024 descriptors.
+/// `fcntl(F_SETFD)` on each below `FD_WALK_MAX`.
 pub fn cloexec_inherited_fds() {
     const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
-    const F_SETFD: usize = 2;
-    const FD_CLOEXEC: usize = 1;
     // SAFETY: close_range with CLOEXEC only changes fd flags; no memory.
     let r = unsafe { sc::syscall!(CLOSE_RANGE, 3, u32::MAX as usize, CLOSE_RANGE_CLOEXEC) };
     if check(r).is_err() {
-        for fd in 3..1024usize {
-            // SAFETY: fcntl(F_SETFD) takes integers; EBADF for unused fds.
-            let _ = unsafe { sc::syscall!(FCNTL, fd, F_SETFD, FD_CLOEXEC) };
+        for fd in 3..FD_WALK_MAX {
+            set_fd_flags(fd, FD_CLOEXEC);
         }
     }
 }

@@ -441,7 +441,7 @@ fn arrange(mut wr: i32, fds: &ChildFds<'_>) -> (i32, Result<(), i32>) {
 
 /// Close every descriptor above 2 except `keep` and `kept` (ascending),
 /// with one `close_range` per gap between them (Linux 5.9; before it,
-/// one `close` per descriptor up to `CLOSE_FALLBACK_MAX`).
+/// one `close` per descriptor up to `FD_WALK_MAX`).
 fn close_all_but(keep: i32, kept: &[i32]) {
     let mut from = 3u32;
     let mut others = kept.iter().copied().filter(|&k| k > 2).peekable();
@@ -464,17 +464,13 @@ fn close_all_but(keep: i32, kept: &[i32]) {
     close_range(from, u32::MAX);
 }
 
-/// Without `close_range`, descriptors are closed one by one up to this
-/// number (the usual soft `RLIMIT_NOFILE`; dinit's own stay far below).
-const CLOSE_FALLBACK_MAX: u32 = 1024;
-
 /// `close_range(first, last, 0)`, or one `close` each where the kernel
 /// lacks it.
 fn close_range(first: u32, last: u32) {
     // SAFETY: close_range takes integers; closing has no memory effect.
     let r = unsafe { sc::syscall!(CLOSE_RANGE, first as usize, last as usize, 0) };
     if check(r).is_err() {
-        for fd in first..=last.min(CLOSE_FALLBACK_MAX) {
+        for fd in first..=last.min(super::FD_WALK_MAX as u32) {
             super::close(fd as i32);
         }
     }
