@@ -411,8 +411,9 @@ impl<'a, O: Os> Children<'a, O> {
         }
     }
 
-    /// Send a managed process its stop signal, then SIGCONT; true when it
-    /// was sent.
+    /// Send a managed process or a helper command its stop signal, then
+    /// SIGCONT; true when it was sent. With `-pgroup` its group is noted:
+    /// an orphan left in it has had its stop signal (see `sweep`).
     pub fn stop(&mut self, pid: i32, sig: i32) -> bool {
         if self.pgroup {
             self.groups.mark(pid, false);

@@ -45,7 +45,7 @@ use crate::error::{EINTR, Errno, Num, SigName};
 use crate::inherit::Inherited;
 use crate::log::Tally;
 use crate::phase::{Action, Actions, Machine, Settings, Sweep, Why};
-use crate::signals::{self, Handling, SIGCONT, SIGKILL, SIGMAX, SIGPIPE, SIGTERM, SIGXFSZ};
+use crate::signals::{self, Handling, SIGKILL, SIGMAX, SIGPIPE, SIGTERM, SIGXFSZ};
 use crate::socket::Server;
 use crate::sys;
 use crate::sys::fdpass::PidSlot;
@@ -660,8 +660,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             }
             Action::PassToStart(sig) => {
                 if let Some(pid) = self.children.helper(Helper::Start) {
-                    let _ = self.children.signal(pid, sig);
-                    let _ = self.children.signal(pid, SIGCONT);
+                    self.children.stop(pid, sig);
                 }
             }
             Action::Stop { pid, sig } => {
@@ -689,8 +688,7 @@ impl<'a, O: Os> Supervisor<'a, O> {
             }
             Action::TermPrestop => {
                 if let Some(pid) = self.children.helper(Helper::Prestop) {
-                    let _ = self.children.signal(pid, SIGTERM);
-                    let _ = self.children.signal(pid, SIGCONT);
+                    self.children.stop(pid, SIGTERM);
                 }
             }
             Action::StopOrphans => self.sweep = true,

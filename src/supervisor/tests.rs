@@ -21,6 +21,8 @@ struct Kid {
     report: Option<OwnedFd>,
     /// An orphan adopted by dinit (not forked by it).
     orphan: bool,
+    /// Its process group, when not its own.
+    group: Option<i32>,
 }
 
 #[derive(Default)]
@@ -84,6 +86,7 @@ impl Os for Fake {
             Kid {
                 report: Some(wr),
                 orphan: false,
+                group: None,
             },
         );
         Ok(Spawned { pid, report: rd })
@@ -118,7 +121,7 @@ impl Os for Fake {
     }
 
     fn pgid(&mut self, pid: i32) -> Option<i32> {
-        self.kids.contains_key(&pid).then_some(pid)
+        self.kids.get(&pid).map(|k| k.group.unwrap_or(pid))
     }
 }
 
@@ -229,6 +232,11 @@ impl Sup {
     }
 
     fn adopt(&mut self) -> i32 {
+        self.adopt_in(None)
+    }
+
+    /// An orphan in the process group `group` (its own when `None`).
+    fn adopt_in(&mut self, group: Option<i32>) -> i32 {
         let f = self.fake();
         f.next_pid += 1;
         let pid = f.next_pid;
@@ -237,6 +245,7 @@ impl Sup {
             Kid {
                 report: None,
                 orphan: true,
+                group,
             },
         );
         pid
@@ -263,7 +272,7 @@ impl Sup {
 
 const TERM: i32 = SIGTERM;
 const KILL: i32 = SIGKILL;
-const CONT: i32 = SIGCONT;
+const CONT: i32 = crate::signals::SIGCONT;
 const EXIT_0: i32 = 0;
 
 #[test]
@@ -454,6 +463,22 @@ fn the_second_stop_request_after_an_interrupted_start_kills_its_orphans() {
     assert!(s.machine.is_done());
     assert_eq!(s.machine.exit_code(), 143);
     assert_eq!(s.spawned(), [101], "nothing else was started");
+}
+
+#[test]
+fn with_pgroup_an_orphan_in_the_start_commands_group_gets_one_stop_signal() {
+    let mut s = supervisor(&["-pgroup", "-timeout", "30", "-start", "start.sh", "-r", "a"]);
+    assert_eq!(s.spawned(), [101]);
+    s.execs(101);
+    // The start command leaves an orphan in its process group.
+    let orphan = s.adopt_in(Some(101));
+    s.signal(TERM);
+    assert_eq!(s.sent(-101), [TERM, CONT], "the start command's group");
+    s.exits(101, TERM);
+    // The group's stop signal reached it: the sweep sends no second one.
+    assert_eq!(s.sent(orphan), []);
+    s.at(30_000);
+    assert_eq!(s.sent(orphan), [KILL]);
 }
 
 #[test]
